@@ -1,0 +1,43 @@
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <memory>
+
+#include "cli/cli.hpp"
+
+namespace knlab {
+
+Result<int> run_cli(int argc, char** argv) {
+  CLI::App app{"kn-lab: a Kubernetes networking lab made of real kernel objects", "kn-lab"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", KNLAB_VERSION);
+  GlobalOptions global;
+  app.add_flag("-v,--verbose", global.verbosity,
+               "Show every kernel operation as the ip/bridge/sysctl command that does the same");
+
+  // Each register_* wires its subcommand's callback to set `action`; only one runs.
+  Action action;
+  register_up(app, global, action);
+  register_down(app, global, action);
+  register_status(app, global, action);
+  register_get(app, global, action);
+  register_exec(app, global, action);
+  register_logs(app, global, action);
+  register_labs(app, global, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);  // prints usage or the parse error; returns the exit code
+  }
+
+  auto logger = spdlog::stderr_color_st("kn-lab");
+  logger->set_pattern("%^%l%$: %v");
+  logger->set_level(global.verbosity > 1 ? spdlog::level::debug : spdlog::level::info);
+  spdlog::set_default_logger(logger);
+
+  if (!action) return 0;
+  return action();
+}
+
+}  // namespace knlab

@@ -1,0 +1,34 @@
+// The command line. One file per subcommand, each with an Options struct, a register_*()
+// that declares its flags on a CLI11 app, and a run_*() that does the work. Parsing never
+// exits the process: run_cli() returns the exit code, and main() prints an Error once.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <string>
+
+#include "core/error.hpp"
+
+namespace knlab {
+
+struct GlobalOptions {
+  int verbosity = 0;  // -v: show every kernel operation as its ip/bridge/sysctl command
+};
+
+// A registered subcommand: its CLI11 node and what to run when it was chosen.
+using Action = std::function<Result<int>()>;
+
+void register_up(CLI::App& app, const GlobalOptions& g, Action& action);
+void register_down(CLI::App& app, const GlobalOptions& g, Action& action);
+void register_status(CLI::App& app, const GlobalOptions& g, Action& action);
+void register_get(CLI::App& app, const GlobalOptions& g, Action& action);
+void register_exec(CLI::App& app, const GlobalOptions& g, Action& action);
+void register_logs(CLI::App& app, const GlobalOptions& g, Action& action);
+void register_labs(CLI::App& app, const GlobalOptions& g, Action& action);
+
+// Parses argv and runs the chosen subcommand. Returns the process exit code, or the Error to
+// print.
+Result<int> run_cli(int argc, char** argv);
+
+}  // namespace knlab

@@ -1,0 +1,62 @@
+// kn-lab exec <pod|node> [-c container] -- <cmd...>: run a command inside a pod's namespaces
+// (those of its pause process, with the pod's /etc/hosts) or a node's network namespace.
+#include <fmt/core.h>
+
+#include "cli/cli.hpp"
+#include "net/netns.hpp"
+#include "runtime/lifecycle.hpp"
+#include "runtime/process.hpp"
+
+namespace knlab {
+
+namespace {
+
+struct ExecOptions {
+  std::string target;
+  std::string container;
+  std::string lab;
+  std::vector<std::string> command;
+};
+
+Result<int> run_exec(const ExecOptions& o) {
+  KN_TRY(require_root("exec"));
+  std::string lab = o.lab.empty() ? KN_TRY(default_lab("exec")) : o.lab;
+  LabView v = KN_TRY(view_lab(lab));
+  if (o.command.empty())
+    return fail(input_error(SourceLocation{}, "no command given", fmt::format("kn-lab exec {} -- sh", o.target)));
+  if (const PodView* pod = v.pod(o.target)) {
+    if (!o.container.empty()) {
+      bool found = false;
+      for (auto& c : pod->pod->containers) found |= c.name == o.container;
+      if (!found)
+        return fail(input_error(SourceLocation{}, fmt::format("pod {} has no container \"{}\"", o.target, o.container)));
+    }
+    if (!pod->pause || !process_alive(pod->pause->id))
+      return fail(state_error("exec", fmt::format("pod {} is not running (its pause process is gone)", o.target),
+                              "`kn-lab get pods` shows the state of each pod"));
+    return fail(exec_in_pod(PodContext{pod->pause->id.pid, fmt::format("/etc/netns/{}", pod->pod->netns)}, o.command));
+  }
+  if (const NodePlan* node = v.plan.node(o.target)) {
+    NetnsRef ns = KN_TRY(NetnsRef::open(node->netns));
+    return fail(exec_in_netns(ns, o.command));
+  }
+  std::string names;
+  for (auto& n : v.plan.nodes) names += " " + n.name;
+  for (auto& p : v.plan.pods) names += " " + p.name;
+  return fail(input_error(SourceLocation{}, fmt::format("no pod or node \"{}\" in lab {}", o.target, lab),
+                          fmt::format("targets:{}", names)));
+}
+
+}  // namespace
+
+void register_exec(CLI::App& app, const GlobalOptions&, Action& action) {
+  auto o = std::make_shared<ExecOptions>();
+  CLI::App* cmd = app.add_subcommand("exec", "Run a command inside a pod or a node");
+  cmd->add_option("target", o->target, "Pod or node name")->required();
+  cmd->add_option("command", o->command, "Command and its arguments (after --)");
+  cmd->add_option("-c,--container", o->container, "Container (all containers of a pod share its network)");
+  cmd->add_option("--lab", o->lab, "Lab name (default: the only lab that is up)");
+  cmd->callback([o, &action] { action = [o] { return run_exec(*o); }; });
+}
+
+}  // namespace knlab

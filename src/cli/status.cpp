@@ -1,0 +1,49 @@
+// kn-lab status (alias: ls): the labs that are up.
+#include <fmt/core.h>
+
+#include <ctime>
+
+#include "cli/cli.hpp"
+#include "core/table.hpp"
+#include "net/netns.hpp"
+#include "plan/naming.hpp"
+#include "runtime/lifecycle.hpp"
+
+namespace knlab {
+
+namespace {
+
+Result<int> run_status() {
+  auto labs = list_labs();
+  if (labs.empty()) {
+    fmt::print("no lab is up\n");
+    return 0;
+  }
+  std::vector<Row> rows{{"LAB", "STATUS", "NODES", "PODS", "RUNNING", "AGE", "SOURCE"}};
+  for (auto& lab : labs) {
+    auto v = view_lab(lab);
+    if (!v) {
+      // Namespaces without a usable record: a killed `up`. Say so; `down` cleans it.
+      rows.push_back({lab, "broken", "-", "-", "-", "-",
+                      fmt::format("{} namespaces left, run `kn-lab down {}`", netns_list(netns_prefix(lab)).size(), lab)});
+      continue;
+    }
+    int running = 0;
+    for (auto& p : v->pods) running += p.running ? 1 : 0;
+    rows.push_back({lab, v->state.status, std::to_string(v->plan.nodes.size()), std::to_string(v->plan.pods.size()),
+                    std::to_string(running), human_age(static_cast<long>(std::time(nullptr) - v->state.created)),
+                    v->state.source});
+  }
+  fmt::print("{}", render_table(rows));
+  return 0;
+}
+
+}  // namespace
+
+void register_status(CLI::App& app, const GlobalOptions&, Action& action) {
+  CLI::App* cmd = app.add_subcommand("status", "List the labs that are up");
+  cmd->alias("ls");
+  cmd->callback([&action] { action = [] { return run_status(); }; });
+}
+
+}  // namespace knlab

@@ -1,0 +1,83 @@
+// kn-lab up <lab> [--dry-run]
+#include <fmt/core.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "cli/cli.hpp"
+#include "lab/loader.hpp"
+#include "net/executor.hpp"
+#include "runtime/lifecycle.hpp"
+
+namespace knlab {
+
+namespace {
+
+struct UpOptions {
+  std::string lab;
+  bool dry_run = false;
+};
+
+void print_summary(const UpResult& r) {
+  const LabPlan& p = r.plan;
+  fmt::print("lab {} is up in {:.0f} ms: {} node{}, {} pod{}\n", p.lab, r.seconds * 1000, p.nodes.size(),
+             p.nodes.size() == 1 ? "" : "s", p.pods.size(), p.pods.size() == 1 ? "" : "s");
+  if (!p.description.empty()) fmt::print("  {}\n", p.description);
+  for (auto& n : p.nodes) {
+    fmt::print("  node {:<10} netns {:<24} cni0 {}\n", n.name, n.netns, n.bridge_address.str());
+    for (auto& pod : p.pods)
+      if (pod.node == n.name)
+        fmt::print("    pod {:<12} netns {:<24} eth0 {:<16} <-> {} on cni0\n", pod.name, pod.netns,
+                   pod.address.str(), pod.host_veth);
+  }
+  fmt::print("\nTry:\n");
+  if (!p.pods.empty()) {
+    const PodPlan& a = p.pods.front();
+    fmt::print("  sudo kn-lab get pods -o wide\n");
+    fmt::print("  sudo kn-lab exec {} -- ip addr show eth0\n", a.name);
+    if (p.pods.size() > 1) fmt::print("  sudo kn-lab exec {} -- ping -c 3 {}\n", a.name, p.pods[1].address.addr.str());
+  }
+  if (!p.nodes.empty()) fmt::print("  sudo ip netns exec {} bridge link\n", p.nodes.front().netns);
+  fmt::print("  sudo kn-lab down {}\n", p.lab);
+}
+
+Result<int> run_up(const UpOptions& o, const GlobalOptions& g) {
+  std::string path = KN_TRY(find_lab_file(o.lab));
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  Lab lab = KN_TRY(parse_lab(text.str(), path));
+
+  if (o.dry_run) {
+    // What `up` would do, as commands, without root and without touching anything.
+    LabPlan plan = KN_TRY(plan_lab(lab));
+    RecordingExecutor rec;
+    Transaction txn(rec, [](const Op& op) { fmt::print("{}\n", op_display(op)); });
+    KN_TRY(txn.run_all(up_ops(plan)));
+    txn.commit();
+    return 0;
+  }
+
+  UpHooks options;
+  if (g.verbosity > 0) options.on_op = [](const Op& op) { fmt::print(stderr, "+ {}\n", op_display(op)); };
+  UpResult r = KN_TRY(lab_up(lab, text.str(), options));
+  if (r.already_up) {
+    fmt::print("lab {} is already up: nothing changed (`kn-lab down {}` to take it down)\n", lab.name, lab.name);
+    return 0;
+  }
+  for (auto& w : r.warnings) fmt::print(stderr, "warning: {}\n", w);
+  print_summary(r);
+  return 0;
+}
+
+}  // namespace
+
+void register_up(CLI::App& app, const GlobalOptions& g, Action& action) {
+  auto o = std::make_shared<UpOptions>();
+  CLI::App* cmd = app.add_subcommand("up", "Bring a lab up from a lab file (a path, or a name from `kn-lab labs`)");
+  cmd->add_option("lab", o->lab, "Lab file or lab name")->required();
+  cmd->add_flag("--dry-run", o->dry_run, "Print the commands that would build the lab; change nothing");
+  cmd->callback([o, &g, &action] { action = [o, &g] { return run_up(*o, g); }; });
+}
+
+}  // namespace knlab

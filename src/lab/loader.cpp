@@ -1,0 +1,456 @@
+#include "lab/loader.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "lab/names.hpp"
+
+namespace knlab {
+
+std::string_view to_string(CniMode mode) {
+  switch (mode) {
+    case CniMode::kVxlan: return "vxlan";
+    case CniMode::kHostGw: return "host-gw";
+    case CniMode::kBgp: return "bgp";
+  }
+  return "?";
+}
+
+const NodeSpec* Lab::find_node(std::string_view n) const {
+  auto it = std::find_if(nodes.begin(), nodes.end(), [&](const NodeSpec& x) { return x.name == n; });
+  return it == nodes.end() ? nullptr : &*it;
+}
+
+const PodSpec* Lab::find_pod(std::string_view n) const {
+  auto it = std::find_if(pods.begin(), pods.end(), [&](const PodSpec& x) { return x.name == n; });
+  return it == pods.end() ? nullptr : &*it;
+}
+
+namespace {
+
+std::string join(const std::vector<std::string_view>& items) {
+  std::string out;
+  for (auto& i : items) {
+    if (!out.empty()) out += ", ";
+    out += i;
+  }
+  return out;
+}
+
+std::string_view type_name(const toml::node& n) {
+  switch (n.type()) {
+    case toml::node_type::table: return "a table";
+    case toml::node_type::array: return "an array";
+    case toml::node_type::string: return "a string";
+    case toml::node_type::integer: return "an integer";
+    case toml::node_type::floating_point: return "a float";
+    case toml::node_type::boolean: return "a boolean";
+    case toml::node_type::date: return "a date";
+    case toml::node_type::time: return "a time";
+    case toml::node_type::date_time: return "a date-time";
+    default: return "nothing";
+  }
+}
+
+// Reads one TOML table against a fixed set of keys; every problem becomes an input error
+// that names the key's position. `context` names the table in messages ("[[pod]] 'web'").
+class TableReader {
+ public:
+  TableReader(const toml::table& table, std::string context, const std::string& file,
+              std::vector<std::string_view> allowed)
+      : table_(table), context_(std::move(context)), file_(file), allowed_(std::move(allowed)) {}
+
+  SourceLocation where(const toml::source_region& r) const {
+    return SourceLocation{file_, r.begin.line, r.begin.column};
+  }
+  SourceLocation where() const { return where(table_.source()); }
+  SourceLocation where_of(std::string_view key) const {
+    const toml::node* n = table_.get(key);
+    return n ? where(n->source()) : where();
+  }
+  const std::string& context() const { return context_; }
+
+  Status check_keys() const {
+    for (auto&& [key, value] : table_) {
+      (void)value;
+      std::string_view k = key.str();
+      if (std::find(allowed_.begin(), allowed_.end(), k) != allowed_.end()) continue;
+      std::string hint;
+      std::string_view best;
+      std::size_t best_d = 3;
+      for (auto a : allowed_) {
+        std::size_t d = edit_distance(k, a);
+        if (d < best_d) best = a, best_d = d;
+      }
+      if (!best.empty()) hint = fmt::format("did you mean '{}'? ", best);
+      hint += fmt::format("allowed keys in {}: {}", context_, join(allowed_));
+      return fail(input_error(where(key.source()),
+                              fmt::format("unknown key '{}' in {}", k, context_), hint));
+    }
+    return {};
+  }
+
+  Error type_error(std::string_view key, const toml::node& n, std::string_view expected) const {
+    return input_error(where(n.source()), fmt::format("key '{}' in {} must be {}, not {}", key,
+                                                      context_, expected, type_name(n)));
+  }
+
+  Error missing(std::string_view key, std::string_view what) const {
+    return input_error(where(), fmt::format("{} has no '{}'", context_, key),
+                       fmt::format("add {} = {}", key, what));
+  }
+
+  Result<std::optional<std::string>> string(std::string_view key) const {
+    const toml::node* n = table_.get(key);
+    if (!n) return std::optional<std::string>{};
+    if (!n->is_string()) return fail(type_error(key, *n, "a string"));
+    return std::optional<std::string>{n->as_string()->get()};
+  }
+
+  Result<std::string> required_string(std::string_view key, std::string_view example) const {
+    auto s = KN_TRY(string(key));
+    if (!s) return fail(missing(key, example));
+    return *s;
+  }
+
+  Result<std::optional<std::int64_t>> integer(std::string_view key, std::int64_t lo,
+                                              std::int64_t hi) const {
+    const toml::node* n = table_.get(key);
+    if (!n) return std::optional<std::int64_t>{};
+    if (!n->is_integer()) return fail(type_error(key, *n, "an integer"));
+    std::int64_t v = n->as_integer()->get();
+    if (v < lo || v > hi)
+      return fail(input_error(where(n->source()),
+                              fmt::format("{} = {} in {} is out of range", key, v, context_),
+                              fmt::format("allowed: {} to {}", lo, hi)));
+    return std::optional<std::int64_t>{v};
+  }
+
+  Result<std::optional<Cidr>> cidr(std::string_view key) const {
+    auto s = KN_TRY(string(key));
+    if (!s) return std::optional<Cidr>{};
+    auto c = Cidr::parse(*s);
+    if (!c) {
+      std::string hint = "write a network in CIDR notation, like \"10.244.0.0/16\"";
+      if (auto loose = Cidr::parse(*s, false))
+        hint = fmt::format("host bits are set: did you mean \"{}\"?",
+                           Cidr{loose->network(), loose->prefix}.str());
+      return fail(input_error(where_of(key),
+                              fmt::format("{} = \"{}\" in {} is not a valid IPv4 network", key,
+                                          *s, context_),
+                              hint));
+    }
+    return std::optional<Cidr>{*c};
+  }
+
+  Result<std::vector<std::string>> string_array(std::string_view key) const {
+    std::vector<std::string> out;
+    const toml::node* n = table_.get(key);
+    if (!n) return out;
+    const toml::array* arr = n->as_array();
+    if (!arr) return fail(type_error(key, *n, "an array of strings"));
+    for (const toml::node& item : *arr) {
+      if (!item.is_string()) return fail(type_error(key, item, "a string (in the array)"));
+      out.push_back(item.as_string()->get());
+    }
+    return out;
+  }
+
+  // A table of string -> string (labels, env), in file order.
+  Result<std::vector<std::pair<std::string, std::string>>> string_map(std::string_view key) const {
+    std::vector<std::pair<std::string, std::string>> out;
+    const toml::node* n = table_.get(key);
+    if (!n) return out;
+    const toml::table* t = n->as_table();
+    if (!t) return fail(type_error(key, *n, "a table like { app = \"web\" }"));
+    for (auto&& [k, v] : *t) {
+      if (!v.is_string())
+        return fail(input_error(where(v.source()),
+                                fmt::format("{}.{} in {} must be a string, not {}", key, k.str(),
+                                            context_, type_name(v))));
+      out.emplace_back(std::string(k.str()), v.as_string()->get());
+    }
+    // toml++ tables iterate in key order; callers that care about file order sort by line.
+    return out;
+  }
+
+  // An array of tables ([[pod]]); a single table or a scalar is a type error.
+  Result<std::vector<const toml::table*>> tables(std::string_view key) const {
+    std::vector<const toml::table*> out;
+    const toml::node* n = table_.get(key);
+    if (!n) return out;
+    const toml::array* arr = n->as_array();
+    if (!arr) return fail(type_error(key, *n, fmt::format("an array of tables: write [[{}]]", key)));
+    for (const toml::node& item : *arr) {
+      if (!item.is_table()) return fail(type_error(key, item, "a table"));
+      out.push_back(item.as_table());
+    }
+    return out;
+  }
+
+  const toml::table* table(std::string_view key) const {
+    const toml::node* n = table_.get(key);
+    return n ? n->as_table() : nullptr;
+  }
+
+ private:
+  const toml::table& table_;
+  std::string context_;
+  const std::string& file_;
+  std::vector<std::string_view> allowed_;
+};
+
+Status check_name(const TableReader& r, std::string_view key, const std::string& name,
+                  std::size_t max_length, std::string_view what) {
+  if (auto problem = check_label(name, max_length))
+    return fail(input_error(r.where_of(key), fmt::format("{} name \"{}\" {}", what, name, *problem),
+                            "use lowercase letters, digits and '-' (it becomes part of "
+                            "namespace names and paths)"));
+  return {};
+}
+
+// Kubernetes label syntax: optional "prefix/" then a name of [A-Za-z0-9._-], alphanumeric at
+// both ends, at most 63 characters; values the same or empty.
+bool valid_label_part(std::string_view s, bool allow_empty) {
+  if (s.empty()) return allow_empty;
+  if (s.size() > 63) return false;
+  auto alnum = [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  };
+  if (!alnum(s.front()) || !alnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(),
+                     [&](char c) { return alnum(c) || c == '-' || c == '_' || c == '.'; });
+}
+
+bool valid_label_key(std::string_view k) {
+  auto slash = k.find('/');
+  if (slash == std::string_view::npos) return valid_label_part(k, false);
+  auto prefix = k.substr(0, slash);
+  if (prefix.empty() || prefix.size() > 253) return false;
+  return valid_label_part(k.substr(slash + 1), false) &&
+         std::all_of(prefix.begin(), prefix.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+         });
+}
+
+bool valid_env_name(std::string_view k) {
+  if (k.empty() || (k.front() >= '0' && k.front() <= '9')) return false;
+  return std::all_of(k.begin(), k.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
+Result<ContainerSpec> read_container(const toml::table& t, const std::string& file,
+                                     const std::string& pod) {
+  TableReader r(t, fmt::format("[[pod.container]] of pod '{}'", pod), file,
+                {"name", "command", "env"});
+  KN_TRY(r.check_keys());
+  ContainerSpec c;
+  c.where = r.where();
+  c.name = KN_TRY(r.required_string("name", "\"server\""));
+  KN_TRY(check_name(r, "name", c.name, kMaxObjectNameLength, "container"));
+  c.command = KN_TRY(r.string_array("command"));
+  if (c.command.empty())
+    return fail(input_error(r.where_of("command"),
+                            fmt::format("container '{}' of pod '{}' has no command", c.name, pod),
+                            "add command = [\"program\", \"arg\", ...] (argv, run without a shell)"));
+  for (auto& arg : c.command)
+    if (arg.find('\0') != std::string::npos || (&arg == &c.command.front() && arg.empty()))
+      return fail(input_error(r.where_of("command"), "command has an empty program name or a NUL byte"));
+  c.env = KN_TRY(r.string_map("env"));
+  for (auto& [k, v] : c.env) {
+    (void)v;
+    if (!valid_env_name(k))
+      return fail(input_error(r.where_of("env"), fmt::format("environment variable name \"{}\" is not valid", k),
+                              "use letters, digits and '_', not starting with a digit"));
+  }
+  return c;
+}
+
+Result<PodSpec> read_pod(const toml::table& t, const std::string& file, const Lab& lab) {
+  TableReader r(t, "[[pod]]", file, {"name", "node", "labels", "container"});
+  KN_TRY(r.check_keys());
+  PodSpec p;
+  p.where = r.where();
+  p.name = KN_TRY(r.required_string("name", "\"web\""));
+  KN_TRY(check_name(r, "name", p.name, kMaxObjectNameLength, "pod"));
+  auto node = KN_TRY(r.string("node"));
+  if (node) {
+    p.node = *node;
+  } else if (lab.nodes.size() == 1) {
+    p.node = lab.nodes.front().name;  // one node: nothing to choose
+  } else {
+    return fail(r.missing("node", fmt::format("\"{}\"", lab.nodes.empty() ? "node1" : lab.nodes.front().name)));
+  }
+  if (!lab.find_node(p.node)) {
+    std::vector<std::string_view> names;
+    for (auto& n : lab.nodes) names.push_back(n.name);
+    return fail(input_error(r.where_of("node"),
+                            fmt::format("pod '{}' is on node '{}', which the lab does not define", p.name, p.node),
+                            fmt::format("nodes of this lab: {}", join(names))));
+  }
+  for (auto& [k, v] : KN_TRY(r.string_map("labels"))) {
+    if (!valid_label_key(k) || !valid_label_part(v, true))
+      return fail(input_error(r.where_of("labels"), fmt::format("label {}={} is not a valid Kubernetes label", k, v),
+                              "keys and values: at most 63 characters of [A-Za-z0-9._-], alphanumeric at both ends"));
+    p.labels.emplace(k, v);
+  }
+  std::set<std::string> seen;
+  for (const toml::table* ct : KN_TRY(r.tables("container"))) {
+    ContainerSpec c = KN_TRY(read_container(*ct, file, p.name));
+    if (!seen.insert(c.name).second)
+      return fail(input_error(c.where, fmt::format("pod '{}' has two containers named '{}'", p.name, c.name)));
+    p.containers.push_back(std::move(c));
+  }
+  return p;
+}
+
+Status read_cluster(const toml::table* t, const std::string& file, ClusterSpec& c) {
+  if (!t) return {};
+  TableReader r(*t, "[cluster]", file,
+                {"pod_cidr", "node_cidr_mask", "service_cidr", "node_network", "cni", "mtu"});
+  KN_TRY(r.check_keys());
+  if (auto v = KN_TRY(r.cidr("pod_cidr"))) c.pod_cidr = *v;
+  if (auto v = KN_TRY(r.cidr("service_cidr"))) c.service_cidr = *v;
+  if (auto v = KN_TRY(r.cidr("node_network"))) c.node_network = *v;
+  if (auto v = KN_TRY(r.integer("node_cidr_mask", 8, 30))) c.node_mask = static_cast<unsigned>(*v);
+  if (auto v = KN_TRY(r.integer("mtu", 1280, 9000))) c.mtu = static_cast<unsigned>(*v);
+  if (auto v = KN_TRY(r.string("cni"))) {
+    if (*v == "vxlan") c.cni = CniMode::kVxlan;
+    else if (*v == "host-gw") c.cni = CniMode::kHostGw;
+    else if (*v == "bgp") c.cni = CniMode::kBgp;
+    else
+      return fail(input_error(r.where_of("cni"), fmt::format("cni = \"{}\" is not a known mode", *v),
+                              "allowed: \"vxlan\" (encapsulated), \"host-gw\" (static routes), \"bgp\" (bird2)"));
+  }
+  if (c.node_mask < c.pod_cidr.prefix)
+    return fail(input_error(r.where_of("node_cidr_mask"),
+                            fmt::format("node_cidr_mask /{} is wider than pod_cidr {}", c.node_mask, c.pod_cidr.str()),
+                            fmt::format("use a mask of at least /{}", c.pod_cidr.prefix)));
+  struct Named { std::string_view key; const Cidr* cidr; };
+  const Named nets[] = {{"pod_cidr", &c.pod_cidr}, {"service_cidr", &c.service_cidr}, {"node_network", &c.node_network}};
+  for (std::size_t i = 0; i < 3; ++i)
+    for (std::size_t j = i + 1; j < 3; ++j)
+      if (nets[i].cidr->overlaps(*nets[j].cidr))
+        return fail(input_error(r.where_of(nets[j].key),
+                                fmt::format("{} {} overlaps {} {}", nets[j].key, nets[j].cidr->str(),
+                                            nets[i].key, nets[i].cidr->str()),
+                                "pod, service and node networks must not overlap, as in a real cluster"));
+  return {};
+}
+
+Status check_capacity(const Lab& lab, const toml::table& root, const std::string& file) {
+  const ClusterSpec& c = lab.cluster;
+  auto at = [&](std::string_view key) {
+    const toml::node* n = root.at_path(fmt::format("cluster.{}", key)).node();
+    return n ? SourceLocation{file, n->source().begin.line, n->source().begin.column}
+             : SourceLocation{file, 1, 1};
+  };
+  std::uint64_t node_slots = std::uint64_t{1} << (c.node_mask - c.pod_cidr.prefix);
+  if (lab.nodes.size() > node_slots)
+    return fail(input_error(at("pod_cidr"),
+                            fmt::format("pod_cidr {} holds {} node subnets of /{}, the lab has {} nodes",
+                                        c.pod_cidr.str(), node_slots, c.node_mask, lab.nodes.size()),
+                            "use a larger pod_cidr or a longer node_cidr_mask"));
+  // Network, gateway (.1 on cni0) and broadcast are not for pods.
+  std::uint64_t per_node = (std::uint64_t{1} << (32 - c.node_mask)) - 3;
+  for (auto& n : lab.nodes) {
+    auto count = static_cast<std::uint64_t>(std::count_if(lab.pods.begin(), lab.pods.end(),
+                                                          [&](const PodSpec& p) { return p.node == n.name; }));
+    if (count > per_node)
+      return fail(input_error(n.where,
+                              fmt::format("node '{}' has {} pods but its /{} subnet holds {} pod addresses",
+                                          n.name, count, c.node_mask, per_node),
+                              "set a shorter [cluster] node_cidr_mask (e.g. 22 holds 1021 pods) or spread pods over more nodes"));
+  }
+  // Every node, the external host and a router need an address on the underlay.
+  std::uint64_t hosts = c.node_network.size() >= 4 ? c.node_network.size() - 2 : 0;
+  if (lab.nodes.size() + 3 > hosts)
+    return fail(input_error(at("node_network"),
+                            fmt::format("node_network {} has {} host addresses; {} nodes plus the lab's "
+                                        "external, router and load-balancer hosts need {}",
+                                        c.node_network.str(), hosts, lab.nodes.size(), lab.nodes.size() + 3),
+                            "use a larger node_network"));
+  return {};
+}
+
+}  // namespace
+
+Result<Lab> parse_lab(std::string_view text, std::string source_name) {
+  toml::parse_result parsed = toml::parse(text, source_name);
+  if (!parsed) {
+    const toml::parse_error& e = parsed.error();
+    return fail(input_error(SourceLocation{source_name, e.source().begin.line, e.source().begin.column},
+                            fmt::format("TOML syntax error: {}", e.description())));
+  }
+  const toml::table& root = parsed.table();
+  TableReader top(root, "the lab file", source_name, {"lab", "cluster", "node", "pod"});
+  KN_TRY(top.check_keys());
+
+  Lab lab;
+  lab.source = source_name;
+  const toml::table* lab_table = top.table("lab");
+  if (!lab_table)
+    return fail(input_error(SourceLocation{source_name, 1, 1}, "the lab file has no [lab] table",
+                            "start the file with [lab] and name = \"my-lab\""));
+  TableReader lr(*lab_table, "[lab]", source_name, {"name", "description"});
+  KN_TRY(lr.check_keys());
+  lab.name = KN_TRY(lr.required_string("name", "\"my-lab\""));
+  KN_TRY(check_name(lr, "name", lab.name, kMaxLabNameLength, "lab"));
+  lab.description = KN_TRY(lr.string("description")).value_or("");
+
+  if (root.get("cluster") && !top.table("cluster"))
+    return fail(top.type_error("cluster", *root.get("cluster"), "a table: write [cluster]"));
+  KN_TRY(read_cluster(top.table("cluster"), source_name, lab.cluster));
+
+  std::set<std::string> names;  // nodes and pods share the lab's namespace names
+  for (const toml::table* t : KN_TRY(top.tables("node"))) {
+    TableReader r(*t, "[[node]]", source_name, {"name"});
+    KN_TRY(r.check_keys());
+    NodeSpec n;
+    n.where = r.where();
+    n.name = KN_TRY(r.required_string("name", "\"node1\""));
+    KN_TRY(check_name(r, "name", n.name, kMaxObjectNameLength, "node"));
+    if (is_reserved_name(n.name))
+      return fail(input_error(r.where_of("name"), fmt::format("node name \"{}\" is reserved for the lab's own infrastructure", n.name),
+                              "reserved: wire, external, router, cloud-lb, host"));
+    if (!names.insert(n.name).second)
+      return fail(input_error(r.where_of("name"), fmt::format("two nodes are named '{}'", n.name)));
+    lab.nodes.push_back(std::move(n));
+  }
+  if (lab.nodes.empty())
+    return fail(input_error(SourceLocation{source_name, 1, 1}, "the lab defines no node",
+                            "add a node:\n    [[node]]\n    name = \"node1\""));
+
+  for (const toml::table* t : KN_TRY(top.tables("pod"))) {
+    PodSpec p = KN_TRY(read_pod(*t, source_name, lab));
+    if (is_reserved_name(p.name))
+      return fail(input_error(p.where, fmt::format("pod name \"{}\" is reserved for the lab's own infrastructure", p.name),
+                              "reserved: wire, external, router, cloud-lb, host"));
+    if (!names.insert(p.name).second)
+      return fail(input_error(p.where, fmt::format("the name '{}' is used twice (pods and nodes share one set of names: each is a namespace)", p.name)));
+    lab.pods.push_back(std::move(p));
+  }
+  KN_TRY(check_capacity(lab, root, source_name));
+  return lab;
+}
+
+Result<Lab> load_lab_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    Error e = input_error(SourceLocation{path, 0, 0}, "cannot read the lab file",
+                          "give a path to a .toml file, or the name of a lab from `kn-lab labs`");
+    e.err = errno;
+    return fail(std::move(e));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return parse_lab(text.str(), path);
+}
+
+}  // namespace knlab

@@ -1,0 +1,23 @@
+// The lab loader: TOML text -> validated Lab model.
+//
+// Contract: no side effects (no files created, nothing in the kernel touched), never throws,
+// never aborts on any input (it is a fuzz target). Either the whole file is valid and a Lab
+// comes back, or the first problem comes back as an Error of kind kInput naming
+// file:line:column, what is wrong and what is allowed (with a "did you mean" for typos).
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/error.hpp"
+#include "lab/model.hpp"
+
+namespace knlab {
+
+// Parses and validates lab text. `source_name` is used in error locations.
+Result<Lab> parse_lab(std::string_view text, std::string source_name);
+
+// Reads `path` and parses it. A missing or unreadable file is an input error too.
+Result<Lab> load_lab_file(const std::string& path);
+
+}  // namespace knlab

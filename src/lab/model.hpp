@@ -1,0 +1,65 @@
+// The lab model: what a lab file says, typed and validated. Produced by the loader
+// (lab/loader.hpp) and consumed by the planner (plan/). Plain data: no kernel names, no
+// addresses of pods (those are the planner's job), no side effects.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/ip.hpp"
+
+namespace knlab {
+
+// How pod subnets of different nodes reach each other (see docs/lab-format.md).
+enum class CniMode {
+  kVxlan,   // Flannel's default: VXLAN overlay, one flannel.1 VTEP per node
+  kHostGw,  // Flannel host-gw: a static route per remote pod subnet via the node's IP
+  kBgp,     // Calico style: bird2 announces pod subnets over iBGP
+};
+std::string_view to_string(CniMode mode);
+
+struct ContainerSpec {
+  std::string name;
+  std::vector<std::string> command;                         // argv; argv[0] resolved on PATH
+  std::vector<std::pair<std::string, std::string>> env;     // in file order
+  SourceLocation where;
+};
+
+struct PodSpec {
+  std::string name;
+  std::string node;
+  std::map<std::string, std::string> labels;
+  std::vector<ContainerSpec> containers;
+  SourceLocation where;
+};
+
+struct NodeSpec {
+  std::string name;
+  SourceLocation where;
+};
+
+struct ClusterSpec {
+  Cidr pod_cidr{Ipv4{0x0af40000}, 16};      // 10.244.0.0/16, each node gets a slice
+  unsigned node_mask = 24;                    // size of each node's slice (like --node-cidr-mask-size)
+  Cidr service_cidr{Ipv4{0x0a600000}, 12};  // 10.96.0.0/12
+  Cidr node_network{Ipv4{0xc0a83800}, 24};  // 192.168.56.0/24, the underlay between nodes
+  CniMode cni = CniMode::kVxlan;
+  unsigned mtu = 1500;                        // underlay MTU
+};
+
+struct Lab {
+  std::string name;
+  std::string description;
+  std::string source;  // path of the lab file it came from (absolute when loaded from disk)
+  ClusterSpec cluster;
+  std::vector<NodeSpec> nodes;
+  std::vector<PodSpec> pods;
+
+  const NodeSpec* find_node(std::string_view n) const;
+  const PodSpec* find_pod(std::string_view n) const;
+};
+
+}  // namespace knlab

@@ -1,0 +1,102 @@
+#include "net/op.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+
+namespace knlab {
+
+namespace {
+
+using Argv = std::vector<std::string>;
+
+Argv ip_in(const std::string& netns, std::initializer_list<std::string> rest) {
+  Argv a{"ip"};
+  if (!netns.empty()) {
+    a.emplace_back("-n");
+    a.push_back(netns);
+  }
+  a.insert(a.end(), rest);
+  return a;
+}
+
+struct Render {
+  Argv operator()(const NetnsAdd& o) const { return {"ip", "netns", "add", o.name}; }
+  Argv operator()(const SysctlSet& o) const {
+    return {"ip", "netns", "exec", o.netns, "sysctl", "-qw", fmt::format("{}={}", o.key, o.value)};
+  }
+  Argv operator()(const LinkUp& o) const { return ip_in(o.netns, {"link", "set", o.ifname, "up"}); }
+  Argv operator()(const BridgeAdd& o) const {
+    return ip_in(o.netns, {"link", "add", o.name, "mtu", std::to_string(o.mtu), "type", "bridge"});
+  }
+  Argv operator()(const VethAdd& o) const {
+    return ip_in(o.netns, {"link", "add", o.name, "mtu", std::to_string(o.mtu), "master", o.master,
+                           "up", "type", "veth", "peer", "name", o.peer_name, "netns",
+                           o.peer_netns, "mtu", std::to_string(o.mtu)});
+  }
+  Argv operator()(const BridgePortSet& o) const {
+    return {"bridge", "-n", o.netns, "link", "set", "dev", o.ifname, "hairpin",
+            o.hairpin ? "on" : "off"};
+  }
+  Argv operator()(const AddrAdd& o) const {
+    return ip_in(o.netns, {"addr", "add", o.address.str(), "dev", o.ifname});
+  }
+  Argv operator()(const RouteAdd& o) const {
+    Argv a = ip_in(o.netns, {"route", "add", o.dst.prefix == 0 ? "default" : o.dst.str()});
+    if (o.via) a.insert(a.end(), {"via", o.via->str()});
+    if (!o.dev.empty()) a.insert(a.end(), {"dev", o.dev});
+    if (o.onlink) a.emplace_back("onlink");
+    return a;
+  }
+  Argv operator()(const FileWrite& o) const { return {"install", "-D", "-m", "0644", "/dev/stdin", o.path}; }
+  Argv operator()(const PauseStart& o) const {
+    return {"ip", "netns", "exec", o.netns, "unshare", "--uts", "--ipc", "sh", "-c",
+            fmt::format("hostname {} && exec kn-pause", o.hostname)};
+  }
+  Argv operator()(const ContainerStart& o) const {
+    Argv a{"nsenter", fmt::format("--target=$(pause pid of {})", o.pod), "--net", "--uts", "--ipc"};
+    if (!o.env.empty()) {
+      a.emplace_back("env");
+      for (auto& [k, v] : o.env) a.push_back(fmt::format("{}={}", k, v));
+    }
+    a.insert(a.end(), o.argv.begin(), o.argv.end());
+    return a;
+  }
+};
+
+}  // namespace
+
+std::vector<std::string> op_argv(const Op& op) { return std::visit(Render{}, op); }
+
+std::string shell_quote(const std::string& arg) {
+  bool plain = !arg.empty() && std::all_of(arg.begin(), arg.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           std::string_view("-_./=:,+@%").find(c) != std::string_view::npos;
+  });
+  if (plain) return arg;
+  std::string out = "'";
+  for (char c : arg) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  return out + "'";
+}
+
+std::string op_display(const Op& op) {
+  std::string out;
+  for (const auto& a : op_argv(op)) {
+    if (!out.empty()) out += ' ';
+    // The pause-pid placeholder is meant to be read, not quoted.
+    out += a.starts_with("--target=$(") ? a : shell_quote(a);
+  }
+  if (auto* f = std::get_if<FileWrite>(&op)) {
+    out += " <<'EOF'\n" + f->content;
+    if (!f->content.ends_with('\n')) out += '\n';
+    out += "EOF";
+  }
+  if (auto* c = std::get_if<ContainerStart>(&op)) out += fmt::format(" >>{} 2>&1 &", c->log_path);
+  if (std::holds_alternative<PauseStart>(op)) out += " &";
+  return out;
+}
+
+}  // namespace knlab

@@ -1,0 +1,98 @@
+// Op: one side effect of building a lab, as plain data.
+//
+// The planner turns a lab into a list of Ops (pure, unit-tested); an Executor carries them out
+// (net/executor.hpp). Every Op can be shown as the equivalent command a learner could type
+// (`ip -n kn-demo.node1 link add cni0 type bridge`), which is what `kn-lab up -v` prints and what
+// the recording executor in the tests compares. The rendering is for people: kn-lab itself never
+// runs these commands.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include "core/ip.hpp"
+
+namespace knlab {
+
+struct NetnsAdd {
+  std::string name;
+};
+struct SysctlSet {
+  std::string netns;
+  std::string key;  // dotted, as sysctl(8) writes it: net.ipv4.ip_forward
+  std::string value;
+  bool required = true;  // false: a missing key (module not loaded) is a warning, not an error
+};
+struct LinkUp {
+  std::string netns;
+  std::string ifname;
+};
+struct BridgeAdd {
+  std::string netns;
+  std::string name;
+  unsigned mtu = 1500;
+};
+// A veth pair in one request: `name` in `netns` enslaved to `master` and up, its peer created
+// directly inside `peer_netns` as `peer_name` (down: the pod side sets it up).
+struct VethAdd {
+  std::string netns;
+  std::string name;
+  std::string master;
+  std::string peer_netns;
+  std::string peer_name;
+  unsigned mtu = 1500;
+};
+struct BridgePortSet {
+  std::string netns;
+  std::string ifname;
+  bool hairpin = true;
+};
+struct AddrAdd {
+  std::string netns;
+  std::string ifname;
+  Cidr address;  // with host bits: 10.244.0.1/24
+};
+struct RouteAdd {
+  std::string netns;
+  Cidr dst;                  // 0.0.0.0/0 for the default route
+  std::optional<Ipv4> via;   // gateway
+  std::string dev;           // output interface, empty to let the kernel pick
+  bool onlink = false;
+};
+// A host file the lab owns (for example /etc/netns/<ns>/hosts). Parent directories are made.
+struct FileWrite {
+  std::string path;
+  std::string content;
+};
+// The pod's pause process: holds the pod's network namespace (joined), and new UTS and IPC
+// namespaces with the pod name as hostname.
+struct PauseStart {
+  std::string netns;
+  std::string pod;
+  std::string hostname;
+};
+// A container: a host program run inside the pod's namespaces (those of its pause process),
+// daemonised, stdout and stderr appended to `log_path`.
+struct ContainerStart {
+  std::string netns;
+  std::string pod;
+  std::string container;
+  std::vector<std::string> argv;
+  std::vector<std::pair<std::string, std::string>> env;
+  std::string log_path;
+};
+
+using Op = std::variant<NetnsAdd, SysctlSet, LinkUp, BridgeAdd, VethAdd, BridgePortSet, AddrAdd,
+                        RouteAdd, FileWrite, PauseStart, ContainerStart>;
+
+// The equivalent command, as argv (never a shell string).
+std::vector<std::string> op_argv(const Op& op);
+// The argv joined for display, with shell quoting where an argument needs it.
+std::string op_display(const Op& op);
+// Quotes one argument for display in a POSIX shell ('...' when needed).
+std::string shell_quote(const std::string& arg);
+
+}  // namespace knlab

@@ -1,0 +1,51 @@
+#include "net/route.hpp"
+
+#include <linux/rtnetlink.h>
+#include <netlink/route/nexthop.h>
+#include <sys/socket.h>
+
+#include <fmt/core.h>
+
+#include "net/address.hpp"
+
+namespace knlab {
+
+Status route_add(NsContext& ctx, const Cidr& dst, std::optional<Ipv4> via, const std::string& dev,
+                 bool onlink) {
+  std::string what = fmt::format("{}{}{}", dst.prefix == 0 ? "default" : dst.str(),
+                                 via ? " via " + via->str() : "", dev.empty() ? "" : " dev " + dev);
+  NlRoutePtr route(rtnl_route_alloc());
+  if (!route) return fail(sys_error("allocate route", what, ENOMEM, ctx.ns.name()));
+  NlAddressPtr d = KN_TRY(make_nl_addr(dst));
+  rtnl_route_set_family(route.get(), AF_INET);
+  rtnl_route_set_dst(route.get(), d.get());
+  rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
+  rtnl_route_set_protocol(route.get(), RTPROT_BOOT);
+  rtnl_route_set_scope(route.get(), via ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
+  rtnl_route_set_type(route.get(), RTN_UNICAST);
+  rtnl_nexthop* nh = rtnl_route_nh_alloc();  // owned by the route once added
+  if (!nh) return fail(sys_error("allocate nexthop", what, ENOMEM, ctx.ns.name()));
+  if (!dev.empty()) {
+    auto index = ctx.ifindex(dev);
+    if (!index) {
+      rtnl_route_nh_free(nh);
+      return fail(index.error());
+    }
+    rtnl_route_nh_set_ifindex(nh, *index);
+  }
+  if (via) {
+    auto gw = make_nl_addr(Cidr{*via, 32});
+    if (!gw) {
+      rtnl_route_nh_free(nh);
+      return fail(gw.error());
+    }
+    rtnl_route_nh_set_gateway(nh, gw->get());
+  }
+  if (onlink) rtnl_route_nh_set_flags(nh, RTNH_F_ONLINK);
+  rtnl_route_add_nexthop(route.get(), nh);
+  if (int err = rtnl_route_add(ctx.sock.get(), route.get(), NLM_F_EXCL); err < 0)
+    return fail(nl_error("add route", what, err, ctx.ns.name()));
+  return {};
+}
+
+}  // namespace knlab

@@ -1,0 +1,74 @@
+// The plan: a lab made concrete. Every name, address and file of the lab is decided here, by
+// pure functions of the model (no clock, no randomness, no system calls), so the same lab file
+// always yields the same lab and unit tests can check it without root.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/ip.hpp"
+#include "lab/model.hpp"
+#include "net/op.hpp"
+
+namespace knlab {
+
+struct NodePlan {
+  std::string name;
+  std::string netns;     // kn-<lab>.<node>
+  std::string bridge;    // cni0
+  Cidr pod_subnet;       // this node's slice of the pod CIDR, e.g. 10.244.1.0/24
+  Cidr bridge_address;   // first address of the slice on cni0: the pods' gateway, 10.244.1.1/24
+  unsigned pod_mtu = 1500;
+};
+
+struct ContainerPlan {
+  std::string name;
+  std::vector<std::string> argv;
+  std::vector<std::pair<std::string, std::string>> env;  // downward-API variables, then the file's
+  std::string log_path;
+};
+
+struct PodPlan {
+  std::string name;
+  std::string node;
+  std::string netns;      // kn-<lab>.<pod>
+  std::string host_veth;  // veth<8 hex>, in the node's namespace
+  std::string ifname;     // eth0, in the pod's namespace
+  Cidr address;           // 10.244.1.2/24
+  Ipv4 gateway;           // 10.244.1.1
+  std::map<std::string, std::string> labels;
+  std::vector<ContainerPlan> containers;
+};
+
+struct LabPlan {
+  std::string lab;
+  std::string description;
+  std::string source;
+  std::string state_dir;  // /run/kn-lab/<lab>
+  ClusterSpec cluster;
+  std::vector<NodePlan> nodes;
+  std::vector<PodPlan> pods;
+
+  const NodePlan* node(std::string_view name) const;
+  const PodPlan* pod(std::string_view name) const;
+  // Every namespace of the lab, nodes first.
+  std::vector<std::string> namespaces() const;
+};
+
+// IPAM and naming. The model is already validated, so this only fails on internal limits
+// (such as no free veth name after many hash collisions).
+Result<LabPlan> plan_lab(const Lab& lab);
+
+// The ops that build the lab from nothing, in order: nodes (namespace, sysctls, bridge), then
+// pods (namespace, files, pause, veth, addresses, routes), then containers.
+std::vector<Op> up_ops(const LabPlan& plan);
+
+// The pod's /etc/hosts and /etc/resolv.conf, as the kubelet writes them.
+std::string pod_hosts_file(const PodPlan& pod);
+std::string pod_resolv_conf(const LabPlan& plan);
+std::string pod_etc_dir(const PodPlan& pod);  // /etc/netns/<pod netns>
+
+}  // namespace knlab

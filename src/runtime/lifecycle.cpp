@@ -1,0 +1,257 @@
+#include "runtime/lifecycle.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+
+#include "net/netns.hpp"
+#include "plan/naming.hpp"
+#include "runtime/live_executor.hpp"
+
+namespace knlab {
+
+namespace {
+
+constexpr const char* kEtcNetnsMarker = "/run/kn-lab/.etc-netns-made-by-kn-lab";
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+bool exists(const std::string& p) {
+  struct stat st{};
+  return ::lstat(p.c_str(), &st) == 0;
+}
+
+// Removes /etc/netns/kn-<lab>.* (files kn-lab wrote) and counts what it removed.
+std::size_t remove_etc_netns(const std::string& lab) {
+  std::size_t n = 0;
+  std::error_code ec;
+  const std::string prefix = netns_prefix(lab);
+  if (DIR* d = ::opendir(std::string(kEtcNetnsDir).c_str())) {
+    std::vector<std::string> victims;
+    while (dirent* e = ::readdir(d))
+      if (std::string_view(e->d_name).starts_with(prefix)) victims.emplace_back(e->d_name);
+    ::closedir(d);
+    for (auto& v : victims) n += static_cast<std::size_t>(std::filesystem::remove_all(fmt::format("{}/{}", kEtcNetnsDir, v), ec));
+  }
+  return n;
+}
+
+// When no lab is left, undo what kn-lab did to make room for labs at all: the /run/netns mount,
+// /etc/netns, and /run/kn-lab itself — each only if kn-lab made it and it is empty.
+void release_shared_dirs() {
+  std::error_code ec;
+  for (auto& entry : std::filesystem::directory_iterator(std::string(kStateRoot), ec)) {
+    auto name = entry.path().filename().string();
+    if (!name.starts_with('.')) return;  // another lab (or its lock) is still there
+  }
+  netns_dir_release_if_unused();
+  if (exists(kEtcNetnsMarker) && ::rmdir(std::string(kEtcNetnsDir).c_str()) == 0) ::unlink(kEtcNetnsMarker);
+  if (!exists(kEtcNetnsMarker)) {
+    ::unlink(kEtcNetnsMarker);
+    // Only dot-files of kn-lab's own can remain; remove the directory when it is empty.
+    ::rmdir(std::string(kStateRoot).c_str());
+  }
+}
+
+Status ensure_etc_netns() {
+  const std::string dir(kEtcNetnsDir);
+  if (exists(dir)) return {};
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return fail(sys_error("create directory", dir, errno));
+  if (::mkdir(std::string(kStateRoot).c_str(), 0700) != 0 && errno != EEXIST)
+    return fail(sys_error("create directory", std::string(kStateRoot), errno));
+  Fd marker(::open(kEtcNetnsMarker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  return {};
+}
+
+// Everything of the lab, found from the kernel and the filesystem; the caller holds the lock.
+DownResult teardown(const std::string& lab) {
+  DownResult r;
+  std::vector<std::string> namespaces = netns_list(netns_prefix(lab));
+  std::vector<NsId> ids;
+  for (auto& ns : namespaces)
+    if (auto id = netns_id(ns)) ids.push_back(*id);
+  std::vector<pid_t> pids = processes_in_netns(ids);
+  // Recorded processes too: one whose namespace is already gone would be missed by the scan.
+  if (auto state = load_state(lab))
+    for (auto& p : state->processes)
+      if (process_alive(p.id) && std::find(pids.begin(), pids.end(), p.id.pid) == pids.end()) pids.push_back(p.id.pid);
+  r.processes = terminate_processes(pids, 300);
+  for (auto& ns : namespaces)
+    if (auto st = netns_delete(ns); st) ++r.namespaces;
+    else spdlog::warn("{}", st.error().format());
+  r.files = remove_etc_netns(lab);
+  std::error_code ec;
+  r.files += static_cast<std::size_t>(std::filesystem::remove_all(state_dir(lab), ec));
+  return r;
+}
+
+}  // namespace
+
+Status require_root(std::string_view what) {
+  if (::geteuid() == 0) return {};
+  Error e;
+  e.kind = ErrorKind::kPermission;
+  e.op = std::string(what);
+  e.err = EPERM;
+  e.hint = "run as root: creating network namespaces needs CAP_SYS_ADMIN and CAP_NET_ADMIN (try sudo)";
+  return fail(std::move(e));
+}
+
+Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHooks& options) {
+  auto t0 = std::chrono::steady_clock::now();
+  KN_TRY(require_root(fmt::format("bring up lab {}", lab.name)));
+  UpResult result;
+  result.plan = KN_TRY(plan_lab(lab));
+  LabPlan& plan = result.plan;
+
+  // Resolve every program before anything is created: a missing one changes nothing.
+  std::string pause_path = KN_TRY(resolve_program("kn-pause"));
+  for (auto& pod : plan.pods)
+    for (auto& c : pod.containers) {
+      auto path = resolve_program(c.argv.front());
+      if (!path) {
+        Error e = path.error();
+        e.op = fmt::format("container '{}' of pod '{}': find program", c.name, pod.name);
+        return fail(std::move(e));
+      }
+      c.argv.front() = *path;
+    }
+
+  LabLock lock = KN_TRY(LabLock::acquire(lab.name));
+  auto present = netns_list(netns_prefix(lab.name));
+  if (auto state = load_state(lab.name); state && state->status == "up") {
+    result.already_up = true;
+    result.seconds = seconds_since(t0);
+    return result;
+  }
+  if (!present.empty())
+    return fail(state_error(fmt::format("bring up lab {}", lab.name),
+                            fmt::format("{} namespaces of it exist from an earlier run that did not finish", present.size()),
+                            fmt::format("clean up with `kn-lab down {}`, then bring it up again", lab.name)));
+
+  KN_TRY(ensure_etc_netns());
+  LabState state{lab.name, lab.source, "creating", std::time(nullptr), {}};
+  KN_TRY(save_state(state, lab_text));
+
+  LiveExecutor live(pause_path);
+  FaultInjectingExecutor executor(live);
+  {
+    Transaction txn(executor, options.on_op);
+    auto st = txn.run_all(up_ops(plan));
+    if (!st) {
+      Error e = st.error();
+      // txn's destructor undoes what was made; then the record goes too.
+      lock.remove_file();
+      std::error_code ec;
+      std::filesystem::remove_all(state_dir(lab.name), ec);
+      return fail(std::move(e));
+    }
+    txn.commit();
+    for (auto& [op, out] : txn.done()) {
+      if (auto* p = std::get_if<PauseStart>(&op)) state.processes.push_back({p->pod, "", {out.pid, out.start}});
+      if (auto* c = std::get_if<ContainerStart>(&op))
+        state.processes.push_back({c->pod, c->container, {out.pid, out.start}});
+    }
+  }
+  state.status = "up";
+  KN_TRY(save_state(state, ""));
+  result.warnings = live.warnings();
+  result.seconds = seconds_since(t0);
+  return result;
+}
+
+Result<DownResult> lab_down(const std::string& lab) {
+  auto t0 = std::chrono::steady_clock::now();
+  KN_TRY(require_root(fmt::format("take down lab {}", lab)));
+  DownResult r;
+  {
+    LabLock lock = KN_TRY(LabLock::acquire(lab));
+    r = teardown(lab);
+    lock.remove_file();
+  }
+  release_shared_dirs();
+  r.seconds = seconds_since(t0);
+  return r;
+}
+
+const PodView* LabView::pod(std::string_view name) const {
+  auto it = std::find_if(pods.begin(), pods.end(), [&](const PodView& p) { return p.pod->name == name; });
+  return it == pods.end() ? nullptr : &*it;
+}
+
+Result<LabView> view_lab(const std::string& lab) {
+  LabView v;
+  v.state = KN_TRY(load_state(lab));
+  Lab model = KN_TRY(load_recorded_lab(lab));
+  v.plan = KN_TRY(plan_lab(model));
+  for (const PodPlan& p : v.plan.pods) {
+    PodView pv;
+    pv.pod = &p;
+    pv.pause = v.state.find(p.name, "");
+    pv.total = static_cast<int>(p.containers.size());
+    for (auto& c : p.containers)
+      if (auto* rec = v.state.find(p.name, c.name); rec && process_alive(rec->id)) ++pv.ready;
+    pv.running = pv.pause && process_alive(pv.pause->id) && pv.ready == pv.total;
+    v.pods.push_back(pv);
+  }
+  return v;
+}
+
+Result<std::string> default_lab(std::string_view command) {
+  auto labs = list_labs();
+  if (labs.size() == 1) return labs.front();
+  if (labs.empty())
+    return fail(state_error(std::string(command), "no lab is up", "bring one up with `kn-lab up <lab>`"));
+  std::string names;
+  for (auto& l : labs) names += (names.empty() ? "" : ", ") + l;
+  return fail(state_error(std::string(command), fmt::format("several labs are up ({})", names),
+                          "name one with --lab <name>"));
+}
+
+std::vector<std::string> lab_search_dirs() {
+  std::vector<std::string> dirs;
+  if (const char* env = std::getenv("KNLAB_LABS")) dirs.emplace_back(env);
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) {
+    std::filesystem::path exe(std::string(buf, static_cast<std::size_t>(n)));
+    dirs.push_back((exe.parent_path().parent_path() / "share/kn-lab/labs").string());
+    dirs.push_back((exe.parent_path().parent_path() / "labs").string());  // build/ inside a checkout
+  }
+  dirs.emplace_back(KNLAB_DATADIR "/labs");
+  return dirs;
+}
+
+Result<std::string> find_lab_file(const std::string& arg) {
+  if (arg.find('/') != std::string::npos || arg.ends_with(".toml")) {
+    if (exists(arg)) return std::filesystem::absolute(arg).string();
+    if (arg.find('/') != std::string::npos)
+      return fail(input_error(SourceLocation{arg, 0, 0}, "no such lab file"));
+  }
+  std::string stem = arg.ends_with(".toml") ? arg.substr(0, arg.size() - 5) : arg;
+  for (auto& dir : lab_search_dirs()) {
+    std::string candidate = fmt::format("{}/{}.toml", dir, stem);
+    if (exists(candidate)) return std::filesystem::weakly_canonical(candidate).string();
+  }
+  std::string known;
+  for (auto& dir : lab_search_dirs()) {
+    std::error_code ec;
+    for (auto& e : std::filesystem::directory_iterator(dir, ec))
+      if (e.path().extension() == ".toml") known += "\n    " + e.path().stem().string();
+    if (!known.empty()) break;
+  }
+  return fail(input_error(SourceLocation{arg, 0, 0}, "no lab file of that name",
+                          known.empty() ? "give the path of a .toml lab file"
+                                        : "give a path, or one of the labs that come with kn-lab:" + known));
+}
+
+}  // namespace knlab

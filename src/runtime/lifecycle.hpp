@@ -1,0 +1,72 @@
+// Lab lifecycle: bring a lab up, take it down, read what is up. The CLI's subcommands are thin
+// wrappers around these; everything here holds the lab's lock while it works.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "lab/model.hpp"
+#include "net/op.hpp"
+#include "plan/plan.hpp"
+#include "runtime/state.hpp"
+
+namespace knlab {
+
+// Fails with a kPermission error unless the process may create namespaces (root).
+Status require_root(std::string_view what);
+
+struct UpHooks {
+  std::function<void(const Op&)> on_op;  // called before each op (for -v)
+};
+
+struct UpResult {
+  LabPlan plan;
+  bool already_up = false;
+  std::vector<std::string> warnings;
+  double seconds = 0;
+};
+
+// Builds the lab. Validates and resolves everything first (a bad lab changes nothing); on a
+// failure halfway, what was made is undone before the error is returned. A lab that is already
+// up is left as it is.
+Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHooks& options);
+
+struct DownResult {
+  std::size_t namespaces = 0;
+  std::size_t processes = 0;
+  std::size_t files = 0;
+  double seconds = 0;
+};
+
+// Removes everything of the lab: its processes (found by namespace, not only by record), its
+// namespaces, its files under /etc/netns, its record. Works on a half-made lab and without a
+// record. A lab that is not up gives a result of zeros.
+Result<DownResult> lab_down(const std::string& lab);
+
+// What is up, for views (status, get, exec, logs).
+struct PodView {
+  const PodPlan* pod = nullptr;
+  const ProcessRecord* pause = nullptr;
+  bool running = false;
+  int ready = 0;  // containers alive
+  int total = 0;
+};
+struct LabView {
+  LabState state;
+  LabPlan plan;
+  std::vector<PodView> pods;  // in plan order
+  const PodView* pod(std::string_view name) const;
+};
+Result<LabView> view_lab(const std::string& lab);
+
+// The lab to act on when the user named none: the only one up, or an error listing them.
+Result<std::string> default_lab(std::string_view command);
+
+// Finds a lab file: an existing path, or a name looked up in the installed labs folders
+// ("02-pod-to-pod-same-node" or "02-pod-to-pod-same-node.toml").
+Result<std::string> find_lab_file(const std::string& arg);
+std::vector<std::string> lab_search_dirs();
+
+}  // namespace knlab

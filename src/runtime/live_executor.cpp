@@ -1,0 +1,113 @@
+#include "runtime/live_executor.hpp"
+
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+#include "net/address.hpp"
+#include "net/link.hpp"
+#include "net/netns.hpp"
+#include "net/route.hpp"
+#include "net/sysctl.hpp"
+
+namespace knlab {
+
+Status write_file(const std::string& path, const std::string& content) {
+  for (std::size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
+    std::string dir = path.substr(0, slash);
+    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return fail(sys_error("create directory", dir, errno));
+  }
+  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
+  if (!fd.valid()) return fail(sys_error("write file", path, errno));
+  if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
+    return fail(sys_error("write file", path, errno));
+  return {};
+}
+
+struct LiveExecutor::Visitor {
+  LiveExecutor& self;
+
+  Result<NsContext*> ctx(const std::string& ns) { return self.session_.context(ns); }
+
+  Result<Outcome> operator()(const NetnsAdd& o) {
+    KN_TRY(netns_add(o.name));
+    return Outcome{};
+  }
+  Result<Outcome> operator()(const SysctlSet& o) {
+    NsContext* c = KN_TRY(ctx(o.netns));
+    auto st = sysctl_set(c->ns, o.key, o.value);
+    if (!st && !o.required && st.error().err == ENOENT) {
+      self.warnings_.push_back(fmt::format("{} is not available in this kernel ({}); {}", o.key,
+                                           st.error().format(), "Services on one node will need it"));
+      return Outcome{};
+    }
+    if (!st) return fail(st.error());
+    return Outcome{};
+  }
+  Result<Outcome> operator()(const LinkUp& o) {
+    KN_TRY(link_set_up(*KN_TRY(ctx(o.netns)), o.ifname));
+    return Outcome{};
+  }
+  Result<Outcome> operator()(const BridgeAdd& o) {
+    KN_TRY(bridge_add(*KN_TRY(ctx(o.netns)), o.name, o.mtu));
+    return Outcome{};
+  }
+  Result<Outcome> operator()(const VethAdd& o) {
+    NsContext* here = KN_TRY(ctx(o.netns));
+    NsContext* peer = KN_TRY(ctx(o.peer_netns));
+    KN_TRY(veth_add(*here, o.name, o.master, peer->ns, o.peer_name, o.mtu));
+    return Outcome{};
+  }
+  Result<Outcome> operator()(const BridgePortSet& o) {
+    KN_TRY(bridge_port_set_hairpin(*KN_TRY(ctx(o.netns)), o.ifname, o.hairpin));
+    return Outcome{};
+  }
+  Result<Outcome> operator()(const AddrAdd& o) {
+    KN_TRY(addr_add(*KN_TRY(ctx(o.netns)), o.ifname, o.address));
+    return Outcome{};
+  }
+  Result<Outcome> operator()(const RouteAdd& o) {
+    KN_TRY(route_add(*KN_TRY(ctx(o.netns)), o.dst, o.via, o.dev, o.onlink));
+    return Outcome{};
+  }
+  Result<Outcome> operator()(const FileWrite& o) {
+    KN_TRY(write_file(o.path, o.content));
+    return Outcome{};
+  }
+  Result<Outcome> operator()(const PauseStart& o) {
+    NsContext* c = KN_TRY(ctx(o.netns));
+    ProcessId p = KN_TRY(spawn_pause(self.pause_path_, c->ns, o.hostname));
+    self.pauses_[o.pod] = p;
+    return Outcome{p.pid, p.start};
+  }
+  Result<Outcome> operator()(const ContainerStart& o) {
+    auto it = self.pauses_.find(o.pod);
+    if (it == self.pauses_.end())
+      return fail(state_error("start container", fmt::format("pod {} has no pause process", o.pod)));
+    PodContext pod{it->second.pid, fmt::format("/etc/netns/{}", o.netns)};
+    ProcessId p = KN_TRY(spawn_container(pod, o.argv, o.env, o.log_path));
+    return Outcome{p.pid, p.start};
+  }
+};
+
+Result<Outcome> LiveExecutor::run(const Op& op) { return std::visit(Visitor{*this}, op); }
+
+Status LiveExecutor::undo(const Op& op, const Outcome& outcome) {
+  if (auto* n = std::get_if<NetnsAdd>(&op)) {
+    session_.forget(n->name);
+    return netns_delete(n->name);
+  }
+  if (auto* f = std::get_if<FileWrite>(&op)) {
+    if (::unlink(f->path.c_str()) != 0 && errno != ENOENT) return fail(sys_error("remove file", f->path, errno));
+    ::rmdir(f->path.substr(0, f->path.rfind('/')).c_str());  // only succeeds once empty
+    return {};
+  }
+  if (outcome.pid > 0 && process_alive(ProcessId{outcome.pid, outcome.start}))
+    terminate_processes({outcome.pid}, 200);
+  return {};
+}
+
+}  // namespace knlab

@@ -1,0 +1,39 @@
+// LiveExecutor: carries ops out for real — netlink requests through the per-object functions
+// of net/, processes through runtime/process, host files under /etc/netns.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "net/executor.hpp"
+#include "net/netlink.hpp"
+#include "runtime/process.hpp"
+
+namespace knlab {
+
+class LiveExecutor final : public Executor {
+ public:
+  // `pause_path`: absolute path of kn-pause.
+  explicit LiveExecutor(std::string pause_path) : pause_path_(std::move(pause_path)) {}
+
+  Result<Outcome> run(const Op& op) override;
+  Status undo(const Op& op, const Outcome& outcome) override;
+
+  // Pause processes started so far, by pod name (containers join their namespaces).
+  const std::map<std::string, ProcessId>& pauses() const { return pauses_; }
+  // Warnings collected while running (optional sysctls that do not exist, ...).
+  const std::vector<std::string>& warnings() const { return warnings_; }
+
+ private:
+  struct Visitor;
+  std::string pause_path_;
+  NetlinkSession session_;
+  std::map<std::string, ProcessId> pauses_;
+  std::vector<std::string> warnings_;
+};
+
+// Writes `content` to `path` (mode 0644), creating missing parent directories (0755).
+Status write_file(const std::string& path, const std::string& content);
+
+}  // namespace knlab

@@ -1,0 +1,151 @@
+#include "runtime/state.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <fmt/core.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <toml++/toml.h>
+
+#include "lab/loader.hpp"
+#include "net/netns.hpp"
+#include "plan/naming.hpp"
+
+namespace knlab {
+
+namespace {
+
+Status write_private(const std::string& path, const std::string& content) {
+  std::string tmp = path + ".tmp";
+  Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd.valid()) return fail(sys_error("write state", tmp, errno));
+  if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
+    return fail(sys_error("write state", tmp, errno));
+  fd.reset();
+  // rename: a reader (or a crash) sees the old record or the new one, never half of one.
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail(sys_error("write state", path, errno));
+  return {};
+}
+
+Status make_private_dir(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return fail(sys_error("create directory", dir, errno));
+  return {};
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+const ProcessRecord* LabState::find(std::string_view pod, std::string_view container) const {
+  auto it = std::find_if(processes.begin(), processes.end(),
+                         [&](const ProcessRecord& p) { return p.pod == pod && p.container == container; });
+  return it == processes.end() ? nullptr : &*it;
+}
+
+Status save_state(const LabState& state, const std::string& lab_text) {
+  std::string dir = state_dir(state.lab);
+  KN_TRY(make_private_dir(std::string(kStateRoot)));
+  KN_TRY(make_private_dir(dir));
+  KN_TRY(make_private_dir(dir + "/logs"));
+  if (!lab_text.empty()) KN_TRY(write_private(dir + "/lab.toml", lab_text));
+  toml::table t{{"lab", state.lab},
+                {"source", state.source},
+                {"status", state.status},
+                {"created", static_cast<std::int64_t>(state.created)}};
+  toml::array procs;
+  for (auto& p : state.processes)
+    procs.push_back(toml::table{{"pod", p.pod},
+                                {"container", p.container},
+                                {"pid", static_cast<std::int64_t>(p.id.pid)},
+                                {"start", static_cast<std::int64_t>(p.id.start)}});
+  t.insert("process", std::move(procs));
+  std::ostringstream out;
+  out << "# kn-lab state: written by kn-lab, read by kn-lab. Do not edit.\n" << t << "\n";
+  return write_private(dir + "/state.toml", out.str());
+}
+
+Result<LabState> load_state(const std::string& lab) {
+  std::string path = state_dir(lab) + "/state.toml";
+  std::string text = read_text(path);
+  if (text.empty())
+    return fail(state_error("read lab state", fmt::format("lab '{}' is not up (no {})", lab, path),
+                            "start it with `kn-lab up <lab>`; `kn-lab status` lists the labs that are up"));
+  toml::parse_result parsed = toml::parse(text, path);
+  if (!parsed) return fail(state_error("read lab state", fmt::format("{} is damaged: {}", path, parsed.error().description()),
+                                       "`kn-lab down " + lab + "` still cleans up"));
+  const toml::table& t = parsed.table();
+  LabState s;
+  s.lab = t["lab"].value_or(std::string(lab));
+  s.source = t["source"].value_or(std::string());
+  s.status = t["status"].value_or(std::string("unknown"));
+  s.created = static_cast<std::time_t>(t["created"].value_or(std::int64_t{0}));
+  if (const toml::array* procs = t["process"].as_array()) {
+    for (const toml::node& n : *procs) {
+      const toml::table* p = n.as_table();
+      if (!p) continue;
+      ProcessRecord r;
+      r.pod = (*p)["pod"].value_or(std::string());
+      r.container = (*p)["container"].value_or(std::string());
+      r.id.pid = static_cast<pid_t>((*p)["pid"].value_or(std::int64_t{0}));
+      r.id.start = static_cast<unsigned long long>((*p)["start"].value_or(std::int64_t{0}));
+      s.processes.push_back(std::move(r));
+    }
+  }
+  return s;
+}
+
+Result<Lab> load_recorded_lab(const std::string& lab) {
+  std::string path = state_dir(lab) + "/lab.toml";
+  std::string text = read_text(path);
+  if (text.empty()) return fail(state_error("read lab state", fmt::format("lab '{}' is not up", lab)));
+  return parse_lab(text, path);
+}
+
+std::vector<std::string> list_labs() {
+  std::set<std::string> labs;
+  if (DIR* d = ::opendir(std::string(kStateRoot).c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string_view n = e->d_name;
+      if (n.starts_with('.') || e->d_type != DT_DIR) continue;
+      labs.emplace(n);
+    }
+    ::closedir(d);
+  }
+  for (const std::string& ns : netns_list("kn-"))
+    if (auto parsed = parse_netns_name(ns)) labs.insert(parsed->first);
+  return {labs.begin(), labs.end()};
+}
+
+Result<LabLock> LabLock::acquire(const std::string& lab) {
+  KN_TRY(make_private_dir(std::string(kStateRoot)));
+  std::string path = fmt::format("{}/{}.lock", kStateRoot, lab);
+  for (;;) {
+    Fd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600));
+    if (!fd.valid()) return fail(sys_error("open lock", path, errno));
+    if (::flock(fd.get(), LOCK_EX) != 0) return fail(sys_error("lock", path, errno));
+    // The holder before us may have removed the file (`down`): then our lock is on a dead inode
+    // and a third process could lock a new file. Retry until the locked file is the live one.
+    struct stat held{}, live{};
+    if (::fstat(fd.get(), &held) == 0 && ::stat(path.c_str(), &live) == 0 && held.st_ino == live.st_ino)
+      return LabLock(path, std::move(fd));
+  }
+}
+
+void LabLock::remove_file() {
+  if (!path_.empty()) ::unlink(path_.c_str());
+}
+
+LabLock::~LabLock() = default;  // closing the fd releases the flock
+
+}  // namespace knlab

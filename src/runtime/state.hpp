@@ -1,0 +1,60 @@
+// A lab's record under /run/kn-lab/<lab>/ (directory 0700, files 0600: root only):
+//   lab.toml    the lab file as it was brought up (the plan is re-derived from it)
+//   state.toml  status, creation time, and the processes started (pid + start time)
+//   logs/       one log file per container
+// The record is written before `up` changes anything and again when it is done, so a crash
+// leaves enough to clean up. It is never the only source of truth: `down` also scans the kernel.
+#pragma once
+
+#include <ctime>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "lab/model.hpp"
+#include "plan/plan.hpp"
+#include "runtime/process.hpp"
+
+namespace knlab {
+
+struct ProcessRecord {
+  std::string pod;
+  std::string container;  // empty for the pause process
+  ProcessId id;
+};
+
+struct LabState {
+  std::string lab;
+  std::string source;         // where the lab file came from
+  std::string status;         // "creating" while up runs, then "up"
+  std::time_t created = 0;
+  std::vector<ProcessRecord> processes;
+
+  const ProcessRecord* find(std::string_view pod, std::string_view container) const;
+};
+
+Status save_state(const LabState& state, const std::string& lab_text);  // lab_text: "" keeps lab.toml
+Result<LabState> load_state(const std::string& lab);
+// The lab as recorded (parsed from the saved copy) and its plan.
+Result<Lab> load_recorded_lab(const std::string& lab);
+
+// Labs with a record or namespaces (a lab half-made by a killed `up` has namespaces only).
+std::vector<std::string> list_labs();
+
+// Takes an exclusive lock for one lab (flock on /run/kn-lab/<lab>.lock); released on destruction.
+class LabLock {
+ public:
+  static Result<LabLock> acquire(const std::string& lab);
+  LabLock(LabLock&&) = default;
+  LabLock& operator=(LabLock&&) = default;
+  ~LabLock();
+  // Removes the lock file (by `down`, while holding it).
+  void remove_file();
+
+ private:
+  LabLock(std::string path, Fd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  std::string path_;
+  Fd fd_;
+};
+
+}  // namespace knlab
