@@ -10,6 +10,7 @@ namespace knlab {
 Result<int> run_cli(int argc, char** argv) {
   CLI::App app{"kn-lab: a Kubernetes networking lab made of real kernel objects", "kn-lab"};
   app.require_subcommand(1);
+  app.fallthrough();  // `kn-lab up lab -v` works as well as `kn-lab -v up lab`
   app.set_version_flag("--version", KNLAB_VERSION);
   GlobalOptions global;
   app.add_flag("-v,--verbose", global.verbosity,

@@ -13,12 +13,16 @@ bool needs_undo(const Op& op) {
          std::holds_alternative<PauseStart>(op) || std::holds_alternative<ContainerStart>(op);
 }
 
-Transaction::~Transaction() {
+Transaction::~Transaction() { rollback(); }
+
+void Transaction::rollback() {
   if (committed_) return;
+  committed_ = true;
   for (auto it = done_.rbegin(); it != done_.rend(); ++it) {
     if (auto st = ex_.undo(it->first, it->second); !st)
       spdlog::warn("rollback: {}", st.error().format());
   }
+  done_.clear();
 }
 
 Result<Outcome> Transaction::run(const Op& op) {

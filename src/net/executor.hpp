@@ -52,6 +52,9 @@ class Transaction {
   Status run_all(const std::vector<Op>& ops);
   // Keeps everything: the destructor will undo nothing.
   void commit() { committed_ = true; }
+  // Undoes now what the destructor would undo (newest first); afterwards the transaction is
+  // finished and its destructor does nothing.
+  void rollback();
   const std::vector<std::pair<Op, Outcome>>& done() const { return done_; }
 
  private:

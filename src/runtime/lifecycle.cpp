@@ -146,13 +146,14 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
   FaultInjectingExecutor executor(live);
   {
     Transaction txn(executor, options.on_op);
-    auto st = txn.run_all(up_ops(plan));
-    if (!st) {
+    if (auto st = txn.run_all(up_ops(plan)); !st) {
       Error e = st.error();
-      // txn's destructor undoes what was made; then the record goes too.
-      lock.remove_file();
+      txn.rollback();  // undoes what was made, newest first
       std::error_code ec;
       std::filesystem::remove_all(state_dir(lab.name), ec);
+      lock.remove_file();
+      { LabLock released = std::move(lock); }
+      release_shared_dirs();
       return fail(std::move(e));
     }
     txn.commit();

@@ -1,0 +1,181 @@
+"""End-to-end tests of the foundation: labs 01 and 02 on real namespaces.
+
+Every test here runs under host_guard (conftest.py): after the lab is down, the host's root
+namespace, mounts, /run/netns, /etc/netns, /run/kn-lab and processes must be as before.
+Traffic goes only between the lab's own namespaces, to the lab's own addresses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import KN_LAB
+
+pytestmark = pytest.mark.e2e
+
+
+def pod_ips(lab) -> dict[str, str]:
+    return {p["metadata"]["name"]: p["status"]["podIP"] for p in lab.pods()["items"]}
+
+
+def netns_of(labname: str) -> list[str]:
+    return sorted(n for n in os.listdir("/run/netns") if n.startswith(f"kn-{labname}."))
+
+
+def test_container_to_container_over_localhost(lab):
+    c2c = lab("01-container-to-container")
+    assert c2c.wait_tcp("web", "127.0.0.1", 8080)
+    # The client container reaches its sibling on 127.0.0.1: one network namespace for both.
+    r = c2c.exec("web", "curl", "-s", "--max-time", "3", "http://127.0.0.1:8080/")
+    assert r.returncode == 0, r.stderr
+    assert "pod: web\n" in r.stdout
+    assert "client: 127.0.0.1:" in r.stdout
+    # The server listens on localhost only: from the node, the pod's address is refused.
+    ip = pod_ips(c2c)["web"]
+    outside = c2c.ns_exec("node1", "curl", "-s", "--max-time", "3", f"http://{ip}:8080/")
+    assert outside.returncode == 7, outside  # curl: connection refused
+    # Both containers really are separate processes sharing the pause's namespaces.
+    pods = c2c.pods()["items"]
+    assert pods[0]["status"]["ready"] == "2/2"
+    pause = pods[0]["status"]["pausePid"]
+    pids = subprocess.run(["ip", "netns", "pids", c2c.ns("web")], capture_output=True, text=True).stdout.split()
+    assert str(pause) in pids and len(pids) == 3  # pause + server + client
+
+
+def test_pod_to_pod_on_one_node(lab, kn):
+    p2p = lab("02-pod-to-pod-same-node")
+    ips = pod_ips(p2p)
+    assert set(ips) == {"web", "api"}
+    assert p2p.wait_tcp("api", ips["web"], 8080)
+
+    ping = p2p.exec("web", "ping", "-c", "2", "-W", "2", ips["api"])
+    assert ping.returncode == 0, ping.stdout + ping.stderr
+    assert "2 received" in ping.stdout
+
+    # api fetches a page from web by pod IP; the body names the pod that answered and shows
+    # the client address it saw: api's own (no NAT between pods).
+    page = p2p.exec("api", "curl", "-s", "--max-time", "3", f"http://{ips['web']}:8080/")
+    assert page.returncode == 0, page.stderr
+    assert "pod: web\n" in page.stdout
+    assert f"ip: {ips['web']}\n" in page.stdout
+    assert f"client: {ips['api']}:" in page.stdout
+
+    # Hostname inside a pod is the pod name (its own UTS namespace, held by pause).
+    assert p2p.exec("web", "hostname").stdout.strip() == "web"
+    assert p2p.exec("web", "getent", "hosts", "web").stdout.split()[0] == ips["web"]
+
+    # get pods -o wide lists the addresses the kernel really has.
+    wide = kn("get", "pods", "-o", "wide", check=True).stdout.splitlines()
+    assert wide[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NETNS"]
+    for line in wide[1:]:
+        name, ready, status, _, _, ip, node, ns = line.split()
+        assert (ready, status, node) == ("1/1", "Running", "node1")
+        addr = p2p.ns_exec(name, "ip", "-j", "addr", "show", "eth0", check=True).stdout
+        assert ip in [a["local"] for a in json.loads(addr)[0]["addr_info"] if a["family"] == "inet"]
+        assert ns == p2p.ns(name)
+
+    # The node's view: both veths on cni0, hairpin on, default route of pods via cni0's address.
+    links = json.loads(p2p.ns_exec("node1", "bridge", "-d", "-j", "link", "show", check=True).stdout)
+    assert len(links) == 2 and all(l["master"] == "cni0" and l["hairpin"] for l in links)
+    route = p2p.ns_exec("web", "ip", "route", "show", "default", check=True).stdout
+    assert route.startswith("default via 10.244.0.1 dev eth0")
+    assert p2p.ns_exec("node1", "sysctl", "-n", "net.ipv4.ip_forward", check=True).stdout.strip() == "1"
+
+
+def test_up_twice_changes_nothing(lab, kn):
+    p2p = lab("02-pod-to-pod-same-node")
+    before = netns_of(p2p.name)
+    again = kn("up", "02-pod-to-pod-same-node")
+    assert again.returncode == 0
+    assert "already up: nothing changed" in again.stdout
+    assert netns_of(p2p.name) == before
+
+
+def test_down_removes_everything(lab):
+    p2p = lab("02-pod-to-pod-same-node")
+    assert netns_of(p2p.name) == ["kn-p2p.api", "kn-p2p.node1", "kn-p2p.web"]
+    r = p2p.down(check=True)
+    assert "removed 3 namespaces, stopped 4 processes" in r.stdout
+    assert netns_of(p2p.name) == []
+    assert not Path("/run/kn-lab/p2p").exists()
+    assert not Path("/etc/netns/kn-p2p.web").exists()
+    # host_guard then compares the whole host against its snapshot.
+
+
+def test_verbose_up_prints_equivalent_commands(lab):
+    p2p = lab("02-pod-to-pod-same-node", "-v")  # global flag after the lab is accepted by CLI11
+    err = p2p.up.stderr
+    assert "+ ip netns add kn-p2p.node1" in err
+    assert "+ ip -n kn-p2p.node1 link add cni0 mtu 1450 type bridge" in err
+    assert "hairpin on" in err
+
+
+@pytest.mark.parametrize("kill_at", [1, 4, 9, 14, 17, 22, 25, 27])
+def test_up_killed_halfway_then_down_cleans(kill_at, kn):
+    """SIGKILL `up` just before its N-th operation; `down` must still remove everything."""
+    env = dict(os.environ, KNLAB_TEST_KILL_AT=str(kill_at))
+    r = subprocess.run([str(KN_LAB), "up", "02-pod-to-pod-same-node"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == -9, r
+    if netns_of("p2p"):
+        # A half-made lab is reported and refused, not silently reused.
+        again = kn("up", "02-pod-to-pod-same-node")
+        assert again.returncode != 0 and "did not finish" in again.stderr
+    d = kn("down", "p2p")
+    assert d.returncode == 0, d.stderr
+    assert netns_of("p2p") == []
+    # A fresh up then works, and so does its down.
+    kn("up", "02-pod-to-pod-same-node", check=True)
+    kn("down", "p2p", check=True)
+
+
+@pytest.mark.parametrize("fail_at", [2, 9, 12, 20])
+def test_failed_up_rolls_back(fail_at, kn):
+    env = dict(os.environ, KNLAB_TEST_FAIL_AT=str(fail_at))
+    r = subprocess.run([str(KN_LAB), "up", "02-pod-to-pod-same-node"], env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "injected failure" in r.stderr
+    # Nothing left even before any down: the transaction undid it.
+    assert netns_of("p2p") == []
+    assert not Path("/run/kn-lab/p2p").exists()
+
+
+def test_bad_lab_file_is_refused_and_changes_nothing(kn, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[lab]\nname = "bad"\n[[node]]\nname = "node1"\n[[pod]]\nname = "web"\nnode = "node2"\n')
+    r = kn("up", str(bad))
+    assert r.returncode == 2
+    assert f"{bad}:7:8: invalid input: pod 'web' is on node 'node2', which the lab does not define" in r.stderr
+    assert "hint: nodes of this lab: node1" in r.stderr
+    assert netns_of("bad") == []
+
+
+def test_missing_program_is_found_before_anything_is_made(kn, tmp_path):
+    f = tmp_path / "prog.toml"
+    f.write_text('[lab]\nname = "prog"\n[[node]]\nname = "n"\n[[pod]]\nname = "p"\n'
+                 '[[pod.container]]\nname = "c"\ncommand = ["no-such-program-kn"]\n')
+    r = kn("up", str(f))
+    assert r.returncode == 1
+    assert "container 'c' of pod 'p': find program no-such-program-kn: not found on PATH" in r.stderr
+    assert netns_of("prog") == []
+
+
+def test_not_root_is_told_what_it_needs(tmp_path):
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(KN_LAB), "up",
+                        "02-pod-to-pod-same-node"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    assert "run as root" in r.stderr and "CAP_NET_ADMIN" in r.stderr
+    assert netns_of("p2p") == []
+
+
+def test_exec_and_logs_errors_name_the_targets(lab, kn):
+    lab("02-pod-to-pod-same-node")
+    r = kn("exec", "nope", "--", "true")
+    assert r.returncode == 2 and "targets: node1 web api" in r.stderr
+    assert kn("exec", "node1", "--", "ip", "link", "show", "cni0").returncode == 0
+    logs = kn("logs", "web")
+    assert logs.returncode == 0
