@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs everything kn-lab needs to build, run and test, with Debian 12's apt-get.
+# Idempotent and quiet when all is present. Run as root.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential cmake pkg-config
+  libnl-3-dev libnl-route-3-dev libiptc-dev libxtables-dev
+  libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev doctest-dev
+  # run: what labs and learners use inside namespaces
+  iproute2 iptables iputils-ping curl tcpdump procps util-linux
+  # daemons the later labs run for real (BGP, ingress/gateway data planes, cluster DNS)
+  bird2 nginx-light dnsmasq-base
+  # tests
+  python3 python3-pytest
+)
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install-deps.sh: run as root (sudo $0)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "install-deps.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Debian enables these daemons' system services on install; kn-lab runs its own instances
+# inside lab namespaces, so the host copies are left as the package set them up.
