@@ -175,17 +175,16 @@ class TableReader {
                                             context_, type_name(v))));
       out.emplace_back(std::string(k.str()), v.as_string()->get());
     }
-    // toml++ tables iterate in key order; callers that care about file order sort by line.
     return out;
   }
 
   // An array of tables ([[pod]]); a single table or a scalar is a type error.
-  Result<std::vector<const toml::table*>> tables(std::string_view key) const {
+  Result<std::vector<const toml::table*>> tables(std::string_view key, std::string_view header = {}) const {
     std::vector<const toml::table*> out;
     const toml::node* n = table_.get(key);
     if (!n) return out;
     const toml::array* arr = n->as_array();
-    if (!arr) return fail(type_error(key, *n, fmt::format("an array of tables: write [[{}]]", key)));
+    if (!arr) return fail(type_error(key, *n, fmt::format("an array of tables: write [[{}]]", header.empty() ? key : header)));
     for (const toml::node& item : *arr) {
       if (!item.is_table()) return fail(type_error(key, item, "a table"));
       out.push_back(item.as_table());
@@ -264,7 +263,8 @@ Result<ContainerSpec> read_container(const toml::table& t, const std::string& fi
       return fail(input_error(r.where_of("command"), "command has an empty program name or a NUL byte"));
   c.env = KN_TRY(r.string_map("env"));
   for (auto& [k, v] : c.env) {
-    (void)v;
+    if (v.find('\0') != std::string::npos)
+      return fail(input_error(r.where_of("env"), fmt::format("environment variable {} contains a NUL byte", k)));
     if (!valid_env_name(k))
       return fail(input_error(r.where_of("env"), fmt::format("environment variable name \"{}\" is not valid", k),
                               "use letters, digits and '_', not starting with a digit"));
@@ -301,7 +301,7 @@ Result<PodSpec> read_pod(const toml::table& t, const std::string& file, const La
     p.labels.emplace(k, v);
   }
   std::set<std::string> seen;
-  for (const toml::table* ct : KN_TRY(r.tables("container"))) {
+  for (const toml::table* ct : KN_TRY(r.tables("container", "pod.container"))) {
     ContainerSpec c = KN_TRY(read_container(*ct, file, p.name));
     if (!seen.insert(c.name).second)
       return fail(input_error(c.where, fmt::format("pod '{}' has two containers named '{}'", p.name, c.name)));
@@ -372,9 +372,10 @@ Status check_capacity(const Lab& lab, const toml::table& root, const std::string
   std::uint64_t hosts = c.node_network.size() >= 4 ? c.node_network.size() - 2 : 0;
   if (lab.nodes.size() + 3 > hosts)
     return fail(input_error(at("node_network"),
-                            fmt::format("node_network {} has {} host addresses; {} nodes plus the lab's "
-                                        "external, router and load-balancer hosts need {}",
-                                        c.node_network.str(), hosts, lab.nodes.size(), lab.nodes.size() + 3),
+                            fmt::format("node_network {} has {} host addresses; {} node{} and the 3 addresses kept for "
+                                        "the lab's own hosts (outside world, router, load balancer) need {}",
+                                        c.node_network.str(), hosts, lab.nodes.size(), lab.nodes.size() == 1 ? "" : "s",
+                                        lab.nodes.size() + 3),
                             "use a larger node_network"));
   return {};
 }
@@ -385,8 +386,11 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name) {
   toml::parse_result parsed = toml::parse(text, source_name);
   if (!parsed) {
     const toml::parse_error& e = parsed.error();
+    std::string description(e.description());
+    for (std::size_t at = description.find('\n'); at != std::string::npos; at = description.find('\n', at))
+      description.replace(at, 1, "\\n");
     return fail(input_error(SourceLocation{source_name, e.source().begin.line, e.source().begin.column},
-                            fmt::format("TOML syntax error: {}", e.description())));
+                            fmt::format("TOML syntax error: {}", description)));
   }
   const toml::table& root = parsed.table();
   TableReader top(root, "the lab file", source_name, {"lab", "cluster", "node", "pod"});

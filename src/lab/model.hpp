@@ -24,7 +24,7 @@ std::string_view to_string(CniMode mode);
 struct ContainerSpec {
   std::string name;
   std::vector<std::string> command;                         // argv; argv[0] resolved on PATH
-  std::vector<std::pair<std::string, std::string>> env;     // in file order
+  std::vector<std::pair<std::string, std::string>> env;     // sorted by name (TOML tables are unordered)
   SourceLocation where;
 };
 

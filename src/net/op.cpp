@@ -54,7 +54,9 @@ struct Render {
             fmt::format("hostname {} && exec kn-pause", o.hostname)};
   }
   Argv operator()(const ContainerStart& o) const {
-    Argv a{"nsenter", fmt::format("--target=$(pause pid of {})", o.pod), "--net", "--uts", "--ipc"};
+    // nsenter joins the pause's UTS and IPC namespaces; `ip netns exec` joins the network
+    // namespace and binds /etc/netns/<ns>/{hosts,resolv.conf} over /etc, as kn-lab does.
+    Argv a{"nsenter", fmt::format("--target=$(pause pid of {})", o.pod), "--uts", "--ipc", "ip", "netns", "exec", o.netns};
     if (!o.env.empty()) {
       a.emplace_back("env");
       for (auto& [k, v] : o.env) a.push_back(fmt::format("{}={}", k, v));

@@ -40,8 +40,10 @@ struct LiveExecutor::Visitor {
     NsContext* c = KN_TRY(ctx(o.netns));
     auto st = sysctl_set(c->ns, o.key, o.value);
     if (!st && !o.required && st.error().err == ENOENT) {
-      self.warnings_.push_back(fmt::format("{} is not available in this kernel ({}); {}", o.key,
-                                           st.error().format(), "Services on one node will need it"));
+      self.warnings_.push_back(fmt::format(
+          "{} does not exist in {}: the br_netfilter module is not loaded, so bridged pod traffic "
+          "bypasses iptables (fine for this lab; Service labs need `sudo modprobe br_netfilter`)",
+          o.key, o.netns));
       return Outcome{};
     }
     if (!st) return fail(st.error());

@@ -281,7 +281,7 @@ class Lab:
 
     def exec(self, obj: str, *cmd: str, **kw) -> subprocess.CompletedProcess:
         """`kn-lab exec <obj> -- cmd...`"""
-        return self.kn.run("exec", obj, "--", *cmd, **kw)
+        return self.kn.run("exec", "--lab", self.name, obj, "--", *cmd, **kw)
 
     def down(self, *extra: str, **kw) -> subprocess.CompletedProcess:
         """`kn-lab down <name>` from the test (the fixture's final down then tolerates failure)."""
@@ -289,7 +289,7 @@ class Lab:
 
     def pods(self) -> object:
         """Parsed `kn-lab get pods -o json`."""
-        return json.loads(self.kn.run("get", "pods", "-o", "json", check=True).stdout)
+        return json.loads(self.kn.run("get", "pods", "-o", "json", "--lab", self.name, check=True).stdout)
 
 
 def _state_dirs() -> set[str]:

@@ -70,7 +70,7 @@ def test_pod_to_pod_on_one_node(lab, kn):
     assert p2p.exec("web", "getent", "hosts", "web").stdout.split()[0] == ips["web"]
 
     # get pods -o wide lists the addresses the kernel really has.
-    wide = kn("get", "pods", "-o", "wide", check=True).stdout.splitlines()
+    wide = kn("get", "pods", "-o", "wide", "--lab", p2p.name, check=True).stdout.splitlines()
     assert wide[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NETNS"]
     for line in wide[1:]:
         name, ready, status, _, _, ip, node, ns = line.split()
@@ -173,9 +173,9 @@ def test_not_root_is_told_what_it_needs(tmp_path):
 
 
 def test_exec_and_logs_errors_name_the_targets(lab, kn):
-    lab("02-pod-to-pod-same-node")
-    r = kn("exec", "nope", "--", "true")
+    p2p = lab("02-pod-to-pod-same-node")
+    r = kn("exec", "--lab", p2p.name, "nope", "--", "true")
     assert r.returncode == 2 and "targets: node1 web api" in r.stderr
-    assert kn("exec", "node1", "--", "ip", "link", "show", "cni0").returncode == 0
-    logs = kn("logs", "web")
+    assert kn("exec", "--lab", p2p.name, "node1", "--", "ip", "link", "show", "cni0").returncode == 0
+    logs = kn("logs", "--lab", p2p.name, "web")
     assert logs.returncode == 0
