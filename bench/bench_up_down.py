@@ -60,16 +60,18 @@ TARGET_NAIVE_OVER_KN = 5.0  # naive per pod / kn-lab per pod must be >= this (up
 TARGET_P2P_MS = 100.0       # lab 02 up and down, each, median below this
 TARGET_PAUSE_RSS_KB = 1024  # mean kn-pause VmRSS below this
 
-# Quiescence: destroying namespaces goes on in the kernel (cleanup_net, in kworker threads) long
-# after `ip netns del` or `kn-lab down` return: seconds of CPU after 500 pods. Each timed step starts
-# only once kernel threads are idle again, so that no tool pays for the previous one's cleanup.
-# Only kernel threads are watched, not the whole machine: it is shared, and other users' compilers
-# would otherwise keep the benchmark waiting.
-SETTLE_WINDOW_S = 0.15      # sample kernel threads' CPU time this often
-SETTLE_BUSY_TICKS = 1       # "idle" = at most this many clock ticks of kernel-thread CPU in a window...
+# Quiescence: tearing namespaces down goes on after `ip netns del` or `kn-lab down` return: the
+# kernel destroys them in kworker threads (cleanup_net), and PID 1 reaps the orphaned kn-pause
+# processes -- seconds of CPU after 500 pods. Each timed step starts only once that work is over, so
+# no tool pays for the previous one's cleanup. Only the threads doing it are watched (kernel threads,
+# PID 1 and our own tools), not the whole machine: it is shared, and other users' compilers would
+# otherwise keep the benchmark waiting.
+SETTLE_WINDOW_S = 0.15      # sample the watched threads' CPU time this often
+SETTLE_BUSY_TICKS = 1       # "idle" = at most this many clock ticks of their CPU in a window...
 SETTLE_QUIET_WINDOWS = 2    # ...for this many windows in a row
 SETTLE_TIMEOUT_S = 60.0
 PF_KTHREAD = 0x00200000     # task flag of kernel threads (/proc/PID/stat field 9)
+WATCHED_COMMS = {"kn-lab", "kn-pause", "kn-netexec", "ip", "nlbuild"}
 
 
 class BenchError(Exception):
@@ -97,37 +99,53 @@ def run(cmd: list[str], timeout: float = 600, check: bool = True) -> tuple[float
     return wall, p
 
 
-def kthread_ticks() -> int:
-    """CPU clock ticks used so far by the kernel threads alive now (utime + stime)."""
+def watched_ticks() -> int:
+    """CPU clock ticks used so far (utime + stime) by kernel threads, PID 1 and our tools' processes."""
     total = 0
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
+                comm, rest = f.read().rsplit(")", 1)
         except OSError:
             continue                      # the process went away
-        if int(fields[6]) & PF_KTHREAD:   # fields[0] is the state (stat field 3), so flags are [6]
+        fields = rest.split()             # fields[0] is the state (stat field 3), so flags are [6]
+        comm = comm.split("(", 1)[1]
+        if int(fields[6]) & PF_KTHREAD or entry.name == "1" or comm in WATCHED_COMMS:
             total += int(fields[11]) + int(fields[12])
     return total
 
 
+# Machine-wide CPU seen while settling, when our own work is over: that is other users' load, which
+# slows every tool down. Reported so that a noisy run can be recognised.
+BACKGROUND = {"busy": 0, "total": 0}
+
+
 def settle() -> float:
-    """Waits until kernel threads are idle (see SETTLE_*); returns the seconds waited."""
+    """Waits until the teardown/setup work is over (see SETTLE_*); returns the seconds waited."""
     t0 = time.perf_counter()
     quiet = 0
-    before = kthread_ticks()
+    before = watched_ticks()
+    m0 = machine_busy()
     while quiet < SETTLE_QUIET_WINDOWS:
         if time.perf_counter() - t0 > SETTLE_TIMEOUT_S:
-            log(f"  warning: kernel threads still busy after {SETTLE_TIMEOUT_S:.0f} s, measuring anyway")
+            log(f"  warning: still busy after {SETTLE_TIMEOUT_S:.0f} s, measuring anyway")
             break
         time.sleep(SETTLE_WINDOW_S)
-        now = kthread_ticks()
+        now = watched_ticks()
         # Threads that exited in the window take their ticks with them; a negative delta is just quiet.
         quiet = quiet + 1 if now - before <= SETTLE_BUSY_TICKS else 0
         before = now
+    m1 = machine_busy()
+    BACKGROUND["busy"] += m1[0] - m0[0]
+    BACKGROUND["total"] += m1[1] - m0[1]
     return time.perf_counter() - t0
+
+
+def background_load() -> float:
+    """Fraction of all CPUs busy while settling (other users' work, plus the tail of ours)."""
+    return BACKGROUND["busy"] / BACKGROUND["total"] if BACKGROUND["total"] else 0.0
 
 
 def machine_busy() -> tuple[int, int]:
@@ -450,6 +468,9 @@ def bench_pause_pids() -> list[int]:
 
 
 KERNEL_FIELDS = ("Slab", "SUnreclaim", "Percpu", "KernelStack", "PageTables", "VmallocUsed")
+# Kernel memory that is neither page cache nor reclaimable, summed: less disturbed than MemAvailable
+# by whatever else runs on the machine. KernelStack and PageTables belong to the kn-pause processes.
+UNRECLAIMABLE_FIELDS = ("SUnreclaim", "Percpu", "KernelStack", "PageTables", "VmallocUsed")
 
 
 def part_memory(b: Bench, tmp: Path, n: int, reps: int) -> dict:
@@ -478,6 +499,7 @@ def part_memory(b: Bench, tmp: Path, n: int, reps: int) -> dict:
             # Take the pause processes' own share out to approach what the kernel holds per pod.
             "kernel_kb_per_pod_approx": (drop_kb - pm["sum_pss_kb"]) / n,
             "meminfo_delta_kb_per_pod": {k: (after.get(k, 0) - before.get(k, 0)) / n for k in KERNEL_FIELDS},
+            "unreclaimable_kb_per_pod": sum(after.get(k, 0) - before.get(k, 0) for k in UNRECLAIMABLE_FIELDS) / n,
         })
     pick = lambda f: median([f(x) for x in runs])  # noqa: E731
     mean_rss = pick(lambda x: x["pause"]["mean_rss_kb"])
@@ -488,6 +510,7 @@ def part_memory(b: Bench, tmp: Path, n: int, reps: int) -> dict:
         "pause_mean_private_kb": pick(lambda x: x["pause"]["mean_private_kb"]),
         "memavailable_drop_kb_per_pod": pick(lambda x: x["memavailable_drop_kb_per_pod"]),
         "kernel_kb_per_pod_approx": pick(lambda x: x["kernel_kb_per_pod_approx"]),
+        "unreclaimable_kb_per_pod": pick(lambda x: x["unreclaimable_kb_per_pod"]),
         "meminfo_delta_kb_per_pod": {k: pick(lambda x, k=k: x["meminfo_delta_kb_per_pod"][k]) for k in KERNEL_FIELDS},
         "pass": {"pause_rss": mean_rss < TARGET_PAUSE_RSS_KB},
     }
@@ -506,6 +529,12 @@ def print_report(res: dict) -> None:
     meta = res["meta"]
     out.append(f"kn-lab up/down benchmark  ({meta['date']}, {meta['kernel']}, {meta['cpus']} CPUs, "
                f"kn-lab {meta['kn_lab_version']} @ {meta['git_commit']})")
+    bg = meta.get("background_load", 0.0)
+    out.append(f"background load while settling: {bg * 100:.0f} % of all CPUs"
+               + ("  <-- the machine was busy with other work: absolute times are inflated, "
+                  "ratios less reliable" if bg > 0.2 else ""))
+    if meta.get("kn_lab_changed"):
+        out.append("WARNING: the kn-lab binary changed during the run (rebuilt?): results mix two builds")
     scaling = res.get("scaling", {})
     if scaling:
         out.append("")
@@ -549,6 +578,8 @@ def print_report(res: dict) -> None:
         out.append(f"4. kernel memory per pod (APPROXIMATE, from /proc/meminfo across `up` of {m['pods']} pods)")
         out.append(f"   MemAvailable drop per pod        {m['memavailable_drop_kb_per_pod']:8.1f} kB")
         out.append(f"   same minus kn-pause Pss          {m['kernel_kb_per_pod_approx']:8.1f} kB")
+        out.append(f"   unreclaimable kernel memory      {m['unreclaimable_kb_per_pod']:8.1f} kB   "
+                   f"(sum of {' '.join(UNRECLAIMABLE_FIELDS)})")
         d = m["meminfo_delta_kb_per_pod"]
         out.append("   per pod: " + ", ".join(f"{k} {d[k]:+.1f}" for k in KERNEL_FIELDS) + " kB")
     misses = [name for name, ok in all_verdicts(res) if not ok]
@@ -568,6 +599,12 @@ def all_verdicts(res: dict) -> list[tuple[str, bool]]:
     return v
 
 
+def binary_id(path: Path) -> list:
+    """Identifies a build of a binary (to notice it being rebuilt during the run)."""
+    st = path.stat()
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
 def metadata(b: Bench, sizes: list[int], reps: int) -> dict:
     _, v = run([str(b.kn_lab), "--version"], check=False)
     _, g = run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], check=False)
@@ -577,7 +614,7 @@ def metadata(b: Bench, sizes: list[int], reps: int) -> dict:
         commit += "+dirty"
     return {"date": dt.datetime.now().isoformat(timespec="seconds"), "kernel": platform.release(),
             "cpus": os.cpu_count(), "kn_lab": str(b.kn_lab), "kn_lab_version": v.stdout.strip() or "?",
-            "git_commit": commit, "python": platform.python_version(), "sizes": sizes, "reps": reps,
+            "kn_lab_id": binary_id(b.kn_lab), "git_commit": commit, "python": platform.python_version(), "sizes": sizes, "reps": reps,
             "loadavg_start": Path("/proc/loadavg").read_text().split()[:3],
             "settle": {"window_s": SETTLE_WINDOW_S, "busy_ticks": SETTLE_BUSY_TICKS,
                        "quiet_windows": SETTLE_QUIET_WINDOWS}}
@@ -650,6 +687,9 @@ def main(argv: list[str]) -> int:
 
     if "scaling" in res or "p2p" in res or "memory" in res:
         res["complete"] = code == 0
+        res["meta"]["background_load"] = background_load()
+        res["meta"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
+        res["meta"]["kn_lab_changed"] = binary_id(b.kn_lab) != res["meta"]["kn_lab_id"]
         a.json.parent.mkdir(parents=True, exist_ok=True)
         a.json.write_text(json.dumps(res, indent=2) + "\n")
         print_report(res)

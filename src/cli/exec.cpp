@@ -40,8 +40,13 @@ Result<int> run_exec(const ExecOptions& o) {
     NetnsRef ns = KN_TRY(NetnsRef::open(node->netns));
     return fail(exec_in_netns(ns, o.command));
   }
+  if (v.plan.has_wire && (o.target == "wire" || o.target == "external")) {
+    NetnsRef ns = KN_TRY(NetnsRef::open(o.target == "wire" ? v.plan.wire_netns : v.plan.external_netns));
+    return fail(exec_in_netns(ns, o.command));
+  }
   std::string names;
   for (auto& n : v.plan.nodes) names += " " + n.name;
+  if (v.plan.has_wire) names += " wire external";
   for (auto& p : v.plan.pods) names += " " + p.name;
   return fail(input_error(SourceLocation{}, fmt::format("no pod or node \"{}\" in lab {}", o.target, lab),
                           fmt::format("targets:{}", names)));

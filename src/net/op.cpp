@@ -48,6 +48,17 @@ struct Render {
     if (o.onlink) a.emplace_back("onlink");
     return a;
   }
+  Argv operator()(const VxlanAdd& o) const {
+    return ip_in(o.netns, {"link", "add", o.name, "address", o.mac, "mtu", std::to_string(o.mtu), "type",
+                           "vxlan", "id", std::to_string(o.vni), "local", o.local.str(), "dev", o.dev,
+                           "dstport", std::to_string(o.port), "nolearning"});
+  }
+  Argv operator()(const NeighAdd& o) const {
+    return ip_in(o.netns, {"neigh", "add", o.ip.str(), "lladdr", o.mac, "dev", o.dev, "nud", "permanent"});
+  }
+  Argv operator()(const FdbAdd& o) const {
+    return {"bridge", "-n", o.netns, "fdb", "append", o.mac, "dev", o.dev, "dst", o.dst.str(), "self", "permanent"};
+  }
   Argv operator()(const FileWrite& o) const { return {"install", "-D", "-m", "0644", "/dev/stdin", o.path}; }
   Argv operator()(const PauseStart& o) const {
     return {"ip", "netns", "exec", o.netns, "unshare", "--uts", "--ipc", "sh", "-c",

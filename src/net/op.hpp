@@ -62,6 +62,31 @@ struct RouteAdd {
   std::string dev;           // output interface, empty to let the kernel pick
   bool onlink = false;
 };
+// A VXLAN device (Flannel's flannel.1), down: LinkUp brings it up once it has its address.
+struct VxlanAdd {
+  std::string netns;
+  std::string name;
+  unsigned vni = 1;
+  Ipv4 local;
+  std::string dev;
+  unsigned port = 8472;
+  unsigned mtu = 1450;
+  std::string mac;
+};
+// A permanent neighbour entry (remote VTEP's address -> its MAC).
+struct NeighAdd {
+  std::string netns;
+  std::string dev;
+  Ipv4 ip;
+  std::string mac;
+};
+// A permanent FDB entry of a VXLAN device (remote VTEP's MAC -> the remote node's IP).
+struct FdbAdd {
+  std::string netns;
+  std::string dev;
+  std::string mac;
+  Ipv4 dst;
+};
 // A host file the lab owns (for example /etc/netns/<ns>/hosts). Parent directories are made.
 struct FileWrite {
   std::string path;
@@ -86,7 +111,7 @@ struct ContainerStart {
 };
 
 using Op = std::variant<NetnsAdd, SysctlSet, LinkUp, BridgeAdd, VethAdd, BridgePortSet, AddrAdd,
-                        RouteAdd, FileWrite, PauseStart, ContainerStart>;
+                        RouteAdd, VxlanAdd, NeighAdd, FdbAdd, FileWrite, PauseStart, ContainerStart>;
 
 // The equivalent command, as argv (never a shell string).
 std::vector<std::string> op_argv(const Op& op);

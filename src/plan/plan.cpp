@@ -21,6 +21,7 @@ const PodPlan* LabPlan::pod(std::string_view name) const {
 
 std::vector<std::string> LabPlan::namespaces() const {
   std::vector<std::string> out;
+  if (has_wire) out.insert(out.end(), {wire_netns, external_netns});
   for (auto& n : nodes) out.push_back(n.netns);
   for (auto& p : pods) out.push_back(p.netns);
   return out;
@@ -37,6 +38,19 @@ Result<LabPlan> plan_lab(const Lab& lab) {
   // (outer Ethernet 14 + IP 20 + UDP 8 + VXLAN 8) and sets the pod side MTU accordingly.
   unsigned pod_mtu = lab.cluster.cni == CniMode::kVxlan ? lab.cluster.mtu - 50 : lab.cluster.mtu;
 
+  const Cidr& net = lab.cluster.node_network;
+  plan.has_wire = lab.nodes.size() > 1;
+  if (plan.has_wire) {
+    if (lab.cluster.cni == CniMode::kBgp)
+      return fail(input_error(SourceLocation{lab.source, 0, 0}, "cni = \"bgp\" is not built yet in this version of kn-lab",
+                              "use cni = \"vxlan\" or \"host-gw\""));
+    plan.wire_netns = netns_name(lab.name, "wire");
+    plan.external_netns = netns_name(lab.name, "external");
+    plan.external_ip = Cidr{net.nth(1), net.prefix};
+  }
+  // Nodes from .11 (.1 is the outside world, .2-.10 are kept for the lab's router and load
+  // balancer), or from .4 in a small node network.
+  std::uint32_t first_node = net.size() >= lab.nodes.size() + 12 ? 11 : 4;
   for (std::size_t i = 0; i < lab.nodes.size(); ++i) {
     NodePlan n;
     n.name = lab.nodes[i].name;
@@ -45,6 +59,10 @@ Result<LabPlan> plan_lab(const Lab& lab) {
     n.pod_subnet = lab.cluster.pod_cidr.subnet(lab.cluster.node_mask, static_cast<std::uint32_t>(i));
     n.bridge_address = Cidr{n.pod_subnet.nth(1), n.pod_subnet.prefix};
     n.pod_mtu = pod_mtu;
+    n.ip = Cidr{net.nth(first_node + static_cast<std::uint32_t>(i)), net.prefix};
+    n.wire_port = n.name.size() <= 15 ? n.name : host_veth_name(lab.name, n.name);
+    std::uint32_t vtep = n.pod_subnet.network().value;
+    n.vtep_mac = fmt::format("0a:58:{:02x}:{:02x}:{:02x}:{:02x}", vtep >> 24, (vtep >> 16) & 0xff, (vtep >> 8) & 0xff, vtep & 0xff);
     plan.nodes.push_back(std::move(n));
   }
 
@@ -116,11 +134,57 @@ std::string pod_resolv_conf(const LabPlan&) {
          "options ndots:5\n";
 }
 
+namespace {
+
+// The routes (and for VXLAN the tunnel) that make every other node's pod subnet reachable.
+void cross_node_ops(const LabPlan& plan, std::vector<Op>& ops) {
+  for (const NodePlan& n : plan.nodes) {
+    if (plan.cluster.cni == CniMode::kVxlan) {
+      // Flannel's vxlan backend: one VTEP per node holding the .0 of the node's subnet; for each
+      // peer a permanent ARP entry (peer .0 -> peer VTEP MAC), a permanent FDB entry (peer VTEP
+      // MAC -> peer node IP: where to send the UDP datagram) and a route onlink via the peer's .0.
+      ops.emplace_back(VxlanAdd{n.netns, "flannel.1", 1, n.ip.addr, "eth0", 8472, n.pod_mtu, n.vtep_mac});
+      ops.emplace_back(AddrAdd{n.netns, "flannel.1", Cidr{n.pod_subnet.network(), 32}});
+      ops.emplace_back(LinkUp{n.netns, "flannel.1"});
+      for (const NodePlan& peer : plan.nodes) {
+        if (&peer == &n) continue;
+        Ipv4 peer_vtep = peer.pod_subnet.network();
+        ops.emplace_back(NeighAdd{n.netns, "flannel.1", peer_vtep, peer.vtep_mac});
+        ops.emplace_back(FdbAdd{n.netns, "flannel.1", peer.vtep_mac, peer.ip.addr});
+        ops.emplace_back(RouteAdd{n.netns, peer.pod_subnet, peer_vtep, "flannel.1", true});
+      }
+    } else if (plan.cluster.cni == CniMode::kHostGw) {
+      // Flannel host-gw: the peer node itself is the gateway to its pods (needs one L2 segment).
+      for (const NodePlan& peer : plan.nodes)
+        if (&peer != &n) ops.emplace_back(RouteAdd{n.netns, peer.pod_subnet, peer.ip.addr, "eth0", false});
+    }
+  }
+}
+
+}  // namespace
+
 std::vector<Op> up_ops(const LabPlan& plan) {
   std::vector<Op> ops;
+  unsigned wire_mtu = plan.cluster.mtu;
+  if (plan.has_wire) {
+    ops.emplace_back(NetnsAdd{plan.wire_netns});
+    ops.emplace_back(LinkUp{plan.wire_netns, "lo"});
+    ops.emplace_back(BridgeAdd{plan.wire_netns, "br0", wire_mtu});
+    ops.emplace_back(LinkUp{plan.wire_netns, "br0"});
+    ops.emplace_back(NetnsAdd{plan.external_netns});
+    ops.emplace_back(LinkUp{plan.external_netns, "lo"});
+    ops.emplace_back(VethAdd{plan.wire_netns, "external", "br0", plan.external_netns, "eth0", wire_mtu});
+    ops.emplace_back(LinkUp{plan.external_netns, "eth0"});
+    ops.emplace_back(AddrAdd{plan.external_netns, "eth0", plan.external_ip});
+  }
   for (const NodePlan& n : plan.nodes) {
     ops.emplace_back(NetnsAdd{n.netns});
     ops.emplace_back(LinkUp{n.netns, "lo"});
+    if (plan.has_wire) {
+      ops.emplace_back(VethAdd{plan.wire_netns, n.wire_port, "br0", n.netns, "eth0", wire_mtu});
+      ops.emplace_back(LinkUp{n.netns, "eth0"});
+      ops.emplace_back(AddrAdd{n.netns, "eth0", n.ip});
+    }
     ops.emplace_back(SysctlSet{n.netns, "net.ipv4.ip_forward", "1"});
     // Bridged pod-to-pod traffic must traverse iptables for Services (kube-proxy needs it);
     // without br_netfilter that is impossible, which only matters once a lab has Services.
@@ -143,6 +207,7 @@ std::vector<Op> up_ops(const LabPlan& plan) {
     ops.emplace_back(AddrAdd{p.netns, p.ifname, p.address});
     ops.emplace_back(RouteAdd{p.netns, Cidr{Ipv4{0}, 0}, p.gateway, p.ifname, false});
   }
+  if (plan.has_wire) cross_node_ops(plan, ops);
   for (const PodPlan& p : plan.pods)
     for (const ContainerPlan& c : p.containers)
       ops.emplace_back(ContainerStart{p.netns, p.name, c.name, c.argv, c.env, c.log_path});

@@ -22,6 +22,10 @@ struct NodePlan {
   Cidr pod_subnet;       // this node's slice of the pod CIDR, e.g. 10.244.1.0/24
   Cidr bridge_address;   // first address of the slice on cni0: the pods' gateway, 10.244.1.1/24
   unsigned pod_mtu = 1500;
+  // On the underlay (labs with more than one node): eth0's address and its port on the wire.
+  Cidr ip;               // 192.168.56.11/24
+  std::string wire_port; // the node's veth in the wire namespace (the node name when it fits)
+  std::string vtep_mac;  // flannel.1's MAC: 0a:58 + its address (10.244.1.0), like CNI plugins
 };
 
 struct ContainerPlan {
@@ -51,6 +55,12 @@ struct LabPlan {
   ClusterSpec cluster;
   std::vector<NodePlan> nodes;
   std::vector<PodPlan> pods;
+  // The underlay: a lab with several nodes gets a "wire" (a namespace with bridge br0 playing the
+  // LAN between the VMs) and an "external" namespace on it (the outside world, a laptop).
+  bool has_wire = false;
+  std::string wire_netns;      // kn-<lab>.wire
+  std::string external_netns;  // kn-<lab>.external
+  Cidr external_ip;            // first address of the node network
 
   const NodePlan* node(std::string_view name) const;
   const PodPlan* pod(std::string_view name) const;

@@ -9,6 +9,8 @@
 
 #include "net/address.hpp"
 #include "net/link.hpp"
+#include "net/neighbour.hpp"
+#include "net/vxlan.hpp"
 #include "net/netns.hpp"
 #include "net/route.hpp"
 #include "net/sysctl.hpp"
@@ -73,6 +75,18 @@ struct LiveExecutor::Visitor {
   }
   Result<Outcome> operator()(const RouteAdd& o) {
     KN_TRY(route_add(*KN_TRY(ctx(o.netns)), o.dst, o.via, o.dev, o.onlink));
+    return Outcome{};
+  }
+  Result<Outcome> operator()(const VxlanAdd& o) {
+    KN_TRY(vxlan_add(*KN_TRY(ctx(o.netns)), VxlanConfig{o.name, o.vni, o.local, o.dev, o.port, o.mtu, o.mac, false}));
+    return Outcome{};
+  }
+  Result<Outcome> operator()(const NeighAdd& o) {
+    KN_TRY(neigh_add(*KN_TRY(ctx(o.netns)), o.dev, o.ip, o.mac));
+    return Outcome{};
+  }
+  Result<Outcome> operator()(const FdbAdd& o) {
+    KN_TRY(fdb_add(*KN_TRY(ctx(o.netns)), o.dev, o.mac, o.dst));
     return Outcome{};
   }
   Result<Outcome> operator()(const FileWrite& o) {
