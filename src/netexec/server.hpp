@@ -11,10 +11,12 @@
 #include <unordered_map>
 #include <vector>
 
-#include "fd.hpp"
+#include "net/fd.hpp"
 #include "handlers.hpp"
 
 namespace knlab::netexec {
+
+using knlab::Fd;  // the same move-only fd owner as kn-lab's
 
 enum class Proto { kHttp, kTcp, kUdp };
 
