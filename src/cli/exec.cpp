@@ -4,6 +4,7 @@
 
 #include "cli/cli.hpp"
 #include "net/netns.hpp"
+#include "plan/naming.hpp"
 #include "runtime/lifecycle.hpp"
 #include "runtime/process.hpp"
 
@@ -40,13 +41,19 @@ Result<int> run_exec(const ExecOptions& o) {
     NetnsRef ns = KN_TRY(NetnsRef::open(node->netns));
     return fail(exec_in_netns(ns, o.command));
   }
-  if (v.plan.has_wire && (o.target == "wire" || o.target == "external")) {
-    NetnsRef ns = KN_TRY(NetnsRef::open(o.target == "wire" ? v.plan.wire_netns : v.plan.external_netns));
-    return fail(exec_in_netns(ns, o.command));
+  // The lab's own infrastructure: wires (or racks), the router, the outside world.
+  for (const std::string& ns : v.plan.namespaces()) {
+    auto parsed = parse_netns_name(ns);
+    if (parsed && parsed->second == o.target && !v.plan.node(o.target) && !v.plan.pod(o.target)) {
+      NetnsRef ref = KN_TRY(NetnsRef::open(ns));
+      return fail(exec_in_netns(ref, o.command));
+    }
   }
   std::string names;
   for (auto& n : v.plan.nodes) names += " " + n.name;
-  if (v.plan.has_wire) names += " wire external";
+  for (auto& w : v.plan.wires) names += " " + w.name;
+  if (!v.plan.router_netns.empty()) names += " router";
+  if (v.plan.has_wire()) names += " external";
   for (auto& p : v.plan.pods) names += " " + p.name;
   return fail(input_error(SourceLocation{}, fmt::format("no pod or node \"{}\" in lab {}", o.target, lab),
                           fmt::format("targets:{}", names)));

@@ -72,7 +72,7 @@ Result<int> get_nodes(const LabView& v, const GetOptions& o) {
       out += fmt::format("{}\n    {{\"kind\": \"Node\", \"metadata\": {{\"name\": {}}}, \"spec\": {{\"podCIDR\": {}}}, "
                          "\"status\": {{\"internalIP\": {}, \"netns\": {}, \"bridge\": {}, \"bridgeAddress\": {}}}}}",
                          i ? "," : "", json_escape(n.name), json_escape(n.pod_subnet.str()),
-                         json_escape(v.plan.has_wire ? n.ip.addr.str() : ""), json_escape(n.netns),
+                         json_escape(v.plan.has_wire() ? n.ip.addr.str() : ""), json_escape(n.netns),
                          json_escape(n.bridge), json_escape(n.bridge_address.str()));
     }
     out += "\n  ]\n}\n";
@@ -86,7 +86,7 @@ Result<int> get_nodes(const LabView& v, const GetOptions& o) {
   for (auto& n : v.plan.nodes) {
     if (!o.name.empty() && n.name != o.name) continue;
     Row r{n.name, "Ready", "<none>", age_of(v), "kn-lab-" KNLAB_VERSION};
-    if (wide) r.insert(r.end(), {v.plan.has_wire ? n.ip.addr.str() : "<none>", n.pod_subnet.str(), n.netns});
+    if (wide) r.insert(r.end(), {v.plan.has_wire() ? n.ip.addr.str() : "<none>", n.pod_subnet.str(), n.netns});
     rows.push_back(std::move(r));
   }
   fmt::print("{}", render_table(rows));

@@ -15,6 +15,7 @@ namespace {
 
 struct UpOptions {
   std::string lab;
+  std::string cni;
   bool dry_run = false;
 };
 
@@ -46,7 +47,9 @@ Result<int> run_up(const UpOptions& o, const GlobalOptions& g) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();
-  Lab lab = KN_TRY(parse_lab(text.str(), path));
+  LabOverrides overrides;
+  if (!o.cni.empty()) overrides.cni = parse_cni_mode(o.cni);
+  Lab lab = KN_TRY(parse_lab(text.str(), path, overrides));
 
   if (o.dry_run) {
     // What `up` would do, as commands, without root and without touching anything.
@@ -59,6 +62,7 @@ Result<int> run_up(const UpOptions& o, const GlobalOptions& g) {
   }
 
   UpHooks options;
+  options.cni_override = o.cni;
   if (g.verbosity > 0) options.on_op = [](const Op& op) { fmt::print(stderr, "+ {}\n", op_display(op)); };
   UpResult r = KN_TRY(lab_up(lab, text.str(), options));
   if (r.already_up) {
@@ -77,6 +81,8 @@ void register_up(CLI::App& app, const GlobalOptions& g, Action& action) {
   CLI::App* cmd = app.add_subcommand("up", "Bring a lab up from a lab file (a path, or a name from `kn-lab labs`)");
   cmd->add_option("lab", o->lab, "Lab file or lab name")->required();
   cmd->add_flag("--dry-run", o->dry_run, "Print the commands that would build the lab; change nothing");
+  cmd->add_option("--cni", o->cni, "Build the lab with this CNI mode instead of the file's")
+      ->check(CLI::IsMember({"vxlan", "host-gw", "bgp"}));
   cmd->callback([o, &g, &action] { action = [o, &g] { return run_up(*o, g); }; });
 }
 

@@ -321,9 +321,7 @@ Status read_cluster(const toml::table* t, const std::string& file, ClusterSpec& 
   if (auto v = KN_TRY(r.integer("node_cidr_mask", 8, 30))) c.node_mask = static_cast<unsigned>(*v);
   if (auto v = KN_TRY(r.integer("mtu", 1280, 9000))) c.mtu = static_cast<unsigned>(*v);
   if (auto v = KN_TRY(r.string("cni"))) {
-    if (*v == "vxlan") c.cni = CniMode::kVxlan;
-    else if (*v == "host-gw") c.cni = CniMode::kHostGw;
-    else if (*v == "bgp") c.cni = CniMode::kBgp;
+    if (auto mode = parse_cni_mode(*v)) c.cni = *mode;
     else
       return fail(input_error(r.where_of("cni"), fmt::format("cni = \"{}\" is not a known mode", *v),
                               "allowed: \"vxlan\" (encapsulated), \"host-gw\" (static routes), \"bgp\" (bird2)"));
@@ -344,9 +342,68 @@ Status read_cluster(const toml::table* t, const std::string& file, ClusterSpec& 
   return {};
 }
 
-Status check_capacity(const Lab& lab, const toml::table& root, const std::string& file) {
+std::string rack_names(const Lab& lab) {
+  std::string out;
+  for (auto& r : lab.racks) out += (out.empty() ? "" : ", ") + r.name;
+  return out;
+}
+
+Status read_racks(const TableReader& top, const std::string& file, Lab& lab, std::set<std::string>& names) {
+  for (const toml::table* t : KN_TRY(top.tables("rack"))) {
+    TableReader r(*t, "[[rack]]", file, {"name", "network"});
+    KN_TRY(r.check_keys());
+    RackSpec rack;
+    rack.where = r.where();
+    rack.name = KN_TRY(r.required_string("name", "\"rack1\""));
+    KN_TRY(check_name(r, "name", rack.name, 15, "rack"));
+    if (is_reserved_name(rack.name))
+      return fail(input_error(r.where_of("name"), fmt::format("rack name \"{}\" is reserved for the lab's own infrastructure", rack.name),
+                              "reserved: wire, external, router, cloud-lb, host"));
+    if (!names.insert(rack.name).second)
+      return fail(input_error(r.where_of("name"), fmt::format("the name '{}' is used twice", rack.name)));
+    auto net = KN_TRY(r.cidr("network"));
+    if (!net) return fail(r.missing("network", "\"192.168.57.0/24\""));
+    rack.network = *net;
+    const ClusterSpec& c = lab.cluster;
+    for (const Cidr* other : {&c.pod_cidr, &c.service_cidr})
+      if (rack.network.overlaps(*other))
+        return fail(input_error(r.where_of("network"), fmt::format("rack network {} overlaps {}", rack.network.str(), other->str()),
+                                "pod, service and node networks must not overlap"));
+    for (auto& prev : lab.racks)
+      if (rack.network.overlaps(prev.network))
+        return fail(input_error(r.where_of("network"), fmt::format("rack network {} overlaps rack {} ({})", rack.network.str(), prev.name, prev.network.str()),
+                                "each rack is a subnet of its own"));
+    lab.racks.push_back(std::move(rack));
+  }
+  return {};
+}
+
+Status read_node_rack(const TableReader& r, const Lab& lab, NodeSpec& n) {
+  auto rack = KN_TRY(r.string("rack"));
+  if (lab.racks.empty()) {
+    if (rack)
+      return fail(input_error(r.where_of("rack"), fmt::format("node '{}' names rack '{}' but the lab defines no [[rack]]", n.name, *rack),
+                              "add [[rack]] tables (name, network), or remove rack = ..."));
+    return {};
+  }
+  if (!rack) {
+    if (lab.racks.size() > 1)
+      return fail(r.missing("rack", fmt::format("\"{}\" (racks: {})", lab.racks.front().name, rack_names(lab))));
+    n.rack = lab.racks.front().name;
+    return {};
+  }
+  if (std::none_of(lab.racks.begin(), lab.racks.end(), [&](const RackSpec& x) { return x.name == *rack; }))
+    return fail(input_error(r.where_of("rack"), fmt::format("node '{}' is in rack '{}', which the lab does not define", n.name, *rack),
+                            fmt::format("racks of this lab: {}", rack_names(lab))));
+  n.rack = *rack;
+  return {};
+}
+
+Status check_capacity(const Lab& lab, const toml::table& root, const std::string& file,
+                      const LabOverrides& overrides) {
   const ClusterSpec& c = lab.cluster;
   auto at = [&](std::string_view key) {
+    if (key == "cni" && overrides.cni) return SourceLocation{"--cni", 0, 0};
     const toml::node* n = root.at_path(fmt::format("cluster.{}", key)).node();
     return n ? SourceLocation{file, n->source().begin.line, n->source().begin.column}
              : SourceLocation{file, 1, 1};
@@ -369,8 +426,32 @@ Status check_capacity(const Lab& lab, const toml::table& root, const std::string
                               "set a shorter [cluster] node_cidr_mask (e.g. 22 holds 1021 pods) or spread pods over more nodes"));
   }
   // Every node, the external host and a router need an address on the underlay.
+  for (auto& rack : lab.racks) {
+    auto count = static_cast<std::uint64_t>(std::count_if(lab.nodes.begin(), lab.nodes.end(),
+                                                          [&](const NodeSpec& n) { return n.rack == rack.name; }));
+    std::uint64_t room = rack.network.size() >= 4 ? rack.network.size() - 2 : 0;
+    if (count + 3 > room)
+      return fail(input_error(rack.where, fmt::format("rack {} network {} has {} host addresses; its {} nodes and the 3 addresses "
+                                                      "kept for the router, the outside world and a load balancer need {}",
+                                                      rack.name, rack.network.str(), room, count, count + 3),
+                              "use a larger rack network"));
+  }
+  // host-gw routes a node's pod subnet via the node's own address, which only works when that
+  // address is on a link of the sender: every node on one L2 segment.
+  if (c.cni == CniMode::kHostGw && lab.racks.size() > 1) {
+    const NodeSpec* a = &lab.nodes.front();
+    auto other = std::find_if(lab.nodes.begin(), lab.nodes.end(), [&](const NodeSpec& n) { return n.rack != a->rack; });
+    if (other != lab.nodes.end())
+      return fail(input_error(at("cni"),
+                              fmt::format("cni = \"host-gw\" cannot connect nodes in different racks: {} (in {}) would need "
+                                          "a route to {}'s pods via {}'s own address (in {}), which is not on any link of {}; "
+                                          "only the router between the racks could forward such packets, and it knows no pod routes",
+                                          a->name, a->rack, other->name, other->name, other->rack, a->name),
+                              "host-gw needs every node on one L2 segment: put the nodes in one rack, or use cni = \"vxlan\" "
+                              "(encapsulation crosses the router) or cni = \"bgp\" (the router learns the pod routes)"));
+  }
   std::uint64_t hosts = c.node_network.size() >= 4 ? c.node_network.size() - 2 : 0;
-  if (lab.nodes.size() + 3 > hosts)
+  if (lab.racks.empty() && lab.nodes.size() + 3 > hosts)
     return fail(input_error(at("node_network"),
                             fmt::format("node_network {} has {} host addresses; {} node{} and the 3 addresses kept for "
                                         "the lab's own hosts (outside world, router, load balancer) need {}",
@@ -382,7 +463,14 @@ Status check_capacity(const Lab& lab, const toml::table& root, const std::string
 
 }  // namespace
 
-Result<Lab> parse_lab(std::string_view text, std::string source_name) {
+std::optional<CniMode> parse_cni_mode(std::string_view s) {
+  if (s == "vxlan") return CniMode::kVxlan;
+  if (s == "host-gw") return CniMode::kHostGw;
+  if (s == "bgp") return CniMode::kBgp;
+  return std::nullopt;
+}
+
+Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabOverrides& overrides) {
   toml::parse_result parsed = toml::parse(text, source_name);
   if (!parsed) {
     const toml::parse_error& e = parsed.error();
@@ -393,7 +481,7 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name) {
                             fmt::format("TOML syntax error: {}", description)));
   }
   const toml::table& root = parsed.table();
-  TableReader top(root, "the lab file", source_name, {"lab", "cluster", "node", "pod"});
+  TableReader top(root, "the lab file", source_name, {"lab", "cluster", "rack", "node", "pod"});
   KN_TRY(top.check_keys());
 
   Lab lab;
@@ -411,15 +499,18 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name) {
   if (root.get("cluster") && !top.table("cluster"))
     return fail(top.type_error("cluster", *root.get("cluster"), "a table: write [cluster]"));
   KN_TRY(read_cluster(top.table("cluster"), source_name, lab.cluster));
+  if (overrides.cni) lab.cluster.cni = *overrides.cni;
 
-  std::set<std::string> names;  // nodes and pods share the lab's namespace names
+  std::set<std::string> names;  // racks, nodes and pods share the lab's namespace names
+  KN_TRY(read_racks(top, source_name, lab, names));
   for (const toml::table* t : KN_TRY(top.tables("node"))) {
-    TableReader r(*t, "[[node]]", source_name, {"name"});
+    TableReader r(*t, "[[node]]", source_name, {"name", "rack"});
     KN_TRY(r.check_keys());
     NodeSpec n;
     n.where = r.where();
     n.name = KN_TRY(r.required_string("name", "\"node1\""));
     KN_TRY(check_name(r, "name", n.name, kMaxObjectNameLength, "node"));
+    KN_TRY(read_node_rack(r, lab, n));
     if (is_reserved_name(n.name))
       return fail(input_error(r.where_of("name"), fmt::format("node name \"{}\" is reserved for the lab's own infrastructure", n.name),
                               "reserved: wire, external, router, cloud-lb, host"));
@@ -440,11 +531,11 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name) {
       return fail(input_error(p.where, fmt::format("the name '{}' is used twice (pods and nodes share one set of names: each is a namespace)", p.name)));
     lab.pods.push_back(std::move(p));
   }
-  KN_TRY(check_capacity(lab, root, source_name));
+  KN_TRY(check_capacity(lab, root, source_name, overrides));
   return lab;
 }
 
-Result<Lab> load_lab_file(const std::string& path) {
+Result<Lab> load_lab_file(const std::string& path, const LabOverrides& overrides) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     Error e = input_error(SourceLocation{path, 0, 0}, "cannot read the lab file",
@@ -454,7 +545,7 @@ Result<Lab> load_lab_file(const std::string& path) {
   }
   std::ostringstream text;
   text << in.rdbuf();
-  return parse_lab(text.str(), path);
+  return parse_lab(text.str(), path, overrides);
 }
 
 }  // namespace knlab

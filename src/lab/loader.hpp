@@ -6,6 +6,7 @@
 // file:line:column, what is wrong and what is allowed (with a "did you mean" for typos).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,10 +15,19 @@
 
 namespace knlab {
 
+// What the command line may change in a lab file before it is validated (`up --cni`), so the
+// same cluster can be built in each CNI mode.
+struct LabOverrides {
+  std::optional<CniMode> cni;
+};
+
 // Parses and validates lab text. `source_name` is used in error locations.
-Result<Lab> parse_lab(std::string_view text, std::string source_name);
+Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabOverrides& overrides = {});
 
 // Reads `path` and parses it. A missing or unreadable file is an input error too.
-Result<Lab> load_lab_file(const std::string& path);
+Result<Lab> load_lab_file(const std::string& path, const LabOverrides& overrides = {});
+
+// "vxlan" | "host-gw" | "bgp"
+std::optional<CniMode> parse_cni_mode(std::string_view s);
 
 }  // namespace knlab

@@ -38,6 +38,16 @@ struct PodSpec {
 
 struct NodeSpec {
   std::string name;
+  std::string rack;  // empty when the lab has no [[rack]]: all nodes share one wire
+  SourceLocation where;
+};
+
+// A rack: an L2 segment of its own (a wire) with its own subnet. Racks are joined by the lab's
+// router, so nodes of different racks reach each other only through routing (what makes
+// host-gw impossible between them while VXLAN and BGP still work).
+struct RackSpec {
+  std::string name;
+  Cidr network;
   SourceLocation where;
 };
 
@@ -55,6 +65,7 @@ struct Lab {
   std::string description;
   std::string source;  // path of the lab file it came from (absolute when loaded from disk)
   ClusterSpec cluster;
+  std::vector<RackSpec> racks;
   std::vector<NodeSpec> nodes;
   std::vector<PodSpec> pods;
 

@@ -21,10 +21,17 @@ const PodPlan* LabPlan::pod(std::string_view name) const {
 
 std::vector<std::string> LabPlan::namespaces() const {
   std::vector<std::string> out;
-  if (has_wire) out.insert(out.end(), {wire_netns, external_netns});
+  for (auto& w : wires) out.push_back(w.netns);
+  if (!router_netns.empty()) out.push_back(router_netns);
+  if (has_wire()) out.push_back(external_netns);
   for (auto& n : nodes) out.push_back(n.netns);
   for (auto& p : pods) out.push_back(p.netns);
   return out;
+}
+
+const LabPlan::Wire* LabPlan::wire(std::string_view name) const {
+  auto it = std::find_if(wires.begin(), wires.end(), [&](const Wire& w) { return w.name == name; });
+  return it == wires.end() ? nullptr : &*it;
 }
 
 Result<LabPlan> plan_lab(const Lab& lab) {
@@ -38,19 +45,24 @@ Result<LabPlan> plan_lab(const Lab& lab) {
   // (outer Ethernet 14 + IP 20 + UDP 8 + VXLAN 8) and sets the pod side MTU accordingly.
   unsigned pod_mtu = lab.cluster.cni == CniMode::kVxlan ? lab.cluster.mtu - 50 : lab.cluster.mtu;
 
-  const Cidr& net = lab.cluster.node_network;
-  plan.has_wire = lab.nodes.size() > 1;
-  if (plan.has_wire) {
+  // Underlay addresses: .1 the router, .2 the outside world, .3 a load balancer; nodes from .11
+  // (from .4 in a small network).
+  if (!lab.racks.empty()) {
+    plan.router_netns = netns_name(lab.name, "router");
+    for (auto& r : lab.racks)
+      plan.wires.push_back({r.name, netns_name(lab.name, r.name), r.network, Cidr{r.network.nth(1), r.network.prefix}});
+  } else if (lab.nodes.size() > 1) {
+    plan.wires.push_back({"wire", netns_name(lab.name, "wire"), lab.cluster.node_network, std::nullopt});
+  }
+  if (plan.has_wire()) {
     if (lab.cluster.cni == CniMode::kBgp)
       return fail(input_error(SourceLocation{lab.source, 0, 0}, "cni = \"bgp\" is not built yet in this version of kn-lab",
                               "use cni = \"vxlan\" or \"host-gw\""));
-    plan.wire_netns = netns_name(lab.name, "wire");
     plan.external_netns = netns_name(lab.name, "external");
-    plan.external_ip = Cidr{net.nth(1), net.prefix};
+    const Cidr& first = plan.wires.front().network;
+    plan.external_ip = Cidr{first.nth(2), first.prefix};
   }
-  // Nodes from .11 (.1 is the outside world, .2-.10 are kept for the lab's router and load
-  // balancer), or from .4 in a small node network.
-  std::uint32_t first_node = net.size() >= lab.nodes.size() + 12 ? 11 : 4;
+  std::map<std::string, std::uint32_t> on_wire;  // nodes placed on each wire so far
   for (std::size_t i = 0; i < lab.nodes.size(); ++i) {
     NodePlan n;
     n.name = lab.nodes[i].name;
@@ -59,7 +71,16 @@ Result<LabPlan> plan_lab(const Lab& lab) {
     n.pod_subnet = lab.cluster.pod_cidr.subnet(lab.cluster.node_mask, static_cast<std::uint32_t>(i));
     n.bridge_address = Cidr{n.pod_subnet.nth(1), n.pod_subnet.prefix};
     n.pod_mtu = pod_mtu;
-    n.ip = Cidr{net.nth(first_node + static_cast<std::uint32_t>(i)), net.prefix};
+    if (plan.has_wire()) {
+      const LabPlan::Wire& w = lab.nodes[i].rack.empty() ? plan.wires.front() : *plan.wire(lab.nodes[i].rack);
+      auto count = static_cast<std::uint32_t>(std::count_if(lab.nodes.begin(), lab.nodes.end(), [&](const NodeSpec& x) {
+        return (x.rack.empty() ? std::string("wire") : x.rack) == w.name;
+      }));
+      std::uint32_t first_node = w.network.size() >= count + 12 ? 11 : 4;
+      n.ip = Cidr{w.network.nth(first_node + on_wire[w.name]++), w.network.prefix};
+      n.wire = w.netns;
+      if (w.router) n.default_gateway = w.router->addr;
+    }
     n.wire_port = n.name.size() <= 15 ? n.name : host_veth_name(lab.name, n.name);
     std::uint32_t vtep = n.pod_subnet.network().value;
     n.vtep_mac = fmt::format("0a:58:{:02x}:{:02x}:{:02x}:{:02x}", vtep >> 24, (vtep >> 16) & 0xff, (vtep >> 8) & 0xff, vtep & 0xff);
@@ -166,24 +187,44 @@ void cross_node_ops(const LabPlan& plan, std::vector<Op>& ops) {
 std::vector<Op> up_ops(const LabPlan& plan) {
   std::vector<Op> ops;
   unsigned wire_mtu = plan.cluster.mtu;
-  if (plan.has_wire) {
-    ops.emplace_back(NetnsAdd{plan.wire_netns});
-    ops.emplace_back(LinkUp{plan.wire_netns, "lo"});
-    ops.emplace_back(BridgeAdd{plan.wire_netns, "br0", wire_mtu});
-    ops.emplace_back(LinkUp{plan.wire_netns, "br0"});
+  for (const LabPlan::Wire& w : plan.wires) {
+    ops.emplace_back(NetnsAdd{w.netns});
+    ops.emplace_back(LinkUp{w.netns, "lo"});
+    ops.emplace_back(BridgeAdd{w.netns, "br0", wire_mtu});
+    ops.emplace_back(LinkUp{w.netns, "br0"});
+  }
+  if (!plan.router_netns.empty()) {
+    // The router between the racks: one leg per rack, forwarding between them.
+    ops.emplace_back(NetnsAdd{plan.router_netns});
+    ops.emplace_back(LinkUp{plan.router_netns, "lo"});
+    ops.emplace_back(SysctlSet{plan.router_netns, "net.ipv4.ip_forward", "1"});
+    for (std::size_t i = 0; i < plan.wires.size(); ++i) {
+      const LabPlan::Wire& w = plan.wires[i];
+      std::string leg = fmt::format("eth{}", i);
+      ops.emplace_back(VethAdd{w.netns, "router", "br0", plan.router_netns, leg, wire_mtu});
+      ops.emplace_back(LinkUp{plan.router_netns, leg});
+      ops.emplace_back(AddrAdd{plan.router_netns, leg, *w.router});
+    }
+  }
+  if (plan.has_wire()) {
+    const LabPlan::Wire& first = plan.wires.front();
     ops.emplace_back(NetnsAdd{plan.external_netns});
     ops.emplace_back(LinkUp{plan.external_netns, "lo"});
-    ops.emplace_back(VethAdd{plan.wire_netns, "external", "br0", plan.external_netns, "eth0", wire_mtu});
+    ops.emplace_back(VethAdd{first.netns, "external", "br0", plan.external_netns, "eth0", wire_mtu});
     ops.emplace_back(LinkUp{plan.external_netns, "eth0"});
     ops.emplace_back(AddrAdd{plan.external_netns, "eth0", plan.external_ip});
+    if (first.router)
+      ops.emplace_back(RouteAdd{plan.external_netns, Cidr{Ipv4{0}, 0}, first.router->addr, "eth0", false});
   }
   for (const NodePlan& n : plan.nodes) {
     ops.emplace_back(NetnsAdd{n.netns});
     ops.emplace_back(LinkUp{n.netns, "lo"});
-    if (plan.has_wire) {
-      ops.emplace_back(VethAdd{plan.wire_netns, n.wire_port, "br0", n.netns, "eth0", wire_mtu});
+    if (plan.has_wire()) {
+      ops.emplace_back(VethAdd{n.wire, n.wire_port, "br0", n.netns, "eth0", wire_mtu});
       ops.emplace_back(LinkUp{n.netns, "eth0"});
       ops.emplace_back(AddrAdd{n.netns, "eth0", n.ip});
+      if (n.default_gateway)
+        ops.emplace_back(RouteAdd{n.netns, Cidr{Ipv4{0}, 0}, *n.default_gateway, "eth0", false});
     }
     ops.emplace_back(SysctlSet{n.netns, "net.ipv4.ip_forward", "1"});
     // Bridged pod-to-pod traffic must traverse iptables for Services (kube-proxy needs it);
@@ -207,7 +248,7 @@ std::vector<Op> up_ops(const LabPlan& plan) {
     ops.emplace_back(AddrAdd{p.netns, p.ifname, p.address});
     ops.emplace_back(RouteAdd{p.netns, Cidr{Ipv4{0}, 0}, p.gateway, p.ifname, false});
   }
-  if (plan.has_wire) cross_node_ops(plan, ops);
+  if (plan.has_wire()) cross_node_ops(plan, ops);
   for (const PodPlan& p : plan.pods)
     for (const ContainerPlan& c : p.containers)
       ops.emplace_back(ContainerStart{p.netns, p.name, c.name, c.argv, c.env, c.log_path});

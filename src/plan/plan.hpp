@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -24,7 +25,9 @@ struct NodePlan {
   unsigned pod_mtu = 1500;
   // On the underlay (labs with more than one node): eth0's address and its port on the wire.
   Cidr ip;               // 192.168.56.11/24
+  std::string wire;      // namespace of the wire (L2 segment) the node's eth0 is plugged into
   std::string wire_port; // the node's veth in the wire namespace (the node name when it fits)
+  std::optional<Ipv4> default_gateway;  // the router's address on the node's rack, if racks
   std::string vtep_mac;  // flannel.1's MAC: 0a:58 + its address (10.244.1.0), like CNI plugins
 };
 
@@ -55,12 +58,21 @@ struct LabPlan {
   ClusterSpec cluster;
   std::vector<NodePlan> nodes;
   std::vector<PodPlan> pods;
-  // The underlay: a lab with several nodes gets a "wire" (a namespace with bridge br0 playing the
-  // LAN between the VMs) and an "external" namespace on it (the outside world, a laptop).
-  bool has_wire = false;
-  std::string wire_netns;      // kn-<lab>.wire
+  // The underlay. A lab with several nodes gets wires: namespaces with a bridge br0 playing the
+  // LAN between the VMs; one ("wire") or one per [[rack]], joined by the "router" namespace.
+  // The "external" namespace (the outside world, a laptop) is plugged into the first wire.
+  struct Wire {
+    std::string name;                // "wire", or the rack's name
+    std::string netns;               // kn-<lab>.<name>
+    Cidr network;                    // 192.168.56.0/24
+    std::optional<Cidr> router;      // the router's address on it (.1), with racks
+  };
+  std::vector<Wire> wires;
+  std::string router_netns;    // kn-<lab>.router, with racks
   std::string external_netns;  // kn-<lab>.external
-  Cidr external_ip;            // first address of the node network
+  Cidr external_ip;            // .2 of the first wire
+  bool has_wire() const { return !wires.empty(); }
+  const Wire* wire(std::string_view name) const;
 
   const NodePlan* node(std::string_view name) const;
   const PodPlan* pod(std::string_view name) const;

@@ -139,7 +139,7 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
                             fmt::format("clean up with `kn-lab down {}`, then bring it up again", lab.name)));
 
   KN_TRY(ensure_etc_netns());
-  LabState state{lab.name, lab.source, "creating", std::time(nullptr), {}};
+  LabState state{lab.name, lab.source, "creating", options.cni_override, std::time(nullptr), {}};
   KN_TRY(save_state(state, lab_text));
 
   LiveExecutor live(pause_path);

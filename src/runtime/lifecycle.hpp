@@ -19,6 +19,7 @@ Status require_root(std::string_view what);
 
 struct UpHooks {
   std::function<void(const Op&)> on_op;  // called before each op (for -v)
+  std::string cni_override;              // recorded so that later commands see the same lab
 };
 
 struct UpResult {

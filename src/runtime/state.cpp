@@ -62,6 +62,7 @@ Status save_state(const LabState& state, const std::string& lab_text) {
   toml::table t{{"lab", state.lab},
                 {"source", state.source},
                 {"status", state.status},
+                {"cni_override", state.cni_override},
                 {"created", static_cast<std::int64_t>(state.created)}};
   toml::array procs;
   for (auto& p : state.processes)
@@ -89,6 +90,7 @@ Result<LabState> load_state(const std::string& lab) {
   s.lab = t["lab"].value_or(std::string(lab));
   s.source = t["source"].value_or(std::string());
   s.status = t["status"].value_or(std::string("unknown"));
+  s.cni_override = t["cni_override"].value_or(std::string());
   s.created = static_cast<std::time_t>(t["created"].value_or(std::int64_t{0}));
   if (const toml::array* procs = t["process"].as_array()) {
     for (const toml::node& n : *procs) {
@@ -109,7 +111,9 @@ Result<Lab> load_recorded_lab(const std::string& lab) {
   std::string path = state_dir(lab) + "/lab.toml";
   std::string text = read_text(path);
   if (text.empty()) return fail(state_error("read lab state", fmt::format("lab '{}' is not up", lab)));
-  return parse_lab(text, path);
+  LabOverrides overrides;
+  if (auto state = load_state(lab); state && !state->cni_override.empty()) overrides.cni = parse_cni_mode(state->cni_override);
+  return parse_lab(text, path, overrides);
 }
 
 std::vector<std::string> list_labs() {

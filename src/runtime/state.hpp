@@ -27,6 +27,7 @@ struct LabState {
   std::string lab;
   std::string source;         // where the lab file came from
   std::string status;         // "creating" while up runs, then "up"
+  std::string cni_override;   // `up --cni`, applied again whenever the recorded lab is read
   std::time_t created = 0;
   std::vector<ProcessRecord> processes;
 
