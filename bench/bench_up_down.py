@@ -60,18 +60,24 @@ TARGET_NAIVE_OVER_KN = 5.0  # naive per pod / kn-lab per pod must be >= this (up
 TARGET_P2P_MS = 100.0       # lab 02 up and down, each, median below this
 TARGET_PAUSE_RSS_KB = 1024  # mean kn-pause VmRSS below this
 
-# Quiescence: tearing namespaces down goes on after `ip netns del` or `kn-lab down` return: the
-# kernel destroys them in kworker threads (cleanup_net), and PID 1 reaps the orphaned kn-pause
-# processes -- seconds of CPU after 500 pods. Each timed step starts only once that work is over, so
-# no tool pays for the previous one's cleanup. Only the threads doing it are watched (kernel threads,
-# PID 1 and our own tools), not the whole machine: it is shared, and other users' compilers would
-# otherwise keep the benchmark waiting.
-SETTLE_WINDOW_S = 0.15      # sample the watched threads' CPU time this often
-SETTLE_BUSY_TICKS = 1       # "idle" = at most this many clock ticks of their CPU in a window...
-SETTLE_QUIET_WINDOWS = 2    # ...for this many windows in a row
-SETTLE_TIMEOUT_S = 60.0
+# Quiescence, before every timed step:
+# 1. Our own aftermath must be over. Tearing namespaces down goes on after `ip netns del` or
+#    `kn-lab down` return: the kernel destroys them in kworker threads (cleanup_net) and PID 1 reaps
+#    the orphaned kn-pause processes -- seconds of CPU after 500 pods; bringing pods up leaves
+#    kernel work behind too. So we wait until kernel threads, PID 1 and our tools are idle, and no
+#    tool pays for the previous one's cleanup.
+# 2. The machine is shared: other users' work (a compiler, say) slows every tool, and not equally --
+#    kn-lab starts one process per pod, and each new process waits for a CPU when both are taken,
+#    while nlbuild starts none. So we also wait, up to --wait-idle seconds, for the whole machine to
+#    be idle, and record how busy it was when each step started.
+SETTLE_WINDOW_S = 0.15      # sample CPU time this often
+SETTLE_BUSY_TICKS = 1       # our aftermath is over: at most this many clock ticks in a window...
+SETTLE_QUIET_WINDOWS = 2    # ...for this many windows in a row (the same count for machine idle)
+SETTLE_TIMEOUT_S = 60.0     # give up waiting for our aftermath after this long
+IDLE_BUSY_MAX = 0.25        # the machine is idle: under 25 % of all CPUs busy in a window
 PF_KTHREAD = 0x00200000     # task flag of kernel threads (/proc/PID/stat field 9)
 WATCHED_COMMS = {"kn-lab", "kn-pause", "kn-netexec", "ip", "nlbuild"}
+WAIT_IDLE_S = 30.0          # set from --wait-idle
 
 
 class BenchError(Exception):
@@ -117,43 +123,52 @@ def watched_ticks() -> int:
     return total
 
 
-# Machine-wide CPU seen while settling, when our own work is over: that is other users' load, which
-# slows every tool down. Reported so that a noisy run can be recognised.
-BACKGROUND = {"busy": 0, "total": 0}
-
-
-def settle() -> float:
-    """Waits until the teardown/setup work is over (see SETTLE_*); returns the seconds waited."""
-    t0 = time.perf_counter()
-    quiet = 0
-    before = watched_ticks()
-    m0 = machine_busy()
-    while quiet < SETTLE_QUIET_WINDOWS:
-        if time.perf_counter() - t0 > SETTLE_TIMEOUT_S:
-            log(f"  warning: still busy after {SETTLE_TIMEOUT_S:.0f} s, measuring anyway")
-            break
-        time.sleep(SETTLE_WINDOW_S)
-        now = watched_ticks()
-        # Threads that exited in the window take their ticks with them; a negative delta is just quiet.
-        quiet = quiet + 1 if now - before <= SETTLE_BUSY_TICKS else 0
-        before = now
-    m1 = machine_busy()
-    BACKGROUND["busy"] += m1[0] - m0[0]
-    BACKGROUND["total"] += m1[1] - m0[1]
-    return time.perf_counter() - t0
-
-
-def background_load() -> float:
-    """Fraction of all CPUs busy while settling (other users' work, plus the tail of ours)."""
-    return BACKGROUND["busy"] / BACKGROUND["total"] if BACKGROUND["total"] else 0.0
-
-
 def machine_busy() -> tuple[int, int]:
     """(busy, total) clock ticks of the whole machine from /proc/stat (idle, iowait, steal: not busy)."""
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
     idle = v[3] + v[4] + (v[7] if len(v) > 7 else 0)
     return sum(v) - idle, sum(v)
+
+
+# How busy the machine was (all CPUs) in the window just before each timed step, collected over the
+# run; mostly other users' work once step 1 of quiescence is over.
+BACKGROUND: list[float] = []
+
+
+def settle() -> float:
+    """Waits for quiescence (see above); returns the machine's busy fraction just before returning."""
+    t0 = time.perf_counter()
+    quiet = idle = 0
+    t_quiet = None                                   # when our aftermath was found over
+    before, m_before = watched_ticks(), machine_busy()
+    busy = 0.0
+    while True:
+        time.sleep(SETTLE_WINDOW_S)
+        now, m_now = watched_ticks(), machine_busy()
+        # Threads that exited in the window take their ticks with them; a negative delta is just quiet.
+        quiet = quiet + 1 if now - before <= SETTLE_BUSY_TICKS else 0
+        busy = (m_now[0] - m_before[0]) / max(1, m_now[1] - m_before[1])
+        idle = idle + 1 if busy < IDLE_BUSY_MAX else 0
+        before, m_before = now, m_now
+        elapsed = time.perf_counter() - t0
+        if quiet >= SETTLE_QUIET_WINDOWS or elapsed > SETTLE_TIMEOUT_S:
+            if t_quiet is None:
+                t_quiet = elapsed
+                if quiet < SETTLE_QUIET_WINDOWS:
+                    log(f"  warning: still busy after {SETTLE_TIMEOUT_S:.0f} s, measuring anyway")
+            if idle >= SETTLE_QUIET_WINDOWS or elapsed - t_quiet >= WAIT_IDLE_S:
+                break
+    BACKGROUND.append(busy)
+    return busy
+
+
+def background_summary() -> dict:
+    """Machine busy fraction before the timed steps: mean, max, and the share of steps above idle."""
+    if not BACKGROUND:
+        return {"steps": 0, "mean": 0.0, "max": 0.0, "busy_steps": 0}
+    return {"steps": len(BACKGROUND), "mean": statistics.mean(BACKGROUND), "max": max(BACKGROUND),
+            "busy_steps": sum(b >= IDLE_BUSY_MAX for b in BACKGROUND)}
 
 
 def netns_names() -> list[str]:
@@ -310,38 +325,38 @@ class Bench:
     def kn_lab_cycle(self, toml: Path, n: int) -> dict:
         """kn-lab up <toml> and kn-lab down bench, each timed from a quiet machine."""
         self.labs_used.add(BENCH_LAB)
-        settle()
+        bg_up = settle()
         up_s, p = run([str(self.kn_lab), "up", str(toml)], timeout=60 + n)
         self_up = parse_self_ms(p.stdout, "up")
         pods = len(lab_netns(BENCH_LAB)) - 1
         if pods != n:
             raise BenchError(f"kn-lab up made {pods} pod namespaces, expected {n}")
-        settle()
+        bg_down = settle()
         down_s, p = run([str(self.kn_lab), "down", BENCH_LAB], timeout=60 + n)
         return {"up_s": up_s, "down_s": down_s, "self_up_ms": self_up,
-                "self_down_ms": parse_self_ms(p.stdout, "down")}
+                "self_down_ms": parse_self_ms(p.stdout, "down"), "background": [bg_up, bg_down]}
 
     def naive_cycle(self, n: int) -> dict:
         """naive_build.sh N, then naive_teardown.sh N + `ip netns del pb-node` (timed together as down)."""
-        settle()
+        bg_up = settle()
         up_s, _ = run(["bash", str(self.naive_build), str(n)], timeout=60 + n)
-        settle()
+        bg_down = settle()
         d1, _ = run(["bash", str(self.naive_teardown), str(n)], timeout=60 + n)
         d2, _ = run(["ip", "netns", "del", "pb-node"])
-        return {"up_s": up_s, "down_s": d1 + d2}
+        return {"up_s": up_s, "down_s": d1 + d2, "background": [bg_up, bg_down]}
 
     def nlbuild_cycle(self, n: int) -> dict:
         """nlbuild up N, then nlbuild down N + `ip netns del pb-node` (timed together as down)."""
         if not NETNS_DIR.exists():          # nlbuild expects it; `ip netns add` would make it
             NETNS_DIR.mkdir(mode=0o755)
             self.made_netns_dir = True
-        settle()
+        bg_up = settle()
         up_s, p = run([str(self.nlbuild), "up", str(n)], timeout=60 + n)
         phases = {k: float(v) for k, v in re.findall(r"(\w+)_s=([\d.]+)", p.stdout)}
-        settle()
+        bg_down = settle()
         d1, _ = run([str(self.nlbuild), "down", str(n)], timeout=60 + n)
         d2, _ = run(["ip", "netns", "del", "pb-node"])
-        return {"up_s": up_s, "down_s": d1 + d2, "phases_s": phases}
+        return {"up_s": up_s, "down_s": d1 + d2, "phases_s": phases, "background": [bg_up, bg_down]}
 
 
 def parse_self_ms(stdout: str, verb: str) -> float | None:
@@ -417,20 +432,20 @@ def part_p2p(b: Bench, runs: int) -> dict:
     """Part 2: lab 02 (2 pods with kn-netexec) up and down, `runs` times, medians."""
     lab = b.p2p_lab_name()
     b.labs_used.add(lab)
-    ups, downs, self_up, self_down = [], [], [], []
+    ups, downs, self_up, self_down, background = [], [], [], [], []
     for i in range(runs):
         log(f"p2p run {i + 1}/{runs}")
-        settle()
+        background.append(settle())
         t, p = run([str(b.kn_lab), "up", str(P2P_LAB_FILE)], timeout=60)
         ups.append(t)
         self_up.append(parse_self_ms(p.stdout, "up"))
-        settle()
+        background.append(settle())
         t, p = run([str(b.kn_lab), "down", lab], timeout=60)
         downs.append(t)
         self_down.append(parse_self_ms(p.stdout, "down"))
     up_ms, down_ms = median(ups) * 1000, median(downs) * 1000
     return {"lab": lab, "runs": runs, "up_s": ups, "down_s": downs,
-            "self_up_ms": self_up, "self_down_ms": self_down,
+            "self_up_ms": self_up, "self_down_ms": self_down, "background": background,
             "median_up_ms": up_ms, "median_down_ms": down_ms,
             "pass": {"up": up_ms < TARGET_P2P_MS, "down": down_ms < TARGET_P2P_MS}}
 
@@ -529,10 +544,13 @@ def print_report(res: dict) -> None:
     meta = res["meta"]
     out.append(f"kn-lab up/down benchmark  ({meta['date']}, {meta['kernel']}, {meta['cpus']} CPUs, "
                f"kn-lab {meta['kn_lab_version']} @ {meta['git_commit']})")
-    bg = meta.get("background_load", 0.0)
-    out.append(f"background load while settling: {bg * 100:.0f} % of all CPUs"
-               + ("  <-- the machine was busy with other work: absolute times are inflated, "
-                  "ratios less reliable" if bg > 0.2 else ""))
+    bg = meta.get("background", {})
+    if bg.get("steps"):
+        out.append(f"machine load before the {bg['steps']} timed steps (other users' work): mean {bg['mean'] * 100:.0f} %, "
+                   f"max {bg['max'] * 100:.0f} % of all CPUs; {bg['busy_steps']} steps started on a busy machine")
+        if bg["busy_steps"]:
+            out.append("WARNING: some steps ran while the machine was busy with other work: their times are "
+                       "inflated, kn-lab's (one process per pod) more than nlbuild's -- rerun on a quiet machine")
     if meta.get("kn_lab_changed"):
         out.append("WARNING: the kn-lab binary changed during the run (rebuilt?): results mix two builds")
     scaling = res.get("scaling", {})
@@ -617,7 +635,8 @@ def metadata(b: Bench, sizes: list[int], reps: int) -> dict:
             "kn_lab_id": binary_id(b.kn_lab), "git_commit": commit, "python": platform.python_version(), "sizes": sizes, "reps": reps,
             "loadavg_start": Path("/proc/loadavg").read_text().split()[:3],
             "settle": {"window_s": SETTLE_WINDOW_S, "busy_ticks": SETTLE_BUSY_TICKS,
-                       "quiet_windows": SETTLE_QUIET_WINDOWS}}
+                       "quiet_windows": SETTLE_QUIET_WINDOWS, "idle_busy_max": IDLE_BUSY_MAX,
+                       "wait_idle_s": WAIT_IDLE_S}}
 
 
 # --------------------------------------------------------------------------------------------------
@@ -638,6 +657,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--ref-dir", type=Path, default=DEFAULT_REF_DIR,
                     help=f"yardsticks directory (default {DEFAULT_REF_DIR})")
     ap.add_argument("--json", type=Path, default=DEFAULT_OUT_DIR / "up_down.json", help="where to write the JSON")
+    ap.add_argument("--wait-idle", type=float, default=WAIT_IDLE_S, metavar="S",
+                    help="before each timed step, wait up to S seconds for the machine to be idle "
+                         f"(default {WAIT_IDLE_S:.0f}; 0 = only wait for our own aftermath)")
     ap.add_argument("--strict", action="store_true", help="exit 1 if any target is missed")
     a = ap.parse_args(argv)
     if any(n < 1 for n in a.sizes) or a.reps < 1:
@@ -647,6 +669,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str]) -> int:
     a = parse_args(argv)
+    global WAIT_IDLE_S
+    WAIT_IDLE_S = a.wait_idle
     # SIGTERM (and SIGHUP) unwind like Ctrl-C, so the finally block below still cleans up.
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.default_int_handler)
@@ -687,7 +711,7 @@ def main(argv: list[str]) -> int:
 
     if "scaling" in res or "p2p" in res or "memory" in res:
         res["complete"] = code == 0
-        res["meta"]["background_load"] = background_load()
+        res["meta"]["background"] = background_summary()
         res["meta"]["loadavg_end"] = Path("/proc/loadavg").read_text().split()[:3]
         res["meta"]["kn_lab_changed"] = binary_id(b.kn_lab) != res["meta"]["kn_lab_id"]
         a.json.parent.mkdir(parents=True, exist_ok=True)

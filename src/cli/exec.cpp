@@ -37,16 +37,18 @@ Result<int> run_exec(const ExecOptions& o) {
                               "`kn-lab get pods` shows the state of each pod"));
     return fail(exec_in_pod(PodContext{pod->pause->id.pid, fmt::format("/etc/netns/{}", pod->pod->netns)}, o.command));
   }
+  // A node's (or the router's) BIRD directory, so that `birdc` works there as on a real node.
+  std::string bird_dir = fmt::format("{}/bird/{}", v.plan.state_dir, o.target);
   if (const NodePlan* node = v.plan.node(o.target)) {
     NetnsRef ns = KN_TRY(NetnsRef::open(node->netns));
-    return fail(exec_in_netns(ns, o.command));
+    return fail(exec_in_netns(ns, o.command, bird_dir));
   }
   // The lab's own infrastructure: wires (or racks), the router, the outside world.
   for (const std::string& ns : v.plan.namespaces()) {
     auto parsed = parse_netns_name(ns);
     if (parsed && parsed->second == o.target && !v.plan.node(o.target) && !v.plan.pod(o.target)) {
       NetnsRef ref = KN_TRY(NetnsRef::open(ns));
-      return fail(exec_in_netns(ref, o.command));
+      return fail(exec_in_netns(ref, o.command, bird_dir));
     }
   }
   std::string names;

@@ -10,7 +10,8 @@ namespace knlab {
 
 bool needs_undo(const Op& op) {
   return std::holds_alternative<NetnsAdd>(op) || std::holds_alternative<FileWrite>(op) ||
-         std::holds_alternative<PauseStart>(op) || std::holds_alternative<ContainerStart>(op);
+         std::holds_alternative<PauseStart>(op) || std::holds_alternative<ContainerStart>(op) ||
+         std::holds_alternative<DaemonStart>(op);
 }
 
 Transaction::~Transaction() { rollback(); }
@@ -42,7 +43,8 @@ Result<Outcome> RecordingExecutor::run(const Op& op) {
     return fail(sys_error("injected failure", op_display(op), EIO));
   commands.push_back(op_display(op));
   Outcome out;
-  if (std::holds_alternative<PauseStart>(op) || std::holds_alternative<ContainerStart>(op))
+  if (std::holds_alternative<PauseStart>(op) || std::holds_alternative<ContainerStart>(op) ||
+      std::holds_alternative<DaemonStart>(op))
     out.pid = next_pid_++;
   return out;
 }

@@ -64,6 +64,14 @@ struct Render {
     return {"ip", "netns", "exec", o.netns, "unshare", "--uts", "--ipc", "sh", "-c",
             fmt::format("hostname {} && exec kn-pause", o.hostname)};
   }
+  Argv operator()(const DaemonStart& o) const {
+    Argv a{"ip", "netns", "exec", o.netns};
+    a.insert(a.end(), o.argv.begin(), o.argv.end());
+    return a;
+  }
+  Argv operator()(const BgpWait& o) const {
+    return {"ip", "netns", "exec", o.netns, "birdc", "-s", o.ctl, "show", "protocols"};
+  }
   Argv operator()(const ContainerStart& o) const {
     // nsenter joins the pause's UTS and IPC namespaces; `ip netns exec` joins the network
     // namespace and binds /etc/netns/<ns>/{hosts,resolv.conf} over /etc, as kn-lab does.
@@ -109,6 +117,12 @@ std::string op_display(const Op& op) {
   }
   if (auto* c = std::get_if<ContainerStart>(&op)) out += fmt::format(" >>{} 2>&1 &", c->log_path);
   if (std::holds_alternative<PauseStart>(op)) out += " &";
+  if (auto* d = std::get_if<DaemonStart>(&op)) out += fmt::format(" >>{} 2>&1 &", d->log_path);
+  if (auto* w = std::get_if<BgpWait>(&op)) {
+    out += "   # until every session is Established and routes to";
+    for (auto& c : w->expect) out += " " + c.str();
+    out += " are in the kernel";
+  }
   return out;
 }
 

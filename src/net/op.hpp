@@ -110,8 +110,29 @@ struct ContainerStart {
   std::string log_path;
 };
 
+// A daemon of a node (or of the router): a real program from Debian (bird) run in the namespace,
+// daemonised, its output appended to `log_path`.
+struct DaemonStart {
+  std::string netns;
+  std::string owner;  // node name or "router"
+  std::string name;   // "bird"
+  std::vector<std::string> argv;
+  std::string log_path;
+};
+// Waits until a BIRD speaker has every BGP session Established and the `expect`ed subnets in
+// its kernel routing table (protocol bird). Changes nothing; fails after a timeout.
+struct BgpWait {
+  std::string netns;
+  std::string owner;
+  std::string ctl;  // BIRD's control socket
+  std::string log_path;  // quoted in the error when the wait fails
+  std::vector<Cidr> expect;
+  unsigned timeout_ms = 15000;
+};
+
 using Op = std::variant<NetnsAdd, SysctlSet, LinkUp, BridgeAdd, VethAdd, BridgePortSet, AddrAdd,
-                        RouteAdd, VxlanAdd, NeighAdd, FdbAdd, FileWrite, PauseStart, ContainerStart>;
+                        RouteAdd, VxlanAdd, NeighAdd, FdbAdd, FileWrite, PauseStart, ContainerStart,
+                        DaemonStart, BgpWait>;
 
 // The equivalent command, as argv (never a shell string).
 std::vector<std::string> op_argv(const Op& op);

@@ -4,7 +4,11 @@
 #include <netlink/route/nexthop.h>
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
 #include <fmt/core.h>
+#include <netlink/cache.h>
+
+#include <cstring>
 
 #include "net/address.hpp"
 
@@ -46,6 +50,24 @@ Status route_add(NsContext& ctx, const Cidr& dst, std::optional<Ipv4> via, const
   if (int err = rtnl_route_add(ctx.sock.get(), route.get(), NLM_F_EXCL); err < 0)
     return fail(nl_error("add route", what, err, ctx.ns.name()));
   return {};
+}
+
+Result<std::vector<Cidr>> routes_by_protocol(NsContext& ctx, int protocol) {
+  nl_cache* raw = nullptr;
+  if (int err = rtnl_route_alloc_cache(ctx.sock.get(), AF_INET, 0, &raw); err < 0)
+    return fail(nl_error("list routes", "", err, ctx.ns.name()));
+  std::unique_ptr<nl_cache, NlDeleter<nl_cache_free>> cache(raw);
+  std::vector<Cidr> out;
+  for (nl_object* o = nl_cache_get_first(cache.get()); o; o = nl_cache_get_next(o)) {
+    auto* r = reinterpret_cast<rtnl_route*>(o);
+    if (rtnl_route_get_protocol(r) != protocol || rtnl_route_get_table(r) != RT_TABLE_MAIN) continue;
+    nl_addr* dst = rtnl_route_get_dst(r);
+    if (!dst || nl_addr_get_len(dst) != 4) continue;
+    std::uint32_t raw_ip = 0;
+    std::memcpy(&raw_ip, nl_addr_get_binary_addr(dst), 4);
+    out.push_back(Cidr{Ipv4{ntohl(raw_ip)}, nl_addr_get_prefixlen(dst)});
+  }
+  return out;
 }
 
 }  // namespace knlab

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "plan/bird.hpp"
 #include "plan/naming.hpp"
 
 namespace knlab {
@@ -55,9 +56,6 @@ Result<LabPlan> plan_lab(const Lab& lab) {
     plan.wires.push_back({"wire", netns_name(lab.name, "wire"), lab.cluster.node_network, std::nullopt});
   }
   if (plan.has_wire()) {
-    if (lab.cluster.cni == CniMode::kBgp)
-      return fail(input_error(SourceLocation{lab.source, 0, 0}, "cni = \"bgp\" is not built yet in this version of kn-lab",
-                              "use cni = \"vxlan\" or \"host-gw\""));
     plan.external_netns = netns_name(lab.name, "external");
     const Cidr& first = plan.wires.front().network;
     plan.external_ip = Cidr{first.nth(2), first.prefix};
@@ -174,12 +172,22 @@ void cross_node_ops(const LabPlan& plan, std::vector<Op>& ops) {
         ops.emplace_back(FdbAdd{n.netns, "flannel.1", peer.vtep_mac, peer.ip.addr});
         ops.emplace_back(RouteAdd{n.netns, peer.pod_subnet, peer_vtep, "flannel.1", true});
       }
+    } else if (plan.cluster.cni == CniMode::kBgp) {
+      continue;  // BIRD installs the routes: see below
     } else if (plan.cluster.cni == CniMode::kHostGw) {
       // Flannel host-gw: the peer node itself is the gateway to its pods (needs one L2 segment).
       for (const NodePlan& peer : plan.nodes)
         if (&peer != &n) ops.emplace_back(RouteAdd{n.netns, peer.pod_subnet, peer.ip.addr, "eth0", false});
     }
   }
+  // BGP: a real BIRD per node (and on the router), then wait for the sessions and the routes.
+  auto birds = bird_instances(plan);
+  for (const BirdInstance& b : birds) {
+    ops.emplace_back(FileWrite{b.dir + "/bird.conf", bird_config(b)});
+    ops.emplace_back(DaemonStart{b.netns, b.owner, "bird",
+                                 {"bird", "-f", "-c", b.dir + "/bird.conf", "-s", b.dir + "/bird.ctl"}, b.log_path});
+  }
+  for (const BirdInstance& b : birds) ops.emplace_back(BgpWait{b.netns, b.owner, b.dir + "/bird.ctl", b.log_path, b.expect});
 }
 
 }  // namespace

@@ -19,7 +19,9 @@ namespace knlab {
 
 namespace {
 
-constexpr const char* kEtcNetnsMarker = "/run/kn-lab/.etc-netns-made-by-kn-lab";
+// Host directories a lab may need: pods' /etc files, and the directory where birdc looks for
+// BIRD's socket (bind-mounted per node by `kn-lab exec`).
+constexpr const char* kHostDirs[] = {"/etc/netns", "/run/bird"};
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -47,6 +49,27 @@ std::size_t remove_etc_netns(const std::string& lab) {
 
 // When no lab is left, undo what kn-lab did to make room for labs at all: the /run/netns mount,
 // /etc/netns, and /run/kn-lab itself — each only if kn-lab made it and it is empty.
+// Host directories kn-lab creates only when missing (as `ip netns add` creates /run/netns): a
+// marker /run/kn-lab/.made<path with '/' as '_'> remembers that kn-lab made it, so the last
+// `down` removes it again (only if it is empty by then) and leaves a directory it found alone.
+std::string marker_for(const std::string& dir) {
+  std::string m = dir;
+  std::replace(m.begin(), m.end(), '/', '_');
+  return fmt::format("{}/.made{}", kStateRoot, m);
+}
+
+Status ensure_host_dir(const std::string& dir) {
+  if (exists(dir)) return {};
+  if (::mkdir(std::string(kStateRoot).c_str(), 0700) != 0 && errno != EEXIST)
+    return fail(sys_error("create directory", std::string(kStateRoot), errno));
+  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return fail(sys_error("create directory", dir, errno));
+  Fd marker(::open(marker_for(dir).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
+  if (!marker.valid()) return fail(sys_error("create marker", marker_for(dir), errno));
+  return {};
+}
+
+// When no lab is left, undo what kn-lab did to make room for labs at all: the /run/netns mount,
+// the host directories it made, and /run/kn-lab itself.
 void release_shared_dirs() {
   std::error_code ec;
   for (auto& entry : std::filesystem::directory_iterator(std::string(kStateRoot), ec)) {
@@ -54,22 +77,10 @@ void release_shared_dirs() {
     if (!name.starts_with('.')) return;  // another lab (or its lock) is still there
   }
   netns_dir_release_if_unused();
-  if (exists(kEtcNetnsMarker) && ::rmdir(std::string(kEtcNetnsDir).c_str()) == 0) ::unlink(kEtcNetnsMarker);
-  if (!exists(kEtcNetnsMarker)) {
-    ::unlink(kEtcNetnsMarker);
-    // Only dot-files of kn-lab's own can remain; remove the directory when it is empty.
-    ::rmdir(std::string(kStateRoot).c_str());
-  }
-}
-
-Status ensure_etc_netns() {
-  const std::string dir(kEtcNetnsDir);
-  if (exists(dir)) return {};
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return fail(sys_error("create directory", dir, errno));
-  if (::mkdir(std::string(kStateRoot).c_str(), 0700) != 0 && errno != EEXIST)
-    return fail(sys_error("create directory", std::string(kStateRoot), errno));
-  Fd marker(::open(kEtcNetnsMarker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-  return {};
+  for (const char* dir : kHostDirs)
+    if (exists(marker_for(dir)) && ::rmdir(dir) == 0) ::unlink(marker_for(dir).c_str());
+  // Only kn-lab's own dot-files can remain; the directory goes once they are gone.
+  ::rmdir(std::string(kStateRoot).c_str());
 }
 
 // Everything of the lab, found from the kernel and the filesystem; the caller holds the lock.
@@ -115,16 +126,27 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
 
   // Resolve every program before anything is created: a missing one changes nothing.
   std::string pause_path = KN_TRY(resolve_program("kn-pause"));
-  for (auto& pod : plan.pods)
-    for (auto& c : pod.containers) {
-      auto path = resolve_program(c.argv.front());
+  std::vector<Op> ops = up_ops(plan);
+  for (Op& op : ops) {
+    if (auto* c = std::get_if<ContainerStart>(&op)) {
+      auto path = resolve_program(c->argv.front());
       if (!path) {
         Error e = path.error();
-        e.op = fmt::format("container '{}' of pod '{}': find program", c.name, pod.name);
+        e.op = fmt::format("container '{}' of pod '{}': find program", c->container, c->pod);
         return fail(std::move(e));
       }
-      c.argv.front() = *path;
+      c->argv.front() = *path;
+    } else if (auto* d = std::get_if<DaemonStart>(&op)) {
+      auto path = resolve_program(d->argv.front());
+      if (!path) {
+        Error e = path.error();
+        e.op = fmt::format("{} of {}: find program", d->name, d->owner);
+        e.hint = "install BIRD: apt-get install bird2 (scripts/install-deps.sh does)";
+        return fail(std::move(e));
+      }
+      d->argv.front() = *path;
     }
+  }
 
   LabLock lock = KN_TRY(LabLock::acquire(lab.name));
   auto present = netns_list(netns_prefix(lab.name));
@@ -138,7 +160,9 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
                             fmt::format("{} namespaces of it exist from an earlier run that did not finish", present.size()),
                             fmt::format("clean up with `kn-lab down {}`, then bring it up again", lab.name)));
 
-  KN_TRY(ensure_etc_netns());
+  KN_TRY(ensure_host_dir(std::string(kEtcNetnsDir)));
+  if (std::any_of(ops.begin(), ops.end(), [](const Op& op) { return std::holds_alternative<DaemonStart>(op); }))
+    KN_TRY(ensure_host_dir("/run/bird"));
   LabState state{lab.name, lab.source, "creating", options.cni_override, std::time(nullptr), {}};
   KN_TRY(save_state(state, lab_text));
 
@@ -146,7 +170,7 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
   FaultInjectingExecutor executor(live);
   {
     Transaction txn(executor, options.on_op);
-    if (auto st = txn.run_all(up_ops(plan)); !st) {
+    if (auto st = txn.run_all(ops); !st) {
       Error e = st.error();
       txn.rollback();  // undoes what was made, newest first
       std::error_code ec;
@@ -161,6 +185,7 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
       if (auto* p = std::get_if<PauseStart>(&op)) state.processes.push_back({p->pod, "", {out.pid, out.start}});
       if (auto* c = std::get_if<ContainerStart>(&op))
         state.processes.push_back({c->pod, c->container, {out.pid, out.start}});
+      if (auto* d = std::get_if<DaemonStart>(&op)) state.processes.push_back({d->owner, d->name, {out.pid, out.start}});
     }
   }
   state.status = "up";

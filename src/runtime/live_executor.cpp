@@ -5,7 +5,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <chrono>
+#include <fstream>
 
 #include "net/address.hpp"
 #include "net/link.hpp"
@@ -14,6 +18,7 @@
 #include "net/netns.hpp"
 #include "net/route.hpp"
 #include "net/sysctl.hpp"
+#include "runtime/bird_client.hpp"
 
 namespace knlab {
 
@@ -98,6 +103,54 @@ struct LiveExecutor::Visitor {
     ProcessId p = KN_TRY(spawn_pause(self.pause_path_, c->ns, o.hostname));
     self.pauses_[o.pod] = p;
     return Outcome{p.pid, p.start};
+  }
+  Result<Outcome> operator()(const DaemonStart& o) {
+    NsContext* c = KN_TRY(ctx(o.netns));
+    ProcessId p = KN_TRY(spawn_daemon(c->ns, o.argv, o.log_path));
+    self.daemons_[o.owner] = p;
+    return Outcome{p.pid, p.start};
+  }
+  Result<Outcome> operator()(const BgpWait& o) {
+    NsContext* c = KN_TRY(ctx(o.netns));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(o.timeout_ms);
+    std::string last = "BIRD did not answer";
+    for (;;) {
+      // Sessions first (BIRD's view), then the kernel's table: the routes are what matters.
+      if (auto protocols = bird_protocols(o.ctl)) {
+        std::string pending;
+        for (auto& p : *protocols)
+          if (p.proto == "BGP" && p.info != "Established") pending += fmt::format(" {} ({} {})", p.name, p.state, p.info);
+        if (pending.empty()) {
+          auto routes = KN_TRY(routes_by_protocol(*c, 12 /* RTPROT_BIRD */));
+          std::string missing;
+          for (auto& want : o.expect)
+            if (std::find(routes.begin(), routes.end(), want) == routes.end()) missing += " " + want.str();
+          if (missing.empty()) return Outcome{};
+          last = "routes not yet in the kernel:" + missing;
+        } else {
+          last = "BGP sessions not established:" + pending;
+        }
+      } else {
+        const Error& err = protocols.error();
+        last = fmt::format("{} {}: {}", err.op, err.object, err.err ? std::strerror(err.err) : err.detail.c_str());
+      }
+      auto daemon = self.daemons_.find(o.owner);
+      bool died = daemon != self.daemons_.end() && !process_alive(daemon->second);
+      if (died) last = "BIRD exited";
+      if (died || std::chrono::steady_clock::now() > deadline) {
+        std::ifstream log(o.log_path);
+        std::string tail, line;
+        std::vector<std::string> lines;
+        while (std::getline(log, line)) lines.push_back(line);
+        for (std::size_t i = lines.size() > 8 ? lines.size() - 8 : 0; i < lines.size(); ++i) tail += "\n    | " + lines[i];
+        Error e = state_error(fmt::format("wait for BGP on {}", o.owner),
+                              fmt::format("{}{}{}", last, died ? "" : fmt::format(" after {} ms", o.timeout_ms), tail.empty() ? "" : "; BIRD's log ends:" + tail),
+                              "the lab was taken down again; `kn-lab up -v` shows each step");
+        e.netns = o.netns;
+        return fail(std::move(e));
+      }
+      ::usleep(50 * 1000);
+    }
   }
   Result<Outcome> operator()(const ContainerStart& o) {
     auto it = self.pauses_.find(o.pod);

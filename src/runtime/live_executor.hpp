@@ -30,6 +30,7 @@ class LiveExecutor final : public Executor {
   std::string pause_path_;
   NetlinkSession session_;
   std::map<std::string, ProcessId> pauses_;
+  std::map<std::string, ProcessId> daemons_;  // by owner (node or router)
   std::vector<std::string> warnings_;
 };
 

@@ -74,6 +74,7 @@ struct PodEntry {
   std::size_t hostname_len = 0;
   const char* hosts_src = nullptr;            // /etc/netns/<ns>/hosts, if it exists
   const char* resolv_src = nullptr;
+  const char* run_bird_src = nullptr;         // bound over /run/bird
   bool remount_sys = false;
 };
 
@@ -87,7 +88,7 @@ const char* child_enter(const PodEntry& e) {
     if (unshare(CLONE_NEWUTS | CLONE_NEWIPC) != 0) return "create UTS and IPC namespaces";
     if (sethostname(e.hostname, e.hostname_len) != 0) return "set the hostname";
   }
-  if (e.hosts_src || e.resolv_src || e.remount_sys) {
+  if (e.hosts_src || e.resolv_src || e.remount_sys || e.run_bird_src) {
     // A private mount namespace, slave to the host's, in which the pod's own hosts and
     // resolv.conf cover the host's (the /etc/netns convention of `ip netns exec`).
     if (unshare(CLONE_NEWNS) != 0) return "create a mount namespace";
@@ -96,6 +97,8 @@ const char* child_enter(const PodEntry& e) {
       return "bind-mount the pod's /etc/hosts";
     if (e.resolv_src && mount(e.resolv_src, "/etc/resolv.conf", "none", MS_BIND, nullptr) != 0)
       return "bind-mount the pod's /etc/resolv.conf";
+    if (e.run_bird_src && mount(e.run_bird_src, "/run/bird", "none", MS_BIND, nullptr) != 0)
+      return "bind-mount the node's BIRD directory on /run/bird";
     // /sys/class/net should show the pod's interfaces, as under `ip netns exec`. Best effort.
     if (e.remount_sys && umount2("/sys", MNT_DETACH) == 0) mount("sysfs", "/sys", "sysfs", 0, nullptr);
   }
@@ -312,16 +315,36 @@ Result<ProcessId> spawn_container(const PodContext& pod, const std::vector<std::
   return with_start_time(pid, fmt::format("container {}", argv.front()));
 }
 
+Result<ProcessId> spawn_daemon(const NetnsRef& netns, const std::vector<std::string>& argv,
+                               const std::string& log_path) {
+  Fd devnull(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!devnull.valid()) return fail(sys_error("open", "/dev/null", errno));
+  Fd log(::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (!log.valid()) return fail(sys_error("open daemon log", log_path, errno));
+  CArgv cargv(argv);
+  CArgv cenv({"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"});
+  SpawnArgs a;
+  a.entry.net_fd = netns.fd();
+  a.stdin_fd = devnull.get();
+  a.stdout_fd = log.get();
+  a.path = argv.front().c_str();
+  a.argv = cargv.get();
+  a.envp = cenv.get();
+  pid_t pid = KN_TRY(spawn(a, fmt::format("daemon in {}", netns.name())));
+  return with_start_time(pid, argv.front());
+}
+
 Error exec_in_pod(const PodContext& pod, const std::vector<std::string>& argv) {
   auto fds = open_pod(pod);
   if (!fds) return fds.error();
   return exec_with(entry_for(*fds), argv, "pod");
 }
 
-Error exec_in_netns(const NetnsRef& netns, const std::vector<std::string>& argv) {
+Error exec_in_netns(const NetnsRef& netns, const std::vector<std::string>& argv, const std::string& run_bird) {
   PodEntry e;
   e.net_fd = netns.fd();
   e.remount_sys = true;
+  if (!run_bird.empty() && file_exists(run_bird) && file_exists("/run/bird")) e.run_bird_src = run_bird.c_str();
   return exec_with(e, argv, netns.name());
 }
 

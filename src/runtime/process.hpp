@@ -47,11 +47,18 @@ Result<ProcessId> spawn_container(const PodContext& pod, const std::vector<std::
                                   const std::vector<std::pair<std::string, std::string>>& env,
                                   const std::string& log_path);
 
+// Starts a daemon inside a namespace (no pod: a node's or the router's BIRD). argv[0] must be
+// resolved. Daemonised like a container, output appended to `log_path`.
+Result<ProcessId> spawn_daemon(const NetnsRef& netns, const std::vector<std::string>& argv,
+                               const std::string& log_path);
+
 // Moves the calling process into the pod (namespaces and /etc view), then execs argv with the
 // current environment. Returns only on failure. Used by `kn-lab exec`.
 Error exec_in_pod(const PodContext& pod, const std::vector<std::string>& argv);
 // Same for a namespace without a pause process (a node): network namespace and /etc view only.
-Error exec_in_netns(const NetnsRef& netns, const std::vector<std::string>& argv);
+// With `run_bird`, that directory (a node's BIRD directory) covers /run/bird, so that a plain
+// `birdc` finds the node's BIRD.
+Error exec_in_netns(const NetnsRef& netns, const std::vector<std::string>& argv, const std::string& run_bird = {});
 
 // Pids of live processes whose network namespace is one of `namespaces`.
 std::vector<pid_t> processes_in_netns(const std::vector<NsId>& namespaces);

@@ -108,3 +108,55 @@ def test_external_and_wire_are_lab_namespaces(lab, kn):
     ports = kn("exec", "--lab", v.name, "wire", "--", "bridge", "link", check=True).stdout
     for port in ("node1", "node2", "node3", "external"):
         assert f" {port}@" in ports
+
+
+def bird_processes(labname: str) -> list[str]:
+    out = subprocess.run(["pgrep", "-a", "-x", "bird"], capture_output=True, text=True).stdout
+    return [l for l in out.splitlines() if f"/run/kn-lab/{labname}/" in l]
+
+
+def test_bgp_full_mesh_learns_every_pod_subnet(lab, kn):
+    b = lab("05-pod-to-pod-bgp")
+    # up returned only once every session was Established and the routes were in place.
+    for node in ("node1", "node2", "node3"):
+        protocols = kn("exec", "--lab", b.name, node, "--", "birdc", "show", "protocols", check=True).stdout
+        sessions = [l for l in protocols.splitlines() if " BGP " in l]
+        assert len(sessions) == 2 and all("Established" in l for l in sessions), protocols
+        routes = b.ns_exec(node, "ip", "route", check=True).stdout
+        assert sum(1 for l in routes.splitlines() if "proto bird" in l and " via 192.168.56." in l) == 2, routes
+        # Calico's blackhole for the node's own block.
+        assert any(l.startswith("blackhole 10.244.") and "proto bird" in l for l in routes.splitlines()), routes
+    assert "10.244.1.0/24 via 192.168.56.12 dev eth0 proto bird" in b.ns_exec("node1", "ip", "route").stdout
+    check_all_pairs(b)
+    pods = pods_by_name(b)
+    a1, a3 = pods["a1"]["status"]["podIP"], pods["a3"]["status"]["podIP"]
+    seen = capture(b, "node1", "icmp", lambda: b.ns_exec("a1", "ping", "-c", "2", "-W", "2", a3))
+    assert f"{a1} > {a3}: ICMP echo request" in seen, seen  # unencapsulated
+    assert len(bird_processes(b.name)) == 3
+    b.down(check=True)
+    assert bird_processes(b.name) == []
+
+
+def test_two_racks_refuse_host_gw_with_an_explanation(kn):
+    r = kn("up", "05b-two-racks", "--cni", "host-gw")
+    assert r.returncode == 2
+    assert 'cni = "host-gw" cannot connect nodes in different racks' in r.stderr
+    assert "host-gw needs every node on one L2 segment" in r.stderr
+    assert not [n for n in subprocess.run(["ip", "netns"], capture_output=True, text=True).stdout.split() if n.startswith("kn-racks.")]
+
+
+@pytest.mark.parametrize("cni", ["vxlan", "bgp"])
+def test_two_racks_connect_every_pod_pair(lab, kn, cni):
+    r = lab("05b-two-racks", "--cni", cni)
+    check_all_pairs(r)
+    routes = r.ns_exec("router", "ip", "route", check=True).stdout
+    assert "192.168.56.0/24 dev eth0" in routes and "192.168.57.0/24 dev eth1" in routes
+    if cni == "bgp":
+        # The router, a route reflector, learned every pod subnet and routes it to its node.
+        assert "10.244.2.0/24 via 192.168.57.11 dev eth1 proto bird" in routes
+        nodes = kn("get", "nodes", "-o", "wide", "--lab", r.name, check=True).stdout
+        assert "192.168.57.11" in nodes
+    else:
+        # VXLAN: the tunnel's outer packets are simply routed by the router.
+        fdb = r.ns_exec("node1", "bridge", "fdb", "show", "dev", "flannel.1", check=True).stdout
+        assert "dst 192.168.57.11 self permanent" in fdb
