@@ -24,6 +24,7 @@ Result<int> run_cli(int argc, char** argv) {
   register_get(app, global, action);
   register_exec(app, global, action);
   register_logs(app, global, action);
+  register_describe(app, global, action);
   register_labs(app, global, action);
 
   try {

@@ -25,6 +25,7 @@ void register_status(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_get(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_exec(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_logs(CLI::App& app, const GlobalOptions& g, Action& action);
+void register_describe(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_labs(CLI::App& app, const GlobalOptions& g, Action& action);
 
 // Parses argv and runs the chosen subcommand. Returns the process exit code, or the Error to

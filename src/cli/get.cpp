@@ -16,6 +16,9 @@ struct GetOptions {
   std::string name;
   std::string output;
   std::string lab;
+  std::string ns = "default";  // -n
+  bool all_namespaces = false; // -A
+  bool in_ns(const std::string& x) const { return all_namespaces || x == ns; }
 };
 
 std::string age_of(const LabView& v) { return human_age(static_cast<long>(std::time(nullptr) - v.state.created)); }
@@ -31,16 +34,16 @@ Result<int> get_pods(const LabView& v, const GetOptions& o) {
     std::string out = "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [";
     bool first = true;
     for (auto& p : v.pods) {
-      if (!o.name.empty() && p.pod->name != o.name) continue;
+      if (!o.in_ns(p.pod->ns) || (!o.name.empty() && p.pod->name != o.name)) continue;
       out += first ? "\n" : ",\n";
       first = false;
       std::string labels;
       for (auto& [k, val] : p.pod->labels) labels += (labels.empty() ? "" : ", ") + json_escape(k) + ": " + json_escape(val);
       out += fmt::format(
-          "    {{\"kind\": \"Pod\", \"metadata\": {{\"name\": {}, \"namespace\": \"default\", \"labels\": {{{}}}}}, "
+          "    {{\"kind\": \"Pod\", \"metadata\": {{\"name\": {}, \"namespace\": {}, \"labels\": {{{}}}}}, "
           "\"spec\": {{\"nodeName\": {}}}, \"status\": {{\"phase\": {}, \"podIP\": {}, \"ready\": \"{}/{}\", "
           "\"netns\": {}, \"hostVeth\": {}, \"pausePid\": {}}}}}",
-          json_escape(p.pod->name), labels, json_escape(p.pod->node), json_escape(pod_status(p)),
+          json_escape(p.pod->name), json_escape(p.pod->ns), labels, json_escape(p.pod->node), json_escape(pod_status(p)),
           json_escape(p.pod->address.addr.str()), p.ready, p.total, json_escape(p.pod->netns),
           json_escape(p.pod->host_veth), p.pause ? p.pause->id.pid : 0);
     }
@@ -52,9 +55,11 @@ Result<int> get_pods(const LabView& v, const GetOptions& o) {
   std::vector<Row> rows;
   rows.push_back(wide ? Row{"NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NETNS"}
                       : Row{"NAME", "READY", "STATUS", "RESTARTS", "AGE"});
+  if (o.all_namespaces) rows[0].insert(rows[0].begin(), "NAMESPACE");
   for (auto& p : v.pods) {
-    if (!o.name.empty() && p.pod->name != o.name) continue;
+    if (!o.in_ns(p.pod->ns) || (!o.name.empty() && p.pod->name != o.name)) continue;
     Row r{p.pod->name, fmt::format("{}/{}", p.ready, p.total), pod_status(p), "0", age_of(v)};
+    if (o.all_namespaces) r.insert(r.begin(), p.pod->ns);
     if (wide) r.insert(r.end(), {p.pod->address.addr.str(), p.pod->node, p.pod->netns});
     rows.push_back(std::move(r));
   }
@@ -93,12 +98,94 @@ Result<int> get_nodes(const LabView& v, const GetOptions& o) {
   return 0;
 }
 
+bool pod_ready(const LabView& v, const std::string& pod) {
+  const PodView* p = v.pod(pod);
+  return p && p->running;
+}
+
+std::string ports_of(const ServicePlan& s) {
+  if (s.node_port) return fmt::format("{}:{}/{}", s.spec.port, *s.node_port, s.spec.protocol);
+  return fmt::format("{}/{}", s.spec.port, s.spec.protocol);
+}
+
+// kubectl shows three endpoints, then "+ N more...".
+std::string endpoints_of(const LabView& v, const ServicePlan& s, std::size_t limit = 3) {
+  std::vector<std::string> eps;
+  for (auto& e : s.endpoints)
+    if (pod_ready(v, e.pod)) eps.push_back(fmt::format("{}:{}", e.ip.str(), e.port));
+  if (eps.empty()) return "<none>";
+  std::string out;
+  for (std::size_t i = 0; i < eps.size() && i < limit; ++i) out += (i ? "," : "") + eps[i];
+  if (eps.size() > limit) out += fmt::format(" + {} more...", eps.size() - limit);
+  return out;
+}
+
+Result<int> get_services(const LabView& v, const GetOptions& o) {
+  bool wide = o.output == "wide";
+  std::vector<Row> rows;
+  Row head{"NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"};
+  if (o.all_namespaces) head.insert(head.begin(), "NAMESPACE");
+  if (wide) head.push_back("SELECTOR");
+  rows.push_back(head);
+  for (auto& s : v.plan.services) {
+    if (!o.in_ns(s.spec.ns) || (!o.name.empty() && s.spec.name != o.name)) continue;
+    std::string external = s.spec.type == ServiceType::kLoadBalancer ? "<pending>" : "<none>";
+    Row r{s.spec.name, std::string(to_string(s.spec.type)), s.cluster_ip.str(), external, ports_of(s), age_of(v)};
+    if (o.all_namespaces) r.insert(r.begin(), s.spec.ns);
+    if (wide) {
+      std::string sel;
+      for (auto& [k, val] : s.spec.selector) sel += (sel.empty() ? "" : ",") + k + "=" + val;
+      r.push_back(sel.empty() ? "<none>" : sel);
+    }
+    rows.push_back(std::move(r));
+  }
+  if (rows.size() == 1 && !o.name.empty())
+    return fail(state_error("get service", fmt::format("services \"{}\" not found", o.name)));
+  fmt::print("{}", render_table(rows));
+  return 0;
+}
+
+Result<int> get_endpoints(const LabView& v, const GetOptions& o) {
+  std::vector<Row> rows{{"NAME", "ENDPOINTS", "AGE"}};
+  if (o.all_namespaces) rows[0].insert(rows[0].begin(), "NAMESPACE");
+  for (auto& s : v.plan.services) {
+    if (!o.in_ns(s.spec.ns) || (!o.name.empty() && s.spec.name != o.name)) continue;
+    Row r{s.spec.name, endpoints_of(v, s), age_of(v)};
+    if (o.all_namespaces) r.insert(r.begin(), s.spec.ns);
+    rows.push_back(std::move(r));
+  }
+  if (rows.size() == 1 && !o.name.empty())
+    return fail(state_error("get endpoints", fmt::format("endpoints \"{}\" not found", o.name)));
+  fmt::print("{}", render_table(rows));
+  return 0;
+}
+
+Result<int> get_deployments(const LabView& v, const GetOptions& o) {
+  std::vector<Row> rows{{"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"}};
+  if (o.all_namespaces) rows[0].insert(rows[0].begin(), "NAMESPACE");
+  for (auto& d : v.plan.deployments) {
+    if (!o.in_ns(d.ns) || (!o.name.empty() && d.name != o.name)) continue;
+    int ready = 0;
+    for (auto& p : v.plan.pods)
+      if (p.deployment == d.name && p.ns == d.ns && pod_ready(v, p.name)) ++ready;
+    Row r{d.name, fmt::format("{}/{}", ready, d.replicas), std::to_string(d.replicas), std::to_string(ready), age_of(v)};
+    if (o.all_namespaces) r.insert(r.begin(), d.ns);
+    rows.push_back(std::move(r));
+  }
+  fmt::print("{}", render_table(rows));
+  return 0;
+}
+
 Result<int> run_get(const GetOptions& o) {
   std::string lab = o.lab.empty() ? KN_TRY(default_lab("get")) : o.lab;
   LabView v = KN_TRY(view_lab(lab));
   if (o.kind == "pods" || o.kind == "pod" || o.kind == "po") return get_pods(v, o);
   if (o.kind == "nodes" || o.kind == "node" || o.kind == "no") return get_nodes(v, o);
-  return fail(input_error(SourceLocation{}, fmt::format("unknown resource type \"{}\"", o.kind), "use: nodes, pods"));
+  if (o.kind == "services" || o.kind == "service" || o.kind == "svc") return get_services(v, o);
+  if (o.kind == "endpoints" || o.kind == "ep") return get_endpoints(v, o);
+  if (o.kind == "deployments" || o.kind == "deployment" || o.kind == "deploy") return get_deployments(v, o);
+  return fail(input_error(SourceLocation{}, fmt::format("unknown resource type \"{}\"", o.kind),
+                          "use: nodes, pods, services (svc), endpoints (ep), deployments (deploy)"));
 }
 
 }  // namespace
@@ -106,7 +193,9 @@ Result<int> run_get(const GetOptions& o) {
 void register_get(CLI::App& app, const GlobalOptions&, Action& action) {
   auto o = std::make_shared<GetOptions>();
   CLI::App* cmd = app.add_subcommand("get", "List nodes or pods of a lab, in kubectl's layout");
-  cmd->add_option("kind", o->kind, "nodes | pods")->required();
+  cmd->add_option("kind", o->kind, "nodes | pods | svc | endpoints | deploy")->required();
+  cmd->add_option("-n,--namespace", o->ns, "Kubernetes namespace (default: default)");
+  cmd->add_flag("-A,--all-namespaces", o->all_namespaces, "Every Kubernetes namespace");
   cmd->add_option("name", o->name, "Only this object");
   cmd->add_option("-o,--output", o->output, "wide | json")->check(CLI::IsMember({"wide", "json"}));
   cmd->add_option("--lab", o->lab, "Lab name (default: the only lab that is up)");

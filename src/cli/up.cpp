@@ -53,7 +53,8 @@ Result<int> run_up(const UpOptions& o, const GlobalOptions& g) {
 
   if (o.dry_run) {
     // What `up` would do, as commands, without root and without touching anything.
-    LabPlan plan = KN_TRY(plan_lab(lab));
+    ImageCatalogue images = KN_TRY(load_image_catalogue());
+    LabPlan plan = KN_TRY(plan_lab(lab, images));
     RecordingExecutor rec;
     Transaction txn(rec, [](const Op& op) { fmt::print("{}\n", op_display(op)); });
     KN_TRY(txn.run_all(up_ops(plan)));

@@ -12,6 +12,15 @@
 
 namespace knlab {
 
+std::string_view to_string(ServiceType t) {
+  switch (t) {
+    case ServiceType::kClusterIP: return "ClusterIP";
+    case ServiceType::kNodePort: return "NodePort";
+    case ServiceType::kLoadBalancer: return "LoadBalancer";
+  }
+  return "?";
+}
+
 std::string_view to_string(CniMode mode) {
   switch (mode) {
     case CniMode::kVxlan: return "vxlan";
@@ -272,13 +281,52 @@ Result<ContainerSpec> read_container(const toml::table& t, const std::string& fi
   return c;
 }
 
+Result<std::map<std::string, std::string>> read_labels(const TableReader& r, std::string_view key) {
+  std::map<std::string, std::string> out;
+  for (auto& [k, v] : KN_TRY(r.string_map(key))) {
+    if (!valid_label_key(k) || !valid_label_part(v, true))
+      return fail(input_error(r.where_of(key), fmt::format("label {}={} is not a valid Kubernetes label", k, v),
+                              "keys and values: at most 63 characters of [A-Za-z0-9._-], alphanumeric at both ends"));
+    out.emplace(k, v);
+  }
+  return out;
+}
+
+Result<std::string> read_namespace(const TableReader& r) {
+  std::string ns = KN_TRY(r.string("namespace")).value_or("default");
+  KN_TRY(check_name(r, "namespace", ns, kMaxObjectNameLength, "namespace"));
+  return ns;
+}
+
+// An image reference: registry/repository:tag, as Kubernetes accepts (no spaces, no shell).
+Status check_image(const TableReader& r, const std::string& image) {
+  bool ok = !image.empty() && image.size() <= 255 && std::all_of(image.begin(), image.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || std::string_view("./:_-@").find(c) != std::string_view::npos;
+  });
+  if (!ok)
+    return fail(input_error(r.where_of("image"), fmt::format("image \"{}\" is not a valid image reference", image),
+                            "like \"ghost:4\" or \"stefanprodan/podinfo\"; `kn-lab images` lists what the lab can run"));
+  return {};
+}
+
+Result<std::optional<std::uint16_t>> read_port(const TableReader& r, std::string_view key, int lo = 1, int hi = 65535) {
+  auto v = KN_TRY(r.integer(key, lo, hi));
+  if (!v) return std::optional<std::uint16_t>{};
+  return std::optional<std::uint16_t>{static_cast<std::uint16_t>(*v)};
+}
+
 Result<PodSpec> read_pod(const toml::table& t, const std::string& file, const Lab& lab) {
-  TableReader r(t, "[[pod]]", file, {"name", "node", "labels", "container"});
+  TableReader r(t, "[[pod]]", file, {"name", "namespace", "node", "labels", "image", "container"});
   KN_TRY(r.check_keys());
   PodSpec p;
   p.where = r.where();
   p.name = KN_TRY(r.required_string("name", "\"web\""));
   KN_TRY(check_name(r, "name", p.name, kMaxObjectNameLength, "pod"));
+  p.ns = KN_TRY(read_namespace(r));
+  if (auto image = KN_TRY(r.string("image"))) {
+    KN_TRY(check_image(r, *image));
+    p.image = *image;
+  }
   auto node = KN_TRY(r.string("node"));
   if (node) {
     p.node = *node;
@@ -294,12 +342,7 @@ Result<PodSpec> read_pod(const toml::table& t, const std::string& file, const La
                             fmt::format("pod '{}' is on node '{}', which the lab does not define", p.name, p.node),
                             fmt::format("nodes of this lab: {}", join(names))));
   }
-  for (auto& [k, v] : KN_TRY(r.string_map("labels"))) {
-    if (!valid_label_key(k) || !valid_label_part(v, true))
-      return fail(input_error(r.where_of("labels"), fmt::format("label {}={} is not a valid Kubernetes label", k, v),
-                              "keys and values: at most 63 characters of [A-Za-z0-9._-], alphanumeric at both ends"));
-    p.labels.emplace(k, v);
-  }
+  p.labels = KN_TRY(read_labels(r, "labels"));
   std::set<std::string> seen;
   for (const toml::table* ct : KN_TRY(r.tables("container", "pod.container"))) {
     ContainerSpec c = KN_TRY(read_container(*ct, file, p.name));
@@ -307,7 +350,69 @@ Result<PodSpec> read_pod(const toml::table& t, const std::string& file, const La
       return fail(input_error(c.where, fmt::format("pod '{}' has two containers named '{}'", p.name, c.name)));
     p.containers.push_back(std::move(c));
   }
+  if (!p.image.empty() && !p.containers.empty())
+    return fail(input_error(r.where_of("image"), fmt::format("pod '{}' has both an image and [[pod.container]] tables", p.name),
+                            "use one: image = \"...\" runs the image's behaviour, containers run host programs"));
   return p;
+}
+
+Result<DeploymentSpec> read_deployment(const toml::table& t, const std::string& file) {
+  TableReader r(t, "[[deployment]]", file, {"name", "namespace", "replicas", "image", "labels", "port"});
+  KN_TRY(r.check_keys());
+  DeploymentSpec d;
+  d.where = r.where();
+  d.name = KN_TRY(r.required_string("name", "\"ghost\""));
+  // Pod names add "-<10>-<5>" to the deployment's name: keep the whole within a label.
+  KN_TRY(check_name(r, "name", d.name, kMaxObjectNameLength - 17, "deployment"));
+  d.ns = KN_TRY(read_namespace(r));
+  d.image = KN_TRY(r.required_string("image", "\"ghost:4\""));
+  KN_TRY(check_image(r, d.image));
+  if (auto n = KN_TRY(r.integer("replicas", 0, 250))) d.replicas = static_cast<int>(*n);
+  d.labels = KN_TRY(read_labels(r, "labels"));
+  if (d.labels.empty()) d.labels["app"] = d.name;  // what `kubectl create deploy` sets
+  d.port = KN_TRY(read_port(r, "port"));
+  return d;
+}
+
+Result<ServiceSpec> read_service(const toml::table& t, const std::string& file, const ClusterSpec& c) {
+  TableReader r(t, "[[service]]", file,
+                {"name", "namespace", "type", "selector", "port", "target_port", "node_port", "protocol",
+                 "session_affinity", "external_traffic_policy", "cluster_ip"});
+  KN_TRY(r.check_keys());
+  ServiceSpec s;
+  s.where = r.where();
+  s.name = KN_TRY(r.required_string("name", "\"ghost\""));
+  KN_TRY(check_name(r, "name", s.name, kMaxObjectNameLength, "service"));
+  s.ns = KN_TRY(read_namespace(r));
+  auto choice = [&](std::string_view key, std::vector<std::string_view> allowed, std::string_view dflt) -> Result<std::string> {
+    std::string v = KN_TRY(r.string(key)).value_or(std::string(dflt));
+    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end())
+      return fail(input_error(r.where_of(key), fmt::format("{} = \"{}\" is not allowed", key, v), "allowed: " + join(allowed)));
+    return v;
+  };
+  std::string type = KN_TRY(choice("type", {"ClusterIP", "NodePort", "LoadBalancer"}, "ClusterIP"));
+  s.type = type == "NodePort" ? ServiceType::kNodePort : type == "LoadBalancer" ? ServiceType::kLoadBalancer : ServiceType::kClusterIP;
+  s.selector = KN_TRY(read_labels(r, "selector"));
+  auto port = KN_TRY(read_port(r, "port"));
+  if (!port) return fail(r.missing("port", "80"));
+  s.port = *port;
+  s.target_port = KN_TRY(read_port(r, "target_port")).value_or(s.port);
+  s.node_port = KN_TRY(read_port(r, "node_port", 30000, 32767));
+  if (s.node_port && s.type == ServiceType::kClusterIP)
+    return fail(input_error(r.where_of("node_port"), "node_port is set on a ClusterIP service", "set type = \"NodePort\" or \"LoadBalancer\""));
+  s.protocol = KN_TRY(choice("protocol", {"TCP", "UDP"}, "TCP"));
+  s.session_affinity = KN_TRY(choice("session_affinity", {"None", "ClientIP"}, "None")) == "ClientIP";
+  std::string etp = KN_TRY(choice("external_traffic_policy", {"Cluster", "Local"}, "Cluster"));
+  s.local_traffic_policy = etp == "Local";
+  if (s.local_traffic_policy && s.type == ServiceType::kClusterIP)
+    return fail(input_error(r.where_of("external_traffic_policy"), "external_traffic_policy only applies to NodePort and LoadBalancer services"));
+  if (auto ip = KN_TRY(r.string("cluster_ip"))) {
+    auto parsed = Ipv4::parse(*ip);
+    if (!parsed || !c.service_cidr.contains(*parsed) || *parsed == c.service_cidr.network() || *parsed == c.service_cidr.broadcast())
+      return fail(input_error(r.where_of("cluster_ip"), fmt::format("cluster_ip \"{}\" is not a host address of service_cidr {}", *ip, c.service_cidr.str())));
+    s.cluster_ip = *parsed;
+  }
+  return s;
 }
 
 Status read_cluster(const toml::table* t, const std::string& file, ClusterSpec& c) {
@@ -481,7 +586,7 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
                             fmt::format("TOML syntax error: {}", description)));
   }
   const toml::table& root = parsed.table();
-  TableReader top(root, "the lab file", source_name, {"lab", "cluster", "rack", "node", "pod"});
+  TableReader top(root, "the lab file", source_name, {"lab", "cluster", "rack", "node", "pod", "deployment", "service"});
   KN_TRY(top.check_keys());
 
   Lab lab;
@@ -527,9 +632,28 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
     if (is_reserved_name(p.name))
       return fail(input_error(p.where, fmt::format("pod name \"{}\" is reserved for the lab's own infrastructure", p.name),
                               "reserved: wire, external, router, cloud-lb, host"));
-    if (!names.insert(p.name).second)
+    std::string key = p.ns == "default" ? p.name : p.name + "." + p.ns;
+    if (!names.insert(key).second)
       return fail(input_error(p.where, fmt::format("the name '{}' is used twice (pods and nodes share one set of names: each is a namespace)", p.name)));
     lab.pods.push_back(std::move(p));
+  }
+  std::set<std::string> deployments, services, node_ports, cluster_ips;
+  for (const toml::table* t : KN_TRY(top.tables("deployment"))) {
+    DeploymentSpec d = KN_TRY(read_deployment(*t, source_name));
+    if (!deployments.insert(d.ns + "/" + d.name).second)
+      return fail(input_error(d.where, fmt::format("two deployments are named {}/{}", d.ns, d.name)));
+    lab.deployments.push_back(std::move(d));
+  }
+  for (const toml::table* t : KN_TRY(top.tables("service"))) {
+    ServiceSpec s = KN_TRY(read_service(*t, source_name, lab.cluster));
+    if (!services.insert(s.ns + "/" + s.name).second)
+      return fail(input_error(s.where, fmt::format("two services are named {}/{}", s.ns, s.name)));
+    if (s.node_port && !node_ports.insert(std::to_string(*s.node_port)).second)
+      return fail(input_error(s.where, fmt::format("node_port {} is already used by another service", *s.node_port),
+                              "each NodePort is open on every node: two services cannot share one"));
+    if (s.cluster_ip && !cluster_ips.insert(s.cluster_ip->str()).second)
+      return fail(input_error(s.where, fmt::format("cluster_ip {} is already used by another service", s.cluster_ip->str())));
+    lab.services.push_back(std::move(s));
   }
   KN_TRY(check_capacity(lab, root, source_name, overrides));
   return lab;

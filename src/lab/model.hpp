@@ -3,7 +3,9 @@
 // addresses of pods (those are the planner's job), no side effects.
 #pragma once
 
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -30,7 +32,9 @@ struct ContainerSpec {
 
 struct PodSpec {
   std::string name;
+  std::string ns = "default";   // Kubernetes namespace
   std::string node;
+  std::string image;            // instead of containers: a behaviour from the image catalogue
   std::map<std::string, std::string> labels;
   std::vector<ContainerSpec> containers;
   SourceLocation where;
@@ -60,6 +64,35 @@ struct ClusterSpec {
   unsigned mtu = 1500;                        // underlay MTU
 };
 
+// A Deployment: `replicas` pods of one image, named <name>-<hash>-<suffix>, spread over nodes.
+struct DeploymentSpec {
+  std::string name;
+  std::string ns = "default";
+  int replicas = 1;
+  std::string image;
+  std::map<std::string, std::string> labels;  // default: app=<name>
+  std::optional<std::uint16_t> port;          // container port, default: the image's
+  SourceLocation where;
+};
+
+enum class ServiceType { kClusterIP, kNodePort, kLoadBalancer };
+std::string_view to_string(ServiceType t);
+
+struct ServiceSpec {
+  std::string name;
+  std::string ns = "default";
+  ServiceType type = ServiceType::kClusterIP;
+  std::map<std::string, std::string> selector;
+  std::uint16_t port = 80;
+  std::uint16_t target_port = 0;              // 0: same as port
+  std::optional<std::uint16_t> node_port;     // NodePort/LoadBalancer; allocated when absent
+  std::string protocol = "TCP";               // TCP | UDP
+  bool session_affinity = false;              // ClientIP
+  bool local_traffic_policy = false;          // externalTrafficPolicy: Local
+  std::optional<Ipv4> cluster_ip;
+  SourceLocation where;
+};
+
 struct Lab {
   std::string name;
   std::string description;
@@ -68,6 +101,8 @@ struct Lab {
   std::vector<RackSpec> racks;
   std::vector<NodeSpec> nodes;
   std::vector<PodSpec> pods;
+  std::vector<DeploymentSpec> deployments;
+  std::vector<ServiceSpec> services;
 
   const NodeSpec* find_node(std::string_view n) const;
   const PodSpec* find_pod(std::string_view n) const;

@@ -72,6 +72,9 @@ struct Render {
   Argv operator()(const BgpWait& o) const {
     return {"ip", "netns", "exec", o.netns, "birdc", "-s", o.ctl, "show", "protocols"};
   }
+  Argv operator()(const IptablesApply& o) const {
+    return {"ip", "netns", "exec", o.netns, "iptables-legacy-restore", "--noflush"};
+  }
   Argv operator()(const ContainerStart& o) const {
     // nsenter joins the pause's UTS and IPC namespaces; `ip netns exec` joins the network
     // namespace and binds /etc/netns/<ns>/{hosts,resolv.conf} over /etc, as kn-lab does.
@@ -117,6 +120,7 @@ std::string op_display(const Op& op) {
   }
   if (auto* c = std::get_if<ContainerStart>(&op)) out += fmt::format(" >>{} 2>&1 &", c->log_path);
   if (std::holds_alternative<PauseStart>(op)) out += " &";
+  if (auto* t = std::get_if<IptablesApply>(&op)) out += " <<'EOF'\n" + render_iptables_save(t->table) + "EOF";
   if (auto* d = std::get_if<DaemonStart>(&op)) out += fmt::format(" >>{} 2>&1 &", d->log_path);
   if (auto* w = std::get_if<BgpWait>(&op)) {
     out += "   # until every session is Established and routes to";

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/ip.hpp"
+#include "net/iptables_rule.hpp"
 
 namespace knlab {
 
@@ -130,9 +131,15 @@ struct BgpWait {
   unsigned timeout_ms = 15000;
 };
 
+// kube-proxy's part of one iptables table in a node, replaced as a whole in one commit.
+struct IptablesApply {
+  std::string netns;
+  IptTable table;
+};
+
 using Op = std::variant<NetnsAdd, SysctlSet, LinkUp, BridgeAdd, VethAdd, BridgePortSet, AddrAdd,
                         RouteAdd, VxlanAdd, NeighAdd, FdbAdd, FileWrite, PauseStart, ContainerStart,
-                        DaemonStart, BgpWait>;
+                        DaemonStart, BgpWait, IptablesApply>;
 
 // The equivalent command, as argv (never a shell string).
 std::vector<std::string> op_argv(const Op& op);

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "plan/bird.hpp"
+#include "plan/kube_proxy.hpp"
 #include "plan/naming.hpp"
 
 namespace knlab {
@@ -35,7 +36,79 @@ const LabPlan::Wire* LabPlan::wire(std::string_view name) const {
   return it == wires.end() ? nullptr : &*it;
 }
 
-Result<LabPlan> plan_lab(const Lab& lab) {
+namespace {
+
+// Kubernetes' SafeEncodeString alphabet: no vowels (no words), no look-alike characters.
+// `length` characters from 64 bits of hash of `key` (27^10 < 2^48: enough bits for ten).
+std::string safe_encode(std::string_view key, std::size_t length) {
+  static constexpr std::string_view kAlphabet = "bcdfghjklmnpqrstvwxz2456789";
+  std::uint64_t v = (std::uint64_t{fnv1a32(key)} << 32) | fnv1a32(key, 0x811c9dc5u ^ 0x5bd1e995u);
+  std::string out;
+  for (std::size_t i = 0; i < length; ++i, v /= kAlphabet.size()) out.push_back(kAlphabet[v % kAlphabet.size()]);
+  return out;
+}
+
+bool selects(const std::map<std::string, std::string>& selector, const PodPlan& pod) {
+  if (selector.empty()) return false;  // a Service without selector has no automatic endpoints
+  return std::all_of(selector.begin(), selector.end(), [&](auto& kv) {
+    auto it = pod.labels.find(kv.first);
+    return it != pod.labels.end() && it->second == kv.second;
+  });
+}
+
+// Cluster IPs and NodePorts: given ones first, then the others by a stable hash of the
+// service's name, probing on (the API server picks at random; stable keeps labs repeatable).
+// 10.96.0.1 (the kubernetes service) and 10.96.0.10 (cluster DNS) are kept free.
+Status plan_services(const Lab& lab, LabPlan& plan) {
+  const Cidr& cidr = lab.cluster.service_cidr;
+  std::set<std::uint32_t> ips{cidr.nth(1).value, cidr.nth(10).value};
+  std::set<std::uint16_t> ports;
+  for (auto& s : lab.services) {
+    if (s.cluster_ip) ips.insert(s.cluster_ip->value);
+    if (s.node_port) ports.insert(*s.node_port);
+  }
+  for (const ServiceSpec& spec : lab.services) {
+    ServicePlan s;
+    s.spec = spec;
+    if (s.spec.target_port == 0) s.spec.target_port = s.spec.port;
+    if (spec.cluster_ip) {
+      s.cluster_ip = *spec.cluster_ip;
+    } else {
+      auto hosts = static_cast<std::uint32_t>(cidr.size() - 2);
+      std::uint32_t i = fnv1a32(s.id()) % hosts;
+      while (ips.contains(cidr.nth(i + 1).value)) i = (i + 1) % hosts;
+      s.cluster_ip = cidr.nth(i + 1);
+      ips.insert(s.cluster_ip.value);
+    }
+    if (spec.type != ServiceType::kClusterIP) {
+      if (spec.node_port) {
+        s.node_port = spec.node_port;
+      } else {
+        std::uint16_t p = static_cast<std::uint16_t>(30000 + fnv1a32(s.id()) % 2768);
+        while (ports.contains(p)) p = p == 32767 ? 30000 : static_cast<std::uint16_t>(p + 1);
+        ports.insert(p);
+        s.node_port = p;
+      }
+    }
+    for (const PodPlan& pod : plan.pods)
+      if (pod.ns == spec.ns && selects(spec.selector, pod))
+        s.endpoints.push_back({pod.name, pod.node, pod.address.addr, s.spec.target_port});
+    plan.services.push_back(std::move(s));
+  }
+  return {};
+}
+
+}  // namespace
+
+std::string pod_template_hash(const DeploymentSpec& d) {
+  return safe_encode(fmt::format("{}/{}|{}|{}", d.ns, d.name, d.image, d.port ? *d.port : 0), 10);
+}
+
+std::string deployment_pod_name(const DeploymentSpec& d, int index) {
+  return fmt::format("{}-{}-{}", d.name, pod_template_hash(d), safe_encode(fmt::format("{}/{}#{}", d.ns, d.name, index), 5));
+}
+
+Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images) {
   LabPlan plan;
   plan.lab = lab.name;
   plan.description = lab.description;
@@ -85,14 +158,43 @@ Result<LabPlan> plan_lab(const Lab& lab) {
     plan.nodes.push_back(std::move(n));
   }
 
+  // A Deployment's replicas are pods like the others, spread over the nodes in turn.
+  std::vector<PodSpec> all_pods = lab.pods;
+  std::vector<std::string> owners(lab.pods.size());
+  for (const DeploymentSpec& d : lab.deployments) {
+    for (int i = 0; i < d.replicas; ++i) {
+      PodSpec p;
+      p.name = deployment_pod_name(d, i);
+      p.ns = d.ns;
+      p.node = lab.nodes[static_cast<std::size_t>(i) % lab.nodes.size()].name;
+      p.labels = d.labels;
+      p.image = d.image;
+      p.where = d.where;
+      all_pods.push_back(std::move(p));
+      owners.push_back(d.name);
+    }
+  }
+  plan.deployments = lab.deployments;
+
   std::map<std::string, std::uint32_t> next_host;      // per node: next free host index
   std::map<std::string, std::set<std::string>> veths;  // per node: host-side names taken
-  for (const PodSpec& spec : lab.pods) {
+  std::set<std::string> netns_taken;
+  for (std::size_t pod_index = 0; pod_index < all_pods.size(); ++pod_index) {
+    const PodSpec& spec = all_pods[pod_index];
     const NodePlan* node = plan.node(spec.node);
     PodPlan p;
     p.name = spec.name;
+    p.ns = spec.ns;
+    p.deployment = owners[pod_index];
+    p.image = spec.image;
     p.node = spec.node;
-    p.netns = netns_name(lab.name, spec.name);
+    p.netns = netns_name(lab.name, spec.ns == "default" ? spec.name : spec.name + "." + spec.ns);
+    if (!netns_taken.insert(p.netns).second)
+      return fail(input_error(spec.where, fmt::format("pod name {} is used twice", spec.name)));
+    std::uint32_t capacity = static_cast<std::uint32_t>(node->pod_subnet.size()) - 2;
+    if (next_host.try_emplace(spec.node, 2).first->second >= capacity)
+      return fail(input_error(spec.where, fmt::format("node '{}' has no free pod address left for {}", spec.node, spec.name),
+                              "set a shorter [cluster] node_cidr_mask or add nodes"));
     p.ifname = "eth0";
     // host-local IPAM: .1 is the gateway, pods take .2, .3, ... in file order.
     std::uint32_t& host = next_host.try_emplace(spec.node, 2).first->second;
@@ -105,7 +207,23 @@ Result<LabPlan> plan_lab(const Lab& lab) {
     if (!veths[spec.node].insert(p.host_veth).second)
       return fail(state_error("plan veth names", fmt::format("no free veth name for pod {}", spec.name)));
     p.labels = spec.labels;
-    for (const ContainerSpec& c : spec.containers) {
+    std::vector<ContainerSpec> containers = spec.containers;
+    if (!spec.image.empty()) {
+      const ImageEntry* image = images.find(spec.image);
+      if (!image)
+        return fail(input_error(spec.where, fmt::format("image \"{}\" is not in kn-lab's image catalogue", spec.image),
+                                fmt::format("known images: {} (add one in data/images.toml)", images.names())));
+      ContainerSpec c;
+      c.name = image_repository(spec.image).substr(image_repository(spec.image).rfind('/') + 1);
+      std::uint16_t port = image->port;
+      if (!p.deployment.empty())
+        for (auto& d : lab.deployments)
+          if (d.name == p.deployment && d.ns == p.ns && d.port) port = *d.port;
+      c.command = image->server ? std::vector<std::string>{"kn-netexec", "--http-port", std::to_string(port)}
+                                : std::vector<std::string>{"sleep", "infinity"};
+      containers.push_back(std::move(c));
+    }
+    for (const ContainerSpec& c : containers) {
       ContainerPlan cp;
       cp.name = c.name;
       cp.argv = c.command;
@@ -114,7 +232,7 @@ Result<LabPlan> plan_lab(const Lab& lab) {
                 {"HOME", "/root"},
                 {"HOSTNAME", spec.name},
                 {"POD_NAME", spec.name},
-                {"POD_NAMESPACE", "default"},
+                {"POD_NAMESPACE", spec.ns},
                 {"POD_IP", p.address.addr.str()},
                 {"NODE_NAME", spec.node}};
       for (auto& kv : c.env) {
@@ -122,11 +240,12 @@ Result<LabPlan> plan_lab(const Lab& lab) {
         if (it != cp.env.end()) it->second = kv.second;
         else cp.env.push_back(kv);
       }
-      cp.log_path = fmt::format("{}/logs/{}_{}.log", plan.state_dir, spec.name, c.name);
+      cp.log_path = fmt::format("{}/logs/{}_{}.log", plan.state_dir, spec.ns == "default" ? spec.name : spec.name + "." + spec.ns, c.name);
       p.containers.push_back(std::move(cp));
     }
     plan.pods.push_back(std::move(p));
   }
+  KN_TRY(plan_services(lab, plan));
   return plan;
 }
 
@@ -257,6 +376,10 @@ std::vector<Op> up_ops(const LabPlan& plan) {
     ops.emplace_back(RouteAdd{p.netns, Cidr{Ipv4{0}, 0}, p.gateway, p.ifname, false});
   }
   if (plan.has_wire()) cross_node_ops(plan, ops);
+  // kube-proxy: every node gets the Service rules (nat and filter), one commit per table.
+  if (!plan.services.empty())
+    for (const NodePlan& n : plan.nodes)
+      for (IptTable& t : kube_proxy_tables(plan, n)) ops.emplace_back(IptablesApply{n.netns, std::move(t)});
   for (const PodPlan& p : plan.pods)
     for (const ContainerPlan& c : p.containers)
       ops.emplace_back(ContainerStart{p.netns, p.name, c.name, c.argv, c.env, c.log_path});

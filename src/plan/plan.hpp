@@ -11,6 +11,7 @@
 
 #include "core/error.hpp"
 #include "core/ip.hpp"
+#include "lab/images.hpp"
 #include "lab/model.hpp"
 #include "net/op.hpp"
 
@@ -40,6 +41,9 @@ struct ContainerPlan {
 
 struct PodPlan {
   std::string name;
+  std::string ns = "default";  // Kubernetes namespace
+  std::string deployment;      // owner, if the pod belongs to a Deployment
+  std::string image;           // the image it "runs", if any
   std::string node;
   std::string netns;      // kn-<lab>.<pod>
   std::string host_veth;  // veth<8 hex>, in the node's namespace
@@ -58,6 +62,8 @@ struct LabPlan {
   ClusterSpec cluster;
   std::vector<NodePlan> nodes;
   std::vector<PodPlan> pods;
+  std::vector<DeploymentSpec> deployments;
+  std::vector<struct ServicePlan> services;
   // The underlay. A lab with several nodes gets wires: namespaces with a bridge br0 playing the
   // LAN between the VMs; one ("wire") or one per [[rack]], joined by the "router" namespace.
   // The "external" namespace (the outside world, a laptop) is plugged into the first wire.
@@ -80,9 +86,29 @@ struct LabPlan {
   std::vector<std::string> namespaces() const;
 };
 
-// IPAM and naming. The model is already validated, so this only fails on internal limits
-// (such as no free veth name after many hash collisions).
-Result<LabPlan> plan_lab(const Lab& lab);
+// A Service made concrete: its addresses and ports, and the endpoints its selector picks.
+struct EndpointPlan {
+  std::string pod;
+  std::string node;
+  Ipv4 ip;
+  std::uint16_t port = 0;
+};
+struct ServicePlan {
+  ServiceSpec spec;
+  Ipv4 cluster_ip;
+  std::optional<std::uint16_t> node_port;  // NodePort and LoadBalancer
+  std::vector<EndpointPlan> endpoints;     // pods whose labels match the selector, in plan order
+  std::string id() const { return spec.ns + "/" + spec.name; }
+};
+
+// IPAM and naming. The model is already validated; this fails on what only the plan can see:
+// an image the catalogue does not know, no free veth name after many hash collisions.
+Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images = ImageCatalogue{});
+
+// Kubernetes-style names for a Deployment's pods: <name>-<pod-template-hash>-<suffix>, both
+// parts from the alphabet Kubernetes uses for generated names, stable across runs.
+std::string pod_template_hash(const DeploymentSpec& d);
+std::string deployment_pod_name(const DeploymentSpec& d, int index);
 
 // The ops that build the lab from nothing, in order: nodes (namespace, sysctls, bridge), then
 // pods (namespace, files, pause, veth, addresses, routes), then containers.

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "net/netns.hpp"
 #include "plan/naming.hpp"
@@ -121,7 +123,10 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
   auto t0 = std::chrono::steady_clock::now();
   KN_TRY(require_root(fmt::format("bring up lab {}", lab.name)));
   UpResult result;
-  result.plan = KN_TRY(plan_lab(lab));
+  ImageCatalogue images;
+  if (!lab.deployments.empty() || std::any_of(lab.pods.begin(), lab.pods.end(), [](const PodSpec& p) { return !p.image.empty(); }))
+    images = KN_TRY(load_image_catalogue());
+  result.plan = KN_TRY(plan_lab(lab, images));
   LabPlan& plan = result.plan;
 
   // Resolve every program before anything is created: a missing one changes nothing.
@@ -218,7 +223,10 @@ Result<LabView> view_lab(const std::string& lab) {
   LabView v;
   v.state = KN_TRY(load_state(lab));
   Lab model = KN_TRY(load_recorded_lab(lab));
-  v.plan = KN_TRY(plan_lab(model));
+  ImageCatalogue images;
+  if (!model.deployments.empty() || std::any_of(model.pods.begin(), model.pods.end(), [](const PodSpec& p) { return !p.image.empty(); }))
+    images = KN_TRY(load_image_catalogue());
+  v.plan = KN_TRY(plan_lab(model, images));
   for (const PodPlan& p : v.plan.pods) {
     PodView pv;
     pv.pod = &p;
@@ -241,6 +249,32 @@ Result<std::string> default_lab(std::string_view command) {
   for (auto& l : labs) names += (names.empty() ? "" : ", ") + l;
   return fail(state_error(std::string(command), fmt::format("several labs are up ({})", names),
                           "name one with --lab <name>"));
+}
+
+Result<ImageCatalogue> load_image_catalogue() {
+  std::vector<std::string> candidates;
+  if (const char* env = std::getenv("KNLAB_DATA")) candidates.push_back(fmt::format("{}/images.toml", env));
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) {
+    std::filesystem::path root = std::filesystem::path(std::string(buf, static_cast<std::size_t>(n))).parent_path().parent_path();
+    candidates.push_back((root / "share/kn-lab/images.toml").string());
+    candidates.push_back((root / "data/images.toml").string());
+  }
+  candidates.emplace_back(KNLAB_DATADIR "/images.toml");
+  for (auto& path : candidates) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) continue;
+    std::ostringstream text;
+    text << in.rdbuf();
+    return parse_images(text.str(), path);
+  }
+  Error e;
+  e.kind = ErrorKind::kMissing;
+  e.op = "find the image catalogue";
+  e.object = "images.toml";
+  e.hint = "reinstall kn-lab, or point KNLAB_DATA at the folder holding images.toml";
+  return fail(std::move(e));
 }
 
 std::vector<std::string> lab_search_dirs() {

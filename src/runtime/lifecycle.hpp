@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "lab/images.hpp"
 #include "lab/model.hpp"
 #include "net/op.hpp"
 #include "plan/plan.hpp"
@@ -64,6 +65,10 @@ Result<LabView> view_lab(const std::string& lab);
 
 // The lab to act on when the user named none: the only one up, or an error listing them.
 Result<std::string> default_lab(std::string_view command);
+
+// The image catalogue (images.toml) from kn-lab's data folders ($KNLAB_DATA, then
+// share/kn-lab and data next to the binary's folder, then the install prefix).
+Result<ImageCatalogue> load_image_catalogue();
 
 // Finds a lab file: an existing path, or a name looked up in the installed labs folders
 // ("02-pod-to-pod-same-node" or "02-pod-to-pod-same-node.toml").

@@ -12,6 +12,7 @@
 #include <fstream>
 
 #include "net/address.hpp"
+#include "net/iptables.hpp"
 #include "net/link.hpp"
 #include "net/neighbour.hpp"
 #include "net/vxlan.hpp"
@@ -151,6 +152,11 @@ struct LiveExecutor::Visitor {
       }
       ::usleep(50 * 1000);
     }
+  }
+  Result<Outcome> operator()(const IptablesApply& o) {
+    NsContext* c = KN_TRY(ctx(o.netns));
+    KN_TRY(iptables_apply(c->ns, o.table));
+    return Outcome{};
   }
   Result<Outcome> operator()(const ContainerStart& o) {
     auto it = self.pauses_.find(o.pod);

@@ -1,0 +1,149 @@
+// kn-lab describe svc|endpoints|pod <name>: kubectl's layout, from the lab's plan and the
+// processes' live state.
+#include <fmt/core.h>
+
+#include <ctime>
+
+#include "cli/cli.hpp"
+#include "runtime/lifecycle.hpp"
+
+namespace knlab {
+
+namespace {
+
+struct DescribeOptions {
+  std::string kind;
+  std::string name;
+  std::string lab;
+  std::string ns = "default";
+};
+
+std::string labels_str(const std::map<std::string, std::string>& labels, const char* sep = ",") {
+  std::string out;
+  for (auto& [k, v] : labels) out += (out.empty() ? "" : sep) + k + "=" + v;
+  return out.empty() ? "<none>" : out;
+}
+
+void field(std::string& out, std::string_view key, std::string_view value, int width = 26) {
+  out += fmt::format("{:<{}}{}\n", std::string(key) + ":", width, value);
+}
+
+bool running(const LabView& v, const std::string& pod) {
+  const PodView* p = v.pod(pod);
+  return p && p->running;
+}
+
+Result<int> describe_service(const LabView& v, const ServicePlan& s) {
+  std::string ready;
+  for (auto& e : s.endpoints)
+    if (running(v, e.pod)) ready += fmt::format("{}{}:{}", ready.empty() ? "" : ",", e.ip.str(), e.port);
+  std::string out;
+  field(out, "Name", s.spec.name);
+  field(out, "Namespace", s.spec.ns);
+  field(out, "Labels", labels_str(s.spec.selector));
+  field(out, "Annotations", "<none>");
+  field(out, "Selector", labels_str(s.spec.selector));
+  field(out, "Type", to_string(s.spec.type));
+  field(out, "IP Family Policy", "SingleStack");
+  field(out, "IP Families", "IPv4");
+  field(out, "IP", s.cluster_ip.str());
+  field(out, "IPs", s.cluster_ip.str());
+  if (s.spec.type == ServiceType::kLoadBalancer) field(out, "LoadBalancer Ingress", "<pending>");
+  field(out, "Port", fmt::format("<unset>  {}/{}", s.spec.port, s.spec.protocol));
+  field(out, "TargetPort", fmt::format("{}/{}", s.spec.target_port, s.spec.protocol));
+  if (s.node_port) field(out, "NodePort", fmt::format("<unset>  {}/{}", *s.node_port, s.spec.protocol));
+  field(out, "Endpoints", ready.empty() ? "<none>" : ready);
+  field(out, "Session Affinity", s.spec.session_affinity ? "ClientIP" : "None");
+  if (s.node_port) field(out, "External Traffic Policy", s.spec.local_traffic_policy ? "Local" : "Cluster");
+  field(out, "Internal Traffic Policy", "Cluster");
+  field(out, "Events", "<none>");
+  fmt::print("{}", out);
+  return 0;
+}
+
+Result<int> describe_endpoints(const LabView& v, const ServicePlan& s) {
+  std::string ready, not_ready;
+  for (auto& e : s.endpoints) {
+    std::string& list = running(v, e.pod) ? ready : not_ready;
+    list += (list.empty() ? "" : ",") + e.ip.str();
+  }
+  std::string out;
+  field(out, "Name", s.spec.name, 14);
+  field(out, "Namespace", s.spec.ns, 14);
+  field(out, "Labels", labels_str(s.spec.selector), 14);
+  field(out, "Annotations", "<none>", 14);
+  out += "Subsets:\n";
+  out += fmt::format("  Addresses:          {}\n", ready.empty() ? "<none>" : ready);
+  out += fmt::format("  NotReadyAddresses:  {}\n", not_ready.empty() ? "<none>" : not_ready);
+  out += "  Ports:\n    Name     Port  Protocol\n    ----     ----  --------\n";
+  out += fmt::format("    <unset>  {:<5} {}\n\n", s.spec.target_port, s.spec.protocol);
+  field(out, "Events", "<none>", 14);
+  fmt::print("{}", out);
+  return 0;
+}
+
+Result<int> describe_pod(const LabView& v, const PodView& p) {
+  const PodPlan& pod = *p.pod;
+  const NodePlan* node = v.plan.node(pod.node);
+  std::string out;
+  field(out, "Name", pod.name, 14);
+  field(out, "Namespace", pod.ns, 14);
+  field(out, "Node", fmt::format("{}/{}", pod.node, node && v.plan.has_wire() ? node->ip.addr.str() : node ? node->bridge_address.addr.str() : ""), 14);
+  field(out, "Labels", labels_str(pod.labels, "\n              "), 14);
+  field(out, "Status", p.running ? "Running" : "NotRunning", 14);
+  field(out, "IP", pod.address.addr.str(), 14);
+  if (!pod.deployment.empty()) field(out, "Controlled By", fmt::format("ReplicaSet/{}-{}", pod.deployment, pod.name.substr(pod.deployment.size() + 1, 10)), 14);
+  field(out, "Netns", pod.netns, 14);
+  field(out, "Interface", fmt::format("{} (peer {} on {}'s cni0)", pod.ifname, pod.host_veth, pod.node), 14);
+  if (p.pause) field(out, "Pause PID", std::to_string(p.pause->id.pid), 14);
+  out += "Containers:\n";
+  for (auto& c : pod.containers) {
+    const ProcessRecord* rec = v.state.find(pod.name, c.name);
+    bool alive = rec && process_alive(rec->id);
+    out += fmt::format("  {}:\n", c.name);
+    if (!pod.image.empty()) out += fmt::format("    Image:      {}\n", pod.image);
+    std::string cmd;
+    for (auto& a : c.argv) cmd += (cmd.empty() ? "" : " ") + a;
+    out += fmt::format("    Command:    {}\n", cmd);
+    out += fmt::format("    State:      {}\n", alive ? "Running" : "Terminated");
+    if (rec) out += fmt::format("    PID:        {}\n", rec->id.pid);
+    out += fmt::format("    Log:        {}\n", c.log_path);
+  }
+  field(out, "Events", "<none>", 14);
+  fmt::print("{}", out);
+  return 0;
+}
+
+Result<int> run_describe(const DescribeOptions& o) {
+  std::string lab = o.lab.empty() ? KN_TRY(default_lab("describe")) : o.lab;
+  LabView v = KN_TRY(view_lab(lab));
+  auto not_found = [&](std::string_view what) {
+    return fail(state_error("describe", fmt::format("{} \"{}\" not found in namespace {} of lab {}", what, o.name, o.ns, lab)));
+  };
+  if (o.kind == "svc" || o.kind == "service" || o.kind == "services" || o.kind == "endpoints" || o.kind == "ep") {
+    for (auto& s : v.plan.services)
+      if (s.spec.name == o.name && s.spec.ns == o.ns)
+        return o.kind.starts_with("e") ? describe_endpoints(v, s) : describe_service(v, s);
+    return not_found(o.kind.starts_with("e") ? "endpoints" : "services");
+  }
+  if (o.kind == "pod" || o.kind == "pods" || o.kind == "po") {
+    for (auto& p : v.pods)
+      if (p.pod->name == o.name && p.pod->ns == o.ns) return describe_pod(v, p);
+    return not_found("pods");
+  }
+  return fail(input_error(SourceLocation{}, fmt::format("unknown resource type \"{}\"", o.kind), "use: svc, endpoints, pod"));
+}
+
+}  // namespace
+
+void register_describe(CLI::App& app, const GlobalOptions&, Action& action) {
+  auto o = std::make_shared<DescribeOptions>();
+  CLI::App* cmd = app.add_subcommand("describe", "Show one service, its endpoints, or a pod, in kubectl's layout");
+  cmd->add_option("kind", o->kind, "svc | endpoints | pod")->required();
+  cmd->add_option("name", o->name, "Name")->required();
+  cmd->add_option("-n,--namespace", o->ns, "Kubernetes namespace (default: default)");
+  cmd->add_option("--lab", o->lab, "Lab name (default: the only lab that is up)");
+  cmd->callback([o, &action] { action = [o] { return run_describe(*o); }; });
+}
+
+}  // namespace knlab

@@ -1,0 +1,63 @@
+#include "lab/images.hpp"
+
+#include <fmt/core.h>
+
+#include <toml++/toml.h>
+
+namespace knlab {
+
+std::string image_repository(std::string_view ref) {
+  std::string r(ref);
+  if (auto at = r.find('@'); at != std::string::npos) r.erase(at);
+  // A tag is a ':' after the last '/': "host:5000/x" keeps its port.
+  auto slash = r.rfind('/');
+  if (auto colon = r.rfind(':'); colon != std::string::npos && (slash == std::string::npos || colon > slash)) r.erase(colon);
+  for (std::string_view prefix : {"docker.io/library/", "docker.io/", "index.docker.io/library/", "library/"})
+    if (r.starts_with(prefix)) {
+      r.erase(0, prefix.size());
+      break;
+    }
+  return r;
+}
+
+const ImageEntry* ImageCatalogue::find(std::string_view reference) const {
+  std::string repo = image_repository(reference);
+  for (const ImageEntry& e : images)
+    if (e.name == repo) return &e;
+  return nullptr;
+}
+
+std::string ImageCatalogue::names() const {
+  std::string out;
+  for (auto& e : images) out += (out.empty() ? "" : ", ") + e.name;
+  return out;
+}
+
+Result<ImageCatalogue> parse_images(std::string_view text, std::string source_name) {
+  toml::parse_result parsed = toml::parse(text, source_name);
+  if (!parsed)
+    return fail(input_error(SourceLocation{source_name, parsed.error().source().begin.line, parsed.error().source().begin.column},
+                            fmt::format("TOML syntax error: {}", parsed.error().description())));
+  ImageCatalogue c;
+  const toml::array* arr = parsed.table()["image"].as_array();
+  if (!arr) return fail(input_error(SourceLocation{source_name, 1, 1}, "no [[image]] entries"));
+  for (const toml::node& n : *arr) {
+    const toml::table* t = n.as_table();
+    SourceLocation at{source_name, n.source().begin.line, n.source().begin.column};
+    if (!t) return fail(input_error(at, "[[image]] must be a table"));
+    ImageEntry e;
+    e.name = (*t)["name"].value_or(std::string());
+    std::string role = (*t)["role"].value_or(std::string());
+    std::int64_t port = (*t)["port"].value_or(std::int64_t{0});
+    if (e.name.empty()) return fail(input_error(at, "[[image]] has no name"));
+    if (role != "server" && role != "client")
+      return fail(input_error(at, fmt::format("image {}: role must be \"server\" or \"client\"", e.name)));
+    e.server = role == "server";
+    if (e.server && (port < 1 || port > 65535)) return fail(input_error(at, fmt::format("image {}: a server needs a port (1-65535)", e.name)));
+    e.port = static_cast<std::uint16_t>(port);
+    c.images.push_back(std::move(e));
+  }
+  return c;
+}
+
+}  // namespace knlab

@@ -1,0 +1,571 @@
+// iptables_apply(): IptTable -> struct ipt_entry blobs -> libiptc -> one commit per table.
+//
+// Encoding. An ipt_entry is the IP header part (struct ipt_ip), then the matches, then the
+// target, each an xt_entry_match / xt_entry_target header (32 bytes: size, name, revision)
+// followed by the extension's own struct, every size XT_ALIGN'ed (8 bytes). libiptc checks none
+// of it: a wrong size or field is an EINVAL from the kernel at commit time. The revisions are
+// the ones iptables-legacy 1.8.9 picks on current kernels (read back from rules it wrote):
+//   comment r0, tcp/udp r0, addrtype r1, mark r1, recent r1, statistic r0;
+//   standard target (jumps, verdicts), DNAT r2 (nf_nat_range2), MASQUERADE r0
+//   (nf_nat_ipv4_multi_range_compat), MARK r2 (xt_mark_tginfo2), REJECT r0 (ipt_reject_info).
+// Field values are what the iptables extensions' parsers store for the same options, so that
+// iptables-legacy-save prints our rules exactly as render_rule() does.
+#include "net/iptables.hpp"
+
+#include <arpa/inet.h>
+#include <fmt/core.h>
+#include <libiptc/libiptc.h>
+#include <linux/netfilter/nf_nat.h>
+#include <linux/netfilter/xt_addrtype.h>
+#include <linux/netfilter/xt_comment.h>
+#include <linux/netfilter/xt_mark.h>
+#include <linux/netfilter/xt_recent.h>
+#include <linux/netfilter/xt_statistic.h>
+#include <linux/netfilter/xt_tcpudp.h>
+#include <linux/netfilter_ipv4/ipt_REJECT.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+namespace knlab {
+
+namespace {
+
+constexpr std::size_t xt_align(std::size_t n) {
+  constexpr std::size_t a = alignof(struct _xt_align);
+  return (n + a - 1) & ~(a - 1);
+}
+
+constexpr std::size_t kMatchHdr = xt_align(sizeof(xt_entry_match));
+constexpr std::size_t kTargetHdr = xt_align(sizeof(xt_entry_target));
+constexpr std::size_t kMaxChainName = XT_EXTENSION_MAXNAMELEN - 1;  // 28, as iptables -N allows
+// The largest entry this encoder writes: every match at once and the largest target.
+constexpr std::size_t kMaxEntry =
+    sizeof(ipt_entry) + kMatchHdr * 6 + xt_align(sizeof(xt_comment_info)) +
+    xt_align(sizeof(xt_tcp)) + xt_align(sizeof(xt_addrtype_info_v1)) +
+    xt_align(sizeof(xt_mark_mtinfo1)) + xt_align(sizeof(xt_recent_mtinfo_v1)) +
+    xt_align(sizeof(xt_statistic_info)) + kTargetHdr + xt_align(sizeof(nf_nat_range2));
+
+struct IptcFree {
+  void operator()(xtc_handle* h) const { iptc_free(h); }
+};
+using IptcHandle = std::unique_ptr<xtc_handle, IptcFree>;
+
+bool is_verdict(std::string_view name) {
+  return name == IPTC_LABEL_ACCEPT || name == IPTC_LABEL_DROP || name == IPTC_LABEL_RETURN ||
+         name == IPTC_LABEL_QUEUE;
+}
+
+// A rule that cannot be encoded: what is wrong and what is allowed.
+struct Refusal {
+  std::string detail;
+  std::string hint;
+};
+
+// Builds ipt_entry blobs in one reusable, 8-byte aligned buffer (libiptc copies what it keeps).
+class EntryBuilder {
+ public:
+  explicit EntryBuilder(std::string table) : table_(std::move(table)) {}
+
+  // Encodes `r`; the entry stays valid until the next build(). `chain_ok(name)` says whether a
+  // jump target names a chain that exists.
+  template <class ChainOk>
+  std::optional<Refusal> build(const IptRule& r, ChainOk&& chain_ok) {
+    std::memset(buf_, 0, used_);
+    used_ = sizeof(ipt_entry);
+    ipt_entry e{};
+    if (auto bad = encode_ip(r, e.ip)) return bad;
+
+    if (!r.comment.empty()) {
+      if (r.comment.size() >= XT_MAX_COMMENT_LEN || r.comment.find('\0') != std::string::npos)
+        return Refusal{fmt::format("comment is {} bytes long", r.comment.size()),
+                       fmt::format("a comment holds at most {} bytes, without NUL",
+                                   XT_MAX_COMMENT_LEN - 1)};
+      xt_comment_info c{};
+      std::memcpy(c.comment, r.comment.data(), r.comment.size());
+      put_match("comment", 0, c);
+    }
+    if (r.dport || r.want_proto_match) {
+      if (r.proto.empty())
+        return Refusal{"--dport (-m tcp/udp) without a protocol", "set proto to \"tcp\" or \"udp\""};
+      std::uint16_t lo = r.dport.value_or(0), hi = r.dport.value_or(0xffff);
+      if (r.proto == "tcp") {
+        xt_tcp t{};
+        t.spts[0] = 0;
+        t.spts[1] = 0xffff;
+        t.dpts[0] = lo;
+        t.dpts[1] = hi;
+        put_match("tcp", 0, t);
+      } else {
+        xt_udp u{};
+        u.spts[0] = 0;
+        u.spts[1] = 0xffff;
+        u.dpts[0] = lo;
+        u.dpts[1] = hi;
+        put_match("udp", 0, u);
+      }
+    }
+    if (r.dst_type_local) {
+      xt_addrtype_info_v1 a{};
+      a.dest = XT_ADDRTYPE_LOCAL;
+      put_match("addrtype", 1, a);
+    }
+    if (r.mark) {
+      xt_mark_mtinfo1 m{};
+      m.mark = r.mark->value;
+      m.mask = r.mark->mask;
+      m.invert = r.mark->negated ? 1 : 0;
+      put_match("mark", 1, m);
+    }
+    if (r.recent) {
+      const auto& rc = *r.recent;
+      if (rc.name.empty() || rc.name.size() >= XT_RECENT_NAME_LEN ||
+          rc.name.find_first_of(std::string_view("/\0", 2)) != std::string::npos)
+        return Refusal{fmt::format("recent list name \"{}\" is invalid", rc.name),
+                       fmt::format("1 to {} characters, no '/'", XT_RECENT_NAME_LEN - 1)};
+      if (rc.set && (rc.seconds != 0 || rc.reap))
+        return Refusal{"--seconds/--reap with --set", "--seconds and --reap go with --rcheck"};
+      if (rc.reap && rc.seconds == 0)
+        return Refusal{"--reap without --seconds", "give --seconds with --reap"};
+      xt_recent_mtinfo_v1 m{};
+      m.seconds = rc.seconds;
+      m.check_set = static_cast<std::uint8_t>((rc.set ? XT_RECENT_SET : XT_RECENT_CHECK) |
+                                              (rc.reap ? XT_RECENT_REAP : 0));
+      std::memcpy(m.name, rc.name.data(), rc.name.size());
+      m.side = XT_RECENT_SOURCE;
+      m.mask.ip = 0xffffffffu;  // --mask 255.255.255.255
+      put_match("recent", 1, m);
+    }
+    if (r.probability) {
+      double p = *r.probability;
+      if (!(p >= 0.0 && p <= 1.0))
+        return Refusal{fmt::format("probability {} is out of range", p), "0 <= probability <= 1"};
+      xt_statistic_info s{};
+      s.mode = XT_STATISTIC_MODE_RANDOM;
+      // u.random.probability is u.nth.every; libxt_statistic's final check also copies it into
+      // u.nth.count (unused by the kernel). Doing the same keeps the blob byte-identical to
+      // iptables', so `iptables-legacy -C/-D` with the same options finds our rule.
+      s.u.nth.every = statistic_probability_fraction(p);
+      s.u.nth.count = s.u.nth.every;
+      put_match("statistic", 0, s);
+    }
+
+    e.target_offset = static_cast<std::uint16_t>(used_);
+    switch (r.target) {
+      case IptRule::Target::kJump: {
+        if (r.jump.size() > kMaxChainName)
+          return Refusal{fmt::format("jump target {} is longer than {} characters", r.jump,
+                                     kMaxChainName),
+                         ""};
+        if (!r.jump.empty() && !is_verdict(r.jump) && !chain_ok(r.jump))
+          return Refusal{fmt::format("jump to {}, which is not a chain of table {}", r.jump, table_),
+                         "list the chain in IptTable::chains, or jump to ACCEPT/DROP/RETURN"};
+        int verdict = 0;
+        put_target(r.jump, 0, verdict);
+        break;
+      }
+      case IptRule::Target::kDnat: {
+        if (table_ != "nat") return Refusal{"DNAT outside the nat table", "DNAT rules go in nat"};
+        if (r.to_port != 0 && r.proto.empty())
+          return Refusal{"DNAT to a port without a protocol", "set proto to \"tcp\" or \"udp\""};
+        nf_nat_range2 n{};
+        n.flags = NF_NAT_RANGE_MAP_IPS | (r.to_port != 0 ? NF_NAT_RANGE_PROTO_SPECIFIED : 0u);
+        n.min_addr.ip = n.max_addr.ip = r.to_ip.network_order();
+        n.min_proto.all = n.max_proto.all = htons(r.to_port);
+        put_target("DNAT", 2, n);
+        break;
+      }
+      case IptRule::Target::kMasquerade: {
+        if (table_ != "nat")
+          return Refusal{"MASQUERADE outside the nat table", "MASQUERADE rules go in nat"};
+        nf_nat_ipv4_multi_range_compat m{};
+        m.rangesize = 1;
+        m.range[0].flags = r.random_fully ? NF_NAT_RANGE_PROTO_RANDOM_FULLY : 0u;
+        put_target("MASQUERADE", 0, m);
+        break;
+      }
+      case IptRule::Target::kMarkOr:
+      case IptRule::Target::kMarkXor: {
+        xt_mark_tginfo2 m{};
+        m.mark = r.mark_bits;
+        m.mask = r.target == IptRule::Target::kMarkOr ? r.mark_bits : 0u;
+        put_target("MARK", 2, m);
+        break;
+      }
+      case IptRule::Target::kReject: {
+        ipt_reject_info j{};
+        j.with = IPT_ICMP_PORT_UNREACHABLE;
+        put_target("REJECT", 0, j);
+        break;
+      }
+    }
+    e.next_offset = static_cast<std::uint16_t>(used_);
+    std::memcpy(buf_, &e, sizeof e);
+    return std::nullopt;
+  }
+
+  const ipt_entry* entry() const { return reinterpret_cast<const ipt_entry*>(buf_); }
+  std::size_t size() const { return used_; }
+
+ private:
+  std::optional<Refusal> encode_ip(const IptRule& r, ipt_ip& ip) {
+    if (r.src) {
+      ip.src.s_addr = r.src->network().network_order();
+      ip.smsk.s_addr = htonl(r.src->mask());
+      if (r.src_negated) ip.invflags |= IPT_INV_SRCIP;
+    }
+    if (r.dst) {
+      ip.dst.s_addr = r.dst->network().network_order();
+      ip.dmsk.s_addr = htonl(r.dst->mask());
+    }
+    if (auto bad = encode_iface(r.in_iface, ip.iniface, ip.iniface_mask)) return bad;
+    if (auto bad = encode_iface(r.out_iface, ip.outiface, ip.outiface_mask)) return bad;
+    if (r.proto == "tcp")
+      ip.proto = IPPROTO_TCP;
+    else if (r.proto == "udp")
+      ip.proto = IPPROTO_UDP;
+    else if (!r.proto.empty())
+      return Refusal{fmt::format("protocol \"{}\" is not supported", r.proto), "use tcp or udp"};
+    return std::nullopt;
+  }
+
+  // xtables_parse_interface(): "eth0" matches the name and its NUL; "eth+" matches the prefix.
+  static std::optional<Refusal> encode_iface(const std::string& name, char (&via)[IFNAMSIZ],
+                                             unsigned char (&mask)[IFNAMSIZ]) {
+    if (name.empty()) return std::nullopt;
+    if (name.size() >= IFNAMSIZ)
+      return Refusal{fmt::format("interface name {} is too long", name),
+                     fmt::format("at most {} characters", IFNAMSIZ - 1)};
+    std::memcpy(via, name.data(), name.size());
+    if (name.back() == '+')
+      std::memset(mask, 0xff, name.size() - 1);
+    else
+      std::memset(mask, 0xff, name.size() + 1);
+    return std::nullopt;
+  }
+
+  template <class T>
+  void put_match(const char* name, std::uint8_t revision, const T& data) {
+    xt_entry_match m{};
+    m.u.user.match_size = static_cast<std::uint16_t>(kMatchHdr + xt_align(sizeof(T)));
+    std::strncpy(m.u.user.name, name, sizeof m.u.user.name - 1);
+    m.u.user.revision = revision;
+    std::memcpy(buf_ + used_, &m, sizeof m);
+    std::memcpy(buf_ + used_ + kMatchHdr, &data, sizeof data);
+    used_ += m.u.user.match_size;
+  }
+
+  template <class T>
+  void put_target(std::string_view name, std::uint8_t revision, const T& data) {
+    xt_entry_target t{};
+    t.u.user.target_size = static_cast<std::uint16_t>(kTargetHdr + xt_align(sizeof(T)));
+    std::memcpy(t.u.user.name, name.data(), std::min(name.size(), sizeof t.u.user.name - 1));
+    t.u.user.revision = revision;
+    std::memcpy(buf_ + used_, &t, sizeof t);
+    std::memcpy(buf_ + used_ + kTargetHdr, &data, sizeof data);
+    used_ += t.u.user.target_size;
+  }
+
+  std::string table_;
+  alignas(8) unsigned char buf_[kMaxEntry] = {};
+  std::size_t used_ = 0;
+};
+
+static_assert(sizeof(xt_standard_target) <= kTargetHdr + xt_align(sizeof(int)));
+static_assert(kTargetHdr + xt_align(sizeof(int)) == 40, "standard target size as libiptc wants");
+
+// The target's name as libiptc reports it (chain name or verdict for standard targets).
+std::string_view rule_target(const ipt_entry* e, xtc_handle* h) {
+  const char* t = iptc_get_target(e, h);
+  return t ? std::string_view(t) : std::string_view();
+}
+
+// Whether an existing entry is the same rule as `want` (built from `r`): the IP part, the
+// matches byte for byte, and the target (by name for jumps and verdicts, which libiptc resolves;
+// by revision and data for extension targets).
+bool same_entry(const ipt_entry* have, xtc_handle* h, const ipt_entry* want, const IptRule& r) {
+  if (have->target_offset != want->target_offset || have->next_offset != want->next_offset)
+    return false;
+  if (std::memcmp(&have->ip, &want->ip, sizeof have->ip) != 0) return false;
+  const auto* hb = reinterpret_cast<const unsigned char*>(have);
+  const auto* wb = reinterpret_cast<const unsigned char*>(want);
+  if (std::memcmp(hb + sizeof(ipt_entry), wb + sizeof(ipt_entry),
+                  want->target_offset - sizeof(ipt_entry)) != 0)
+    return false;
+  const auto* ht = reinterpret_cast<const xt_entry_target*>(hb + have->target_offset);
+  const auto* wt = reinterpret_cast<const xt_entry_target*>(wb + want->target_offset);
+  if (r.target == IptRule::Target::kJump)
+    return ht->u.target_size == wt->u.target_size && rule_target(have, h) == r.jump;
+  return rule_target(have, h) == std::string_view(wt->u.user.name) &&
+         ht->u.user.revision == wt->u.user.revision &&
+         std::memcmp(reinterpret_cast<const unsigned char*>(ht) + kTargetHdr,
+                     reinterpret_cast<const unsigned char*>(wt) + kTargetHdr,
+                     wt->u.target_size - kTargetHdr) == 0;
+}
+
+class Applier {
+ public:
+  Applier(const NetnsRef& ns, const IptTable& table) : ns_(ns), t_(table), enc_(table.name) {}
+
+  // One attempt; *again is set when the kernel reports a concurrent change (EAGAIN).
+  Status run(bool* again) {
+    *again = false;
+    KN_TRY(check_chains());
+    auto inside = KN_TRY(ScopedNetns::enter(ns_));
+    h_.reset(iptc_init(t_.name.c_str()));
+    if (!h_) {
+      int err = errno;
+      Error e = table_error("read iptables table", err);
+      if (err == ENOENT || err == EINVAL)
+        e.with_hint(fmt::format("the kernel has no legacy iptables table '{}' (iptable_{} module, "
+                                "CONFIG_IP_NF_IPTABLES_LEGACY)", t_.name, t_.name));
+      return fail(std::move(e));
+    }
+    KN_TRY(prepare_chains());
+    KN_TRY(fix_hooks());
+    KN_TRY(delete_stale());
+    KN_TRY(append_rules());
+    KN_TRY(insert_hooks());
+    if (!iptc_commit(h_.get())) {
+      int err = errno;
+      if (err == EAGAIN) {
+        *again = true;
+        return {};
+      }
+      Error e = table_error("commit iptables table", err);
+      e.detail = fmt::format("{}{}the kernel refused the new table ({} rules)",
+                             iptc_text(err), iptc_text(err).empty() ? "" : "; ", t_.rules.size());
+      if (err == EINVAL || err == ENOENT || err == ELOOP)
+        e.with_hint("the table is unchanged; `dmesg | tail` names the match or target the kernel "
+                    "refused (x_tables: ...), e.g. a NAT target reached from the wrong hook");
+      return fail(std::move(e));
+    }
+    return {};
+  }
+
+ private:
+  std::string iptc_text(int err) const {
+    const char* s = iptc_strerror(err);
+    if (!s || std::string_view(s) == std::strerror(err)) return {};
+    return s;
+  }
+
+  Error table_error(std::string op, int err) const {
+    Error e = sys_error(std::move(op), fmt::format("table {}", t_.name), err, ns_.name());
+    e.detail = iptc_text(err);
+    return e;
+  }
+
+  Error chain_error(std::string op, const std::string& chain, int err) const {
+    Error e = sys_error(std::move(op), fmt::format("chain {} in table {}", chain, t_.name), err,
+                        ns_.name());
+    e.detail = iptc_text(err);
+    return e;
+  }
+
+  Error rule_error(std::string op, const IptRule& r, int err) const {
+    Error e = sys_error(std::move(op), fmt::format("\"{}\" in table {}", render_rule(r), t_.name),
+                        err, ns_.name());
+    e.detail = iptc_text(err);
+    return e;
+  }
+
+  Error refused(const IptRule* r, const std::string& chain, Refusal why) const {
+    Error e;
+    e.kind = ErrorKind::kInput;
+    e.op = "encode iptables rule";
+    e.object = r ? fmt::format("\"{}\" in table {}", render_rule(*r), t_.name)
+                 : fmt::format("chain {} in table {}", chain, t_.name);
+    e.netns = ns_.name();
+    e.detail = std::move(why.detail);
+    e.hint = std::move(why.hint);
+    return e;
+  }
+
+  static bool builtin_name(std::string_view c) {
+    return c == "PREROUTING" || c == "INPUT" || c == "FORWARD" || c == "OUTPUT" ||
+           c == "POSTROUTING";
+  }
+
+  // The listed chain names are usable (before touching the kernel).
+  Status check_chains() {
+    wanted_.clear();
+    for (const auto& c : t_.chains) {
+      if (c.empty() || c.size() > kMaxChainName || builtin_name(c) || is_verdict(c) ||
+          c.find_first_of(" \t!") != std::string::npos)
+        return fail(refused(nullptr, c,
+                            {fmt::format("\"{}\" cannot name a user chain", c),
+                             fmt::format("1 to {} characters, no blank or '!', not a built-in "
+                                         "chain or verdict name",
+                                         kMaxChainName)}));
+      wanted_.insert(c);
+    }
+    return {};
+  }
+
+  // Lists the existing chains; creates the missing listed ones and flushes the rest of them and
+  // the stale KUBE-* chains (whose rules may jump to each other).
+  Status prepare_chains() {
+    existing_.clear();
+    builtins_.clear();
+    stale_.clear();
+    stale_set_.clear();
+    for (const char* c = iptc_first_chain(h_.get()); c; c = iptc_next_chain(h_.get())) {
+      existing_.insert(c);
+      if (iptc_builtin(c, h_.get()))
+        builtins_.emplace_back(c);
+      else if (!wanted_.contains(c) && std::string_view(c).starts_with("KUBE-"))
+        stale_.emplace_back(c);
+    }
+    stale_set_.insert(stale_.begin(), stale_.end());
+    std::vector<std::string> sorted(wanted_.begin(), wanted_.end());
+    std::sort(sorted.begin(), sorted.end());  // libiptc inserts chains sorted: append at the end
+    for (const auto& c : sorted) {
+      if (existing_.contains(c)) {
+        if (!iptc_flush_entries(c.c_str(), h_.get()))
+          return fail(chain_error("flush iptables chain", c, errno));
+      } else if (!iptc_create_chain(c.c_str(), h_.get())) {
+        return fail(chain_error("create iptables chain", c, errno));
+      }
+    }
+    for (const auto& c : stale_)
+      if (!iptc_flush_entries(c.c_str(), h_.get()))
+        return fail(chain_error("flush iptables chain", c, errno));
+    return {};
+  }
+
+  bool is_builtin(const std::string& c) const {
+    return std::find(builtins_.begin(), builtins_.end(), c) != builtins_.end();
+  }
+
+  // A jump target that exists once the chains are prepared: a listed chain, or a user chain
+  // that is not kn-lab's (a learner's own).
+  bool chain_exists(const std::string& c) const {
+    return wanted_.contains(c) ||
+           (existing_.contains(c) && !is_builtin(c) && !stale_set_.contains(c));
+  }
+
+  // Encodes the hook rules of each built-in chain; removes kn-lab's rules from the built-in
+  // chains unless the chain already starts with exactly the wanted hooks and has no other
+  // kn-lab rule (then nothing changes, counters included).
+  Status fix_hooks() {
+    hooks_.clear();
+    for (const auto& r : t_.rules) {
+      if (wanted_.contains(r.chain)) continue;
+      if (!is_builtin(r.chain))
+        return fail(refused(&r, r.chain,
+                            {fmt::format("chain {} is neither listed in the table's chains nor "
+                                         "built into table {}",
+                                         r.chain, t_.name),
+                             "list the chain in IptTable::chains"}));
+      if (auto bad = enc_.build(r, [this](const std::string& c) { return chain_exists(c); }))
+        return fail(refused(&r, r.chain, std::move(*bad)));
+      auto* p = reinterpret_cast<const unsigned char*>(enc_.entry());
+      hooks_.push_back(Hook{&r, std::vector<unsigned char>(p, p + enc_.size())});
+    }
+    for (const auto& chain : builtins_) {
+      std::vector<const Hook*> want;
+      for (const auto& hk : hooks_)
+        if (hk.rule->chain == chain) want.push_back(&hk);
+      std::vector<unsigned> ours;  // rule numbers (0-based) of kn-lab's rules in the chain
+      bool in_place = true;
+      unsigned n = 0;
+      for (const ipt_entry* e = iptc_first_rule(chain.c_str(), h_.get()); e;
+           e = iptc_next_rule(e, h_.get()), ++n) {
+        std::string target(rule_target(e, h_.get()));
+        bool at_place = n < want.size() && same_entry(e, h_.get(), want[n]->entry(), *want[n]->rule);
+        bool mine = at_place || wanted_.contains(target) || target.starts_with("KUBE-") ||
+                    std::any_of(want.begin(), want.end(), [&](const Hook* hk) {
+                      return same_entry(e, h_.get(), hk->entry(), *hk->rule);
+                    });
+        if (mine) ours.push_back(n);
+        if (n < want.size() ? !at_place : mine) in_place = false;
+      }
+      if (n < want.size()) in_place = false;
+      if (in_place) continue;
+      for (auto it = ours.rbegin(); it != ours.rend(); ++it)
+        if (!iptc_delete_num_entry(chain.c_str(), *it, h_.get()))
+          return fail(chain_error("delete iptables rule from", chain, errno));
+      to_insert_.emplace_back(chain, std::move(want));
+    }
+    return {};
+  }
+
+  Status delete_stale() {
+    for (const auto& c : stale_) {
+      if (!iptc_delete_chain(c.c_str(), h_.get())) {
+        int err = errno;
+        Error e = chain_error("delete iptables chain", c, err);
+        if (err == EMLINK || err == EBUSY)
+          e.hint = "a chain that is not kn-lab's still jumps to it; remove that rule";
+        return fail(std::move(e));
+      }
+    }
+    return {};
+  }
+
+  Status append_rules() {
+    for (const auto& r : t_.rules) {
+      if (!wanted_.contains(r.chain)) continue;  // hooks: inserted after
+      if (auto bad = enc_.build(r, [this](const std::string& c) { return chain_exists(c); }))
+        return fail(refused(&r, r.chain, std::move(*bad)));
+      if (!iptc_append_entry(r.chain.c_str(), enc_.entry(), h_.get()))
+        return fail(rule_error("append iptables rule", r, errno));
+    }
+    return {};
+  }
+
+  Status insert_hooks() {
+    for (const auto& [chain, want] : to_insert_) {
+      unsigned pos = 0;
+      for (const Hook* hk : want)
+        if (!iptc_insert_entry(chain.c_str(), hk->entry(), pos++, h_.get()))
+          return fail(rule_error("insert iptables rule", *hk->rule, errno));
+    }
+    return {};
+  }
+
+  struct Hook {
+    const IptRule* rule;
+    std::vector<unsigned char> blob;
+    const ipt_entry* entry() const { return reinterpret_cast<const ipt_entry*>(blob.data()); }
+  };
+
+  const NetnsRef& ns_;
+  const IptTable& t_;
+  EntryBuilder enc_;
+  IptcHandle h_;
+  std::unordered_set<std::string> wanted_, existing_, stale_set_;
+  std::vector<std::string> builtins_, stale_;
+  std::vector<Hook> hooks_;
+  std::vector<std::pair<std::string, std::vector<const Hook*>>> to_insert_;
+};
+
+}  // namespace
+
+Status iptables_apply(const NetnsRef& ns, const IptTable& table) {
+  constexpr int kAttempts = 5;
+  for (int attempt = 1;; ++attempt) {
+    auto applier = std::make_unique<Applier>(ns, table);
+    bool again = false;
+    KN_TRY(applier->run(&again));
+    if (!again) return {};
+    if (attempt == kAttempts) {
+      Error e = sys_error("commit iptables table", fmt::format("table {}", table.name), EAGAIN,
+                          ns.name());
+      e.detail = fmt::format("the table kept changing during {} attempts", kAttempts);
+      e.hint = "something else (iptables-legacy, another kn-lab) writes this table at the same time";
+      return fail(std::move(e));
+    }
+  }
+}
+
+}  // namespace knlab

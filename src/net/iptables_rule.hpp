@@ -1,0 +1,86 @@
+// iptables rules as plain data: what kube-proxy writes, in the vocabulary of iptables-save.
+//
+// The planner (plan/kube_proxy) produces IptTable values, pure and unit-tested as text; the
+// kernel layer (net/iptables) encodes them into the legacy tables with libiptc, one commit per
+// table. Rendering to iptables-save syntax is for people (`-v`, `kn-lab rules`) and tests.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/ip.hpp"
+
+namespace knlab {
+
+// One rule. Matches are ANDed; rendering follows iptables-save's order:
+//   [! -s SRC] [-d DST] [-i IN] [-o OUT] [-p PROTO] [-m comment --comment C]
+//   [-m PROTO --dport P] [-m addrtype --dst-type LOCAL] [-m mark [!] --mark V/M]
+//   [-m recent ...] [-m statistic --mode random --probability P] -j TARGET [target options]
+struct IptRule {
+  std::string chain;
+
+  // --- matches
+  std::optional<Cidr> src;
+  bool src_negated = false;        // ! -s
+  std::optional<Cidr> dst;
+  std::string in_iface;            // -i
+  std::string out_iface;           // -o
+  std::string proto;               // "tcp", "udp" or "" (any)
+  std::optional<std::uint16_t> dport;  // needs proto: -m tcp --dport N (also renders "-m tcp" alone
+                                       // when proto is set and want_proto_match is true)
+  bool want_proto_match = false;   // "-m tcp" without --dport (kube-proxy's DNAT rules have it)
+  std::string comment;             // -m comment --comment "..."
+  bool dst_type_local = false;     // -m addrtype --dst-type LOCAL
+  struct Mark {
+    std::uint32_t value = 0;
+    std::uint32_t mask = 0xffffffff;
+    bool negated = false;          // -m mark ! --mark V/M
+  };
+  std::optional<Mark> mark;
+  struct Recent {
+    std::string name;              // --name
+    bool set = false;              // --set (else --rcheck)
+    std::uint32_t seconds = 0;     // with rcheck: --seconds N
+    bool reap = false;             // with rcheck: --reap
+    // always --mask 255.255.255.255 --rsource, as kube-proxy writes it
+  };
+  std::optional<Recent> recent;
+  std::optional<double> probability;  // -m statistic --mode random --probability P (printed %.11f)
+
+  // --- target
+  enum class Target {
+    kJump,        // -j <jump> (a user chain, or ACCEPT/RETURN/DROP)
+    kDnat,        // -j DNAT --to-destination <to_ip>:<to_port>
+    kMasquerade,  // -j MASQUERADE [--random-fully]
+    kMarkOr,      // -j MARK --or-mark <mark_bits>
+    kMarkXor,     // -j MARK --xor-mark <mark_bits>
+    kReject,      // -j REJECT --reject-with icmp-port-unreachable
+  };
+  Target target = Target::kJump;
+  std::string jump;                // for kJump: "KUBE-SVC-...", "ACCEPT", "RETURN", "DROP"
+  Ipv4 to_ip;                      // kDnat
+  std::uint16_t to_port = 0;       // kDnat
+  std::uint32_t mark_bits = 0;     // kMarkOr / kMarkXor
+  bool random_fully = false;       // kMasquerade
+};
+
+// A table's kube-proxy part: the user chains kn-lab owns in it (created if missing, flushed and
+// refilled on every apply; chains named KUBE-* that are not listed are deleted), and the rules,
+// in order. Rules whose chain is built in (PREROUTING, OUTPUT, POSTROUTING, INPUT, FORWARD) are
+// the hooks into kn-lab's chains: apply makes sure each exists exactly once at the top of its
+// chain, and leaves any other rule of a built-in chain alone.
+struct IptTable {
+  std::string name;                  // "nat" or "filter"
+  std::vector<std::string> chains;   // user chains, in the order iptables-save lists them
+  std::vector<IptRule> rules;
+};
+
+// iptables-save text of the table's kn-lab part: "*nat", ":CHAIN - [0:0]" lines (built-in
+// chains as ":PREROUTING ACCEPT [0:0]"), "-A ..." lines, "COMMIT".
+std::string render_iptables_save(const IptTable& table);
+// One rule as "-A CHAIN ..." (the iptables command without "iptables -t TABLE").
+std::string render_rule(const IptRule& rule);
+
+}  // namespace knlab

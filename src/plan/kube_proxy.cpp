@@ -1,0 +1,203 @@
+#include "plan/kube_proxy.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cctype>
+
+#include "core/hash.hpp"
+
+namespace knlab {
+
+namespace {
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string hash16(const std::string& input) {
+  auto digest = sha256(input);
+  return base32(digest.data(), digest.size()).substr(0, 16);
+}
+
+std::string endpoint_str(const EndpointPlan& e) { return fmt::format("{}:{}", e.ip.str(), e.port); }
+
+IptRule rule(std::string chain) {
+  IptRule r;
+  r.chain = std::move(chain);
+  return r;
+}
+
+IptRule jump(std::string chain, std::string to, std::string comment = {}) {
+  IptRule r = rule(std::move(chain));
+  r.jump = std::move(to);
+  r.comment = std::move(comment);
+  return r;
+}
+
+// Jumps to endpoint chains, each taken with probability 1/(n-i) so that every endpoint gets
+// 1/n of new connections; with ClientIP affinity, a recent-match rule per endpoint first.
+void balance(std::vector<IptRule>& rules, const std::string& chain, const ServicePlan& s,
+             const std::vector<const EndpointPlan*>& eps) {
+  if (s.spec.session_affinity)
+    for (const EndpointPlan* e : eps) {
+      IptRule r = jump(chain, sep_chain(s, *e), fmt::format("{} -> {}", s.id(), endpoint_str(*e)));
+      r.recent = IptRule::Recent{sep_chain(s, *e), false, 10800, true};
+      rules.push_back(std::move(r));
+    }
+  for (std::size_t i = 0; i < eps.size(); ++i) {
+    IptRule r = jump(chain, sep_chain(s, *eps[i]), fmt::format("{} -> {}", s.id(), endpoint_str(*eps[i])));
+    if (i + 1 < eps.size()) r.probability = 1.0 / static_cast<double>(eps.size() - i);
+    rules.push_back(std::move(r));
+  }
+}
+
+}  // namespace
+
+std::string svc_chain(const ServicePlan& s) { return "KUBE-SVC-" + hash16(s.id() + lower(s.spec.protocol)); }
+std::string ext_chain(const ServicePlan& s) { return "KUBE-EXT-" + hash16(s.id() + lower(s.spec.protocol)); }
+std::string svl_chain(const ServicePlan& s) { return "KUBE-SVL-" + hash16(s.id() + lower(s.spec.protocol)); }
+std::string sep_chain(const ServicePlan& s, const EndpointPlan& e) {
+  return "KUBE-SEP-" + hash16(s.id() + lower(s.spec.protocol) + endpoint_str(e));
+}
+
+std::vector<IptTable> kube_proxy_tables(const LabPlan& plan, const NodePlan& node) {
+  IptTable nat{"nat", {"KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"}, {}};
+  IptTable filter{"filter", {"KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"}, {}};
+  auto& n = nat.rules;
+  auto& f = filter.rules;
+  const Cidr& pods = plan.cluster.pod_cidr;
+
+  // Hooks from the built-in chains, then the masquerade machinery: packets marked 0x4000 on the
+  // way in leave with the node's address.
+  n.push_back(jump("PREROUTING", "KUBE-SERVICES", "kubernetes service portals"));
+  n.push_back(jump("OUTPUT", "KUBE-SERVICES", "kubernetes service portals"));
+  n.push_back(jump("POSTROUTING", "KUBE-POSTROUTING", "kubernetes postrouting rules"));
+  {
+    IptRule r = rule("KUBE-MARK-MASQ");
+    r.target = IptRule::Target::kMarkOr;
+    r.mark_bits = kMasqMark;
+    n.push_back(r);
+    IptRule ret = jump("KUBE-POSTROUTING", "RETURN");
+    ret.mark = IptRule::Mark{kMasqMark, kMasqMark, true};
+    n.push_back(ret);
+    IptRule x = rule("KUBE-POSTROUTING");
+    x.target = IptRule::Target::kMarkXor;
+    x.mark_bits = kMasqMark;
+    n.push_back(x);
+    IptRule m = rule("KUBE-POSTROUTING");
+    m.comment = "kubernetes service traffic requiring SNAT";
+    m.target = IptRule::Target::kMasquerade;
+    m.random_fully = true;
+    n.push_back(m);
+  }
+  f.push_back(jump("INPUT", "KUBE-EXTERNAL-SERVICES", "kubernetes externally-visible service portals"));
+  f.push_back(jump("FORWARD", "KUBE-SERVICES", "kubernetes service portals"));
+  f.push_back(jump("FORWARD", "KUBE-EXTERNAL-SERVICES", "kubernetes externally-visible service portals"));
+  f.push_back(jump("OUTPUT", "KUBE-SERVICES", "kubernetes service portals"));
+
+  std::vector<IptRule> per_service;  // KUBE-SVC/EXT/SVL/SEP chains, after KUBE-SERVICES
+  std::vector<IptRule> nodeports;
+  for (const ServicePlan& s : plan.services) {
+    std::string proto = lower(s.spec.protocol);
+    auto match_vip = [&](IptRule r) {
+      r.dst = Cidr{s.cluster_ip, 32};
+      r.proto = proto;
+      r.dport = s.spec.port;
+      return r;
+    };
+    std::vector<const EndpointPlan*> eps, local;
+    for (const EndpointPlan& e : s.endpoints) {
+      eps.push_back(&e);
+      if (e.node == node.name) local.push_back(&e);
+    }
+    if (eps.empty()) {
+      // No endpoint: refuse at once (ICMP port unreachable) instead of letting the client time out.
+      IptRule r = match_vip(rule("KUBE-SERVICES"));
+      r.comment = fmt::format("{} has no endpoints", s.id());
+      r.target = IptRule::Target::kReject;
+      f.push_back(r);
+      if (s.node_port) {
+        IptRule np = rule("KUBE-EXTERNAL-SERVICES");
+        np.proto = proto;
+        np.dport = *s.node_port;
+        np.comment = fmt::format("{} has no endpoints", s.id());
+        np.dst_type_local = true;
+        np.target = IptRule::Target::kReject;
+        f.push_back(np);
+      }
+      continue;
+    }
+    std::string svc = svc_chain(s), ext = ext_chain(s), svl = svl_chain(s);
+    nat.chains.push_back(svc);
+    n.push_back(match_vip(jump("KUBE-SERVICES", svc, fmt::format("{} cluster IP", s.id()))));
+    {
+      // Traffic to the cluster IP from outside the pod network (a node itself) is masqueraded.
+      IptRule r = match_vip(jump(svc, "KUBE-MARK-MASQ", fmt::format("{} cluster IP", s.id())));
+      r.src = pods;
+      r.src_negated = true;
+      per_service.push_back(r);
+    }
+    balance(per_service, svc, s, eps);
+    if (s.node_port) {
+      nat.chains.push_back(ext);
+      IptRule np = jump("KUBE-NODEPORTS", ext, s.id());
+      np.proto = proto;
+      np.dport = *s.node_port;
+      nodeports.push_back(np);
+      if (!s.spec.local_traffic_policy) {
+        // externalTrafficPolicy: Cluster: any node forwards to any endpoint, SNAT on the way
+        // so that the reply comes back through this node (the client IP is lost).
+        per_service.push_back(jump(ext, "KUBE-MARK-MASQ", fmt::format("masquerade traffic for {} external destinations", s.id())));
+        per_service.push_back(jump(ext, svc));
+      } else {
+        // Local: only this node's endpoints, no SNAT (the client IP is kept); pods may still use
+        // every endpoint.
+        IptRule from_pods = jump(ext, svc, fmt::format("pod traffic for {} external destinations", s.id()));
+        from_pods.src = pods;
+        per_service.push_back(from_pods);
+        if (local.empty()) {
+          IptRule drop = rule("KUBE-EXTERNAL-SERVICES");
+          drop.proto = proto;
+          drop.dport = *s.node_port;
+          drop.comment = fmt::format("{} has no local endpoints", s.id());
+          drop.dst_type_local = true;
+          drop.jump = "DROP";
+          f.push_back(drop);
+        } else {
+          nat.chains.push_back(svl);
+          per_service.push_back(jump(ext, svl));
+          balance(per_service, svl, s, local);
+        }
+      }
+    }
+    for (const EndpointPlan* e : eps) {
+      std::string sep = sep_chain(s, *e);
+      nat.chains.push_back(sep);
+      // Hairpin: a pod reaching itself through the Service is masqueraded, or its own reply
+      // would short-cut the NAT.
+      IptRule hairpin = jump(sep, "KUBE-MARK-MASQ", s.id());
+      hairpin.src = Cidr{e->ip, 32};
+      per_service.push_back(hairpin);
+      IptRule dnat = rule(sep);
+      dnat.proto = proto;
+      dnat.want_proto_match = true;
+      dnat.comment = s.id();
+      if (s.spec.session_affinity) dnat.recent = IptRule::Recent{sep, true, 0, false};
+      dnat.target = IptRule::Target::kDnat;
+      dnat.to_ip = e->ip;
+      dnat.to_port = e->port;
+      per_service.push_back(dnat);
+    }
+  }
+  IptRule last = jump("KUBE-SERVICES", "KUBE-NODEPORTS",
+                      "kubernetes service nodeports; NOTE: this must be the last rule in this chain");
+  last.dst_type_local = true;
+  n.push_back(last);
+  n.insert(n.end(), nodeports.begin(), nodeports.end());
+  n.insert(n.end(), per_service.begin(), per_service.end());
+  return {nat, filter};
+}
+
+}  // namespace knlab

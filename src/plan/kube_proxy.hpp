@@ -1,0 +1,27 @@
+// kube-proxy in iptables mode, as data: the nat and filter rules a node gets for the lab's
+// Services, with kube-proxy's chain layout, names and comments, so that what a learner reads
+// in a node (`kn-lab rules node1`, or `iptables-legacy-save` there) is what a cluster has.
+// Pure: unit-tested against expected text.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "net/iptables_rule.hpp"
+#include "plan/plan.hpp"
+
+namespace knlab {
+
+inline constexpr std::uint32_t kMasqMark = 0x4000;
+
+// kube-proxy's chain names: KUBE-SVC-/KUBE-EXT-/KUBE-SVL- + the first 16 base32 characters of
+// sha256("<ns>/<name>" + "tcp"), KUBE-SEP- of sha256("<ns>/<name>" + "tcp" + "<ip>:<port>").
+std::string svc_chain(const ServicePlan& s);
+std::string ext_chain(const ServicePlan& s);
+std::string svl_chain(const ServicePlan& s);
+std::string sep_chain(const ServicePlan& s, const EndpointPlan& e);
+
+// The nat and filter tables of one node.
+std::vector<IptTable> kube_proxy_tables(const LabPlan& plan, const NodePlan& node);
+
+}  // namespace knlab
