@@ -191,8 +191,9 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images) {
     p.netns = netns_name(lab.name, spec.ns == "default" ? spec.name : spec.name + "." + spec.ns);
     if (!netns_taken.insert(p.netns).second)
       return fail(input_error(spec.where, fmt::format("pod name {} is used twice", spec.name)));
-    std::uint32_t capacity = static_cast<std::uint32_t>(node->pod_subnet.size()) - 2;
-    if (next_host.try_emplace(spec.node, 2).first->second >= capacity)
+    // The last usable index is size - 2 (size - 1 is the broadcast address).
+    std::uint32_t last = static_cast<std::uint32_t>(node->pod_subnet.size()) - 2;
+    if (next_host.try_emplace(spec.node, 2).first->second > last)
       return fail(input_error(spec.where, fmt::format("node '{}' has no free pod address left for {}", spec.node, spec.name),
                               "set a shorter [cluster] node_cidr_mask or add nodes"));
     p.ifname = "eth0";
