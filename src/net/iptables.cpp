@@ -25,6 +25,9 @@
 #include <linux/netfilter_ipv4/ipt_REJECT.h>
 
 #include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdint>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -32,7 +35,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace knlab {
@@ -288,27 +293,142 @@ std::string_view rule_target(const ipt_entry* e, xtc_handle* h) {
   return t ? std::string_view(t) : std::string_view();
 }
 
-// Whether an existing entry is the same rule as `want` (built from `r`): the IP part, the
-// matches byte for byte, and the target (by name for jumps and verdicts, which libiptc resolves;
-// by revision and data for extension targets).
+// Whether an existing entry is the same rule as `want` (built from `r`): the IP part, each match
+// (size, name, revision, data) and the target (by name for jumps and verdicts, which libiptc
+// resolves; by name, revision and data for extension targets). Not a memcmp of the whole blob:
+// the kernel hands back only the NUL-terminated part of each name field, the rest of the 29
+// bytes is whatever was in libiptc's buffer.
+bool same_header(const xt_entry_match* a, const xt_entry_match* b) {
+  return a->u.match_size == b->u.match_size && a->u.user.revision == b->u.user.revision &&
+         std::strncmp(a->u.user.name, b->u.user.name, sizeof a->u.user.name) == 0;
+}
+
 bool same_entry(const ipt_entry* have, xtc_handle* h, const ipt_entry* want, const IptRule& r) {
   if (have->target_offset != want->target_offset || have->next_offset != want->next_offset)
     return false;
   if (std::memcmp(&have->ip, &want->ip, sizeof have->ip) != 0) return false;
   const auto* hb = reinterpret_cast<const unsigned char*>(have);
   const auto* wb = reinterpret_cast<const unsigned char*>(want);
-  if (std::memcmp(hb + sizeof(ipt_entry), wb + sizeof(ipt_entry),
-                  want->target_offset - sizeof(ipt_entry)) != 0)
-    return false;
+  for (std::size_t off = sizeof(ipt_entry); off < want->target_offset;) {
+    const auto* hm = reinterpret_cast<const xt_entry_match*>(hb + off);
+    const auto* wm = reinterpret_cast<const xt_entry_match*>(wb + off);
+    if (wm->u.match_size < kMatchHdr || !same_header(hm, wm) ||
+        std::memcmp(hb + off + kMatchHdr, wb + off + kMatchHdr, wm->u.match_size - kMatchHdr) != 0)
+      return false;
+    off += wm->u.match_size;
+  }
   const auto* ht = reinterpret_cast<const xt_entry_target*>(hb + have->target_offset);
   const auto* wt = reinterpret_cast<const xt_entry_target*>(wb + want->target_offset);
-  if (r.target == IptRule::Target::kJump)
-    return ht->u.target_size == wt->u.target_size && rule_target(have, h) == r.jump;
-  return rule_target(have, h) == std::string_view(wt->u.user.name) &&
-         ht->u.user.revision == wt->u.user.revision &&
-         std::memcmp(reinterpret_cast<const unsigned char*>(ht) + kTargetHdr,
-                     reinterpret_cast<const unsigned char*>(wt) + kTargetHdr,
+  if (ht->u.target_size != wt->u.target_size) return false;
+  if (r.target == IptRule::Target::kJump) return rule_target(have, h) == r.jump;
+  return ht->u.user.revision == wt->u.user.revision &&
+         std::strncmp(ht->u.user.name, wt->u.user.name, sizeof ht->u.user.name) == 0 &&
+         std::memcmp(hb + have->target_offset + kTargetHdr, wb + want->target_offset + kTargetHdr,
                      wt->u.target_size - kTargetHdr) == 0;
+}
+
+// What the kernel checks when it receives the table (mark_source_chains, xt_check_target),
+// checked first so that the error names the rule: jump loops, and targets reached from a hook
+// they do not work in (DNAT only in PREROUTING/OUTPUT, MASQUERADE only in POSTROUTING, REJECT
+// only in INPUT/FORWARD/OUTPUT). Follows the jumps of the table's own rules.
+std::optional<std::pair<const IptRule*, Refusal>> check_graph(const IptTable& t) {
+  constexpr std::array<std::string_view, 5> kHooks = {"PREROUTING", "INPUT", "FORWARD", "OUTPUT",
+                                                       "POSTROUTING"};
+  std::unordered_map<std::string_view, std::size_t> idx;
+  std::vector<std::string_view> names;
+  auto node = [&](std::string_view n) {
+    auto [it, added] = idx.emplace(n, names.size());
+    if (added) names.push_back(n);
+    return it->second;
+  };
+  for (auto h : kHooks) node(h);
+  for (const auto& c : t.chains) node(c);
+  std::vector<std::vector<std::size_t>> out(names.size());
+  for (const auto& r : t.rules) {
+    auto from = idx.find(r.chain);
+    auto to = idx.find(r.jump);
+    if (r.target == IptRule::Target::kJump && from != idx.end() && to != idx.end() &&
+        to->second >= kHooks.size())
+      out[from->second].push_back(to->second);
+  }
+  // Loops: an iterative depth-first search over the user chains.
+  std::vector<std::uint8_t> color(names.size(), 0);  // 0 new, 1 on the stack, 2 done
+  std::vector<std::size_t> via(names.size(), SIZE_MAX);
+  for (std::size_t start = 0; start < names.size(); ++start) {
+    if (color[start] != 0) continue;
+    std::vector<std::pair<std::size_t, std::size_t>> stack{{start, 0}};
+    color[start] = 1;
+    while (!stack.empty()) {
+      auto& [n, next] = stack.back();
+      if (next == out[n].size()) {
+        color[n] = 2;
+        stack.pop_back();
+        continue;
+      }
+      std::size_t m = out[n][next++];
+      if (color[m] == 1) {
+        std::string path(names[m]);
+        for (auto it = std::find_if(stack.begin(), stack.end(), [&](auto& e) { return e.first == m; });
+             it != stack.end(); ++it)
+          if (it->first != m) path += fmt::format(" -> {}", names[it->first]);
+        path += fmt::format(" -> {}", names[m]);
+        for (const auto& r : t.rules)
+          if (r.chain == names[n] && r.jump == names[m] && r.target == IptRule::Target::kJump)
+            return std::pair{&r, Refusal{fmt::format("the jumps loop: {}", path),
+                                         "the kernel refuses chains that jump back into themselves"}};
+      }
+      if (color[m] == 0) {
+        color[m] = 1;
+        stack.emplace_back(m, 0);
+      }
+    }
+  }
+  // Hooks reaching each chain, with the chain each was first reached from (for the path).
+  std::vector<std::vector<std::size_t>> parent(kHooks.size());
+  std::vector<unsigned> reach(names.size(), 0);
+  for (std::size_t h = 0; h < kHooks.size(); ++h) {
+    parent[h].assign(names.size(), SIZE_MAX);
+    std::vector<std::size_t> queue{h};
+    reach[h] |= 1u << h;
+    for (std::size_t qi = 0; qi < queue.size(); ++qi)
+      for (std::size_t m : out[queue[qi]])
+        if (!(reach[m] & (1u << h))) {
+          reach[m] |= 1u << h;
+          parent[h][m] = queue[qi];
+          queue.push_back(m);
+        }
+  }
+  for (const auto& r : t.rules) {
+    unsigned allowed = 0;
+    const char* target = "";
+    const char* where = "";
+    switch (r.target) {
+      case IptRule::Target::kDnat:
+        allowed = (1u << 0) | (1u << 3), target = "DNAT", where = "PREROUTING and OUTPUT";
+        break;
+      case IptRule::Target::kMasquerade:
+        allowed = 1u << 4, target = "MASQUERADE", where = "POSTROUTING";
+        break;
+      case IptRule::Target::kReject:
+        allowed = (1u << 1) | (1u << 2) | (1u << 3), target = "REJECT",
+        where = "INPUT, FORWARD and OUTPUT";
+        break;
+      default:
+        continue;
+    }
+    auto c = idx.find(r.chain);
+    if (c == idx.end()) continue;
+    unsigned wrong = reach[c->second] & ~allowed;
+    if (!wrong) continue;
+    std::size_t h = static_cast<std::size_t>(std::countr_zero(wrong));
+    std::string path(names[c->second]);
+    for (std::size_t n = parent[h][c->second]; n != SIZE_MAX; n = parent[h][n])
+      path = fmt::format("{} -> {}", names[n], path);
+    return std::pair{&r, Refusal{fmt::format("{} is reached from {} ({}), but works only in {}",
+                                             target, kHooks[h], path, where),
+                                 "jump to this chain only from the hooks the target works in"}};
+  }
+  return std::nullopt;
 }
 
 class Applier {
@@ -319,6 +439,7 @@ class Applier {
   Status run(bool* again) {
     *again = false;
     KN_TRY(check_chains());
+    if (auto bad = check_graph(t_)) return fail(refused(bad->first, bad->first->chain, bad->second));
     auto inside = KN_TRY(ScopedNetns::enter(ns_));
     h_.reset(iptc_init(t_.name.c_str()));
     if (!h_) {
@@ -359,13 +480,13 @@ class Applier {
   }
 
   Error table_error(std::string op, int err) const {
-    Error e = sys_error(std::move(op), fmt::format("table {}", t_.name), err, ns_.name());
+    Error e = sys_error(std::move(op), t_.name, err, ns_.name());
     e.detail = iptc_text(err);
     return e;
   }
 
   Error chain_error(std::string op, const std::string& chain, int err) const {
-    Error e = sys_error(std::move(op), fmt::format("chain {} in table {}", chain, t_.name), err,
+    Error e = sys_error(std::move(op), fmt::format("{} of table {}", chain, t_.name), err,
                         ns_.name());
     e.detail = iptc_text(err);
     return e;
@@ -383,7 +504,7 @@ class Applier {
     e.kind = ErrorKind::kInput;
     e.op = "encode iptables rule";
     e.object = r ? fmt::format("\"{}\" in table {}", render_rule(*r), t_.name)
-                 : fmt::format("chain {} in table {}", chain, t_.name);
+                 : fmt::format("chain {} of table {}", chain, t_.name);
     e.netns = ns_.name();
     e.detail = std::move(why.detail);
     e.hint = std::move(why.hint);
@@ -493,7 +614,7 @@ class Applier {
       if (in_place) continue;
       for (auto it = ours.rbegin(); it != ours.rend(); ++it)
         if (!iptc_delete_num_entry(chain.c_str(), *it, h_.get()))
-          return fail(chain_error("delete iptables rule from", chain, errno));
+          return fail(chain_error("delete kn-lab rule from iptables chain", chain, errno));
       to_insert_.emplace_back(chain, std::move(want));
     }
     return {};
@@ -504,8 +625,12 @@ class Applier {
       if (!iptc_delete_chain(c.c_str(), h_.get())) {
         int err = errno;
         Error e = chain_error("delete iptables chain", c, err);
-        if (err == EMLINK || err == EBUSY)
-          e.hint = "a chain that is not kn-lab's still jumps to it; remove that rule";
+        if (err == EMLINK || err == EBUSY) {
+          e.detail = "rules outside kn-lab's chains still jump to it";
+          e.hint = fmt::format("find them with `ip netns exec {} iptables-legacy-save -t {}` and "
+                               "remove them",
+                               ns_.name(), t_.name);
+        }
         return fail(std::move(e));
       }
     }

@@ -1,0 +1,115 @@
+"""Services, Endpoints and kube-proxy's iptables rules (issue 4): real traffic through the
+rules kn-lab wrote with libiptc, answered by pods that name themselves."""
+
+from __future__ import annotations
+
+import collections
+import json
+import time
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def svc_table(kn, labname: str) -> dict[str, dict[str, str]]:
+    lines = kn("get", "svc", "--lab", labname, check=True).stdout.splitlines()
+    head = lines[0].split()
+    return {row.split()[0]: dict(zip(head, row.split())) for row in lines[1:]}
+
+
+def pods(lab) -> dict[str, dict]:
+    return {p["metadata"]["name"]: p for p in lab.pods()["items"]}
+
+
+def wait_ready(lab, port: int):
+    for name, p in pods(lab).items():
+        if p["metadata"]["namespace"] == "default" and not name.startswith("client"):
+            assert lab.wait_tcp(name, p["status"]["podIP"], port), name
+
+
+def test_cluster_ip_balances_over_every_endpoint(lab, kn):
+    s = lab("06-service-clusterip")
+    wait_ready(s, 2368)
+    ghosts = {n: p for n, p in pods(s).items() if n.startswith("ghost-")}
+    assert len(ghosts) == 3 and {p["spec"]["nodeName"] for p in ghosts.values()} == {"node1", "node2", "node3"}
+    vip = svc_table(kn, s.name)["ghost"]["CLUSTER-IP"]
+
+    # kubectl get endpoints ghost: exactly the ready pod IPs:ports.
+    ep = kn("get", "endpoints", "ghost", "--lab", s.name, check=True).stdout.splitlines()[1].split()[1]
+    assert sorted(ep.split(",")) == sorted(f"{p['status']['podIP']}:2368" for p in ghosts.values())
+
+    # 60 requests from the client pod reach all three endpoints; the bodies name them.
+    script = f"for i in $(seq 60); do curl -s --max-time 2 http://{vip}:2368/ | head -1; done"
+    out = s.exec("client", "sh", "-c", script, check=True).stdout
+    seen = collections.Counter(line.removeprefix("pod: ") for line in out.splitlines())
+    assert set(seen) == set(ghosts), seen
+    assert sum(seen.values()) == 60 and min(seen.values()) >= 5, seen  # 1/3 each, loosely
+
+    # Between pods there is no SNAT: the endpoint sees the client pod's address.
+    client_ip = pods(s)["client"]["status"]["podIP"]
+    seen_ip = s.exec("client", "curl", "-s", "--max-time", "2", f"http://{vip}:2368/clientip", check=True).stdout
+    assert seen_ip.split(":")[0] == client_ip
+
+
+def test_service_without_endpoints_is_refused_at_once(lab, kn):
+    s = lab("06-service-clusterip")
+    vip = svc_table(kn, s.name)["nothing"]["CLUSTER-IP"]
+    t0 = time.monotonic()
+    r = s.exec("client", "curl", "-s", "--max-time", "5", f"http://{vip}:80/")
+    assert r.returncode == 7, r  # connection refused (ICMP port unreachable from the REJECT rule)
+    assert time.monotonic() - t0 < 2
+    assert kn("get", "endpoints", "nothing", "--lab", s.name, check=True).stdout.splitlines()[1].split()[1] == "<none>"
+
+
+def test_hairpin_and_same_node_paths(lab, kn):
+    s = lab("06-service-clusterip")
+    wait_ready(s, 2368)
+    vip = svc_table(kn, s.name)["ghost"]["CLUSTER-IP"]
+    all_pods = pods(s)
+    ghost1 = next(n for n, p in all_pods.items() if n.startswith("ghost-") and p["spec"]["nodeName"] == "node1")
+    # Hairpin: a pod reaching itself through its Service (masqueraded to cni0's address).
+    script = f"for i in $(seq 30); do curl -s --max-time 2 http://{vip}:2368/ | head -1; done"
+    answers = s.exec(ghost1, "sh", "-c", script, check=True).stdout.splitlines()
+    assert f"pod: {ghost1}" in answers
+    hits = [l for l in answers if l == f"pod: {ghost1}"]
+    assert len(answers) == 30 and hits
+    # Same node: client (node1) -> Service -> ghost on node1 works (bridge-nf-call-iptables).
+    out = s.exec("client", "sh", "-c", script, check=True).stdout.splitlines()
+    assert f"pod: {ghost1}" in out
+
+
+def test_rule_dump_has_kube_proxy_chains(lab, kn):
+    s = lab("06-service-clusterip")
+    dump = s.ns_exec("node2", "iptables-legacy-save", "-t", "nat", check=True).stdout
+    for needle in ("-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES",
+                   "-A KUBE-MARK-MASQ -j MARK", "-A KUBE-POSTROUTING", "MASQUERADE --random-fully",
+                   "-m statistic --mode random --probability 0.33333333349", "--probability 0.50000000000",
+                   "-j DNAT --to-destination", "\"default/ghost cluster IP\""):
+        assert needle in dump, needle
+    assert dump.count(":KUBE-SEP-") == 3 and dump.count(":KUBE-SVC-") == 1
+    filt = s.ns_exec("node2", "iptables-legacy-save", "-t", "filter", check=True).stdout
+    assert "\"default/nothing has no endpoints\"" in filt and "REJECT --reject-with icmp-port-unreachable" in filt
+
+
+def test_nodeport_on_every_node_and_traffic_policies(lab, kn):
+    s = lab("07-service-nodeport")
+    wait_ready(s, 9898)
+    nodes = {"node1": "192.168.56.11", "node2": "192.168.56.12", "node3": "192.168.56.13"}
+    with_pod = {p["spec"]["nodeName"] for p in pods(s).values()}
+    assert with_pod == {"node1", "node2"}
+    for node, ip in nodes.items():
+        # Cluster: every node answers, the client address is replaced by a node address (SNAT).
+        r = s.ns_exec("external", "curl", "-s", "--max-time", "3", f"http://{ip}:30080/clientip")
+        assert r.returncode == 0, (node, r)
+        assert not r.stdout.startswith("192.168.56.2:"), r.stdout
+        body = s.ns_exec("external", "curl", "-s", "--max-time", "3", f"http://{ip}:30080/", check=True).stdout
+        assert body.startswith("pod: podinfo-")
+        # Local: only nodes with an endpoint answer, and they keep the client's address.
+        r = s.ns_exec("external", "curl", "-s", "--max-time", "2", f"http://{ip}:30081/clientip")
+        if node in with_pod:
+            assert r.returncode == 0 and r.stdout.startswith("192.168.56.2:"), (node, r)
+        else:
+            assert r.returncode == 28, (node, r)  # dropped: no local endpoint, so no answer
+    desc = kn("describe", "svc", "podinfo-local", "--lab", s.name, check=True).stdout
+    assert "External Traffic Policy:  Local" in desc and "NodePort:                 <unset>  30081/TCP" in desc
