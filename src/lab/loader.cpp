@@ -418,13 +418,17 @@ Result<ServiceSpec> read_service(const toml::table& t, const std::string& file, 
 Status read_cluster(const toml::table* t, const std::string& file, ClusterSpec& c) {
   if (!t) return {};
   TableReader r(*t, "[cluster]", file,
-                {"pod_cidr", "node_cidr_mask", "service_cidr", "node_network", "cni", "mtu"});
+                {"pod_cidr", "node_cidr_mask", "service_cidr", "node_network", "cni", "mtu", "dns"});
   KN_TRY(r.check_keys());
   if (auto v = KN_TRY(r.cidr("pod_cidr"))) c.pod_cidr = *v;
   if (auto v = KN_TRY(r.cidr("service_cidr"))) c.service_cidr = *v;
   if (auto v = KN_TRY(r.cidr("node_network"))) c.node_network = *v;
   if (auto v = KN_TRY(r.integer("node_cidr_mask", 8, 30))) c.node_mask = static_cast<unsigned>(*v);
   if (auto v = KN_TRY(r.integer("mtu", 1280, 9000))) c.mtu = static_cast<unsigned>(*v);
+  if (const toml::node* dns = t->get("dns")) {
+    if (!dns->is_boolean()) return fail(r.type_error("dns", *dns, "true or false"));
+    c.dns = dns->as_boolean()->get();
+  }
   if (auto v = KN_TRY(r.string("cni"))) {
     if (auto mode = parse_cni_mode(*v)) c.cni = *mode;
     else

@@ -62,6 +62,7 @@ struct ClusterSpec {
   Cidr node_network{Ipv4{0xc0a83800}, 24};  // 192.168.56.0/24, the underlay between nodes
   CniMode cni = CniMode::kVxlan;
   unsigned mtu = 1500;                        // underlay MTU
+  std::optional<bool> dns;                    // cluster DNS; default: on when there are Services
 };
 
 // A Deployment: `replicas` pods of one image, named <name>-<hash>-<suffix>, spread over nodes.

@@ -59,15 +59,15 @@ bool selects(const std::map<std::string, std::string>& selector, const PodPlan& 
 // Cluster IPs and NodePorts: given ones first, then the others by a stable hash of the
 // service's name, probing on (the API server picks at random; stable keeps labs repeatable).
 // 10.96.0.1 (the kubernetes service) and 10.96.0.10 (cluster DNS) are kept free.
-Status plan_services(const Lab& lab, LabPlan& plan) {
-  const Cidr& cidr = lab.cluster.service_cidr;
+Status plan_services(const ClusterSpec& cluster, const std::vector<ServiceSpec>& services, LabPlan& plan) {
+  const Cidr& cidr = cluster.service_cidr;
   std::set<std::uint32_t> ips{cidr.nth(1).value, cidr.nth(10).value};
   std::set<std::uint16_t> ports;
-  for (auto& s : lab.services) {
+  for (auto& s : services) {
     if (s.cluster_ip) ips.insert(s.cluster_ip->value);
     if (s.node_port) ports.insert(*s.node_port);
   }
-  for (const ServiceSpec& spec : lab.services) {
+  for (const ServiceSpec& spec : services) {
     ServicePlan s;
     s.spec = spec;
     if (s.spec.target_port == 0) s.spec.target_port = s.spec.port;
@@ -160,7 +160,7 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images) {
 
   // A Deployment's replicas are pods like the others, spread over the nodes in turn.
   std::vector<PodSpec> all_pods = lab.pods;
-  std::vector<std::string> owners(lab.pods.size());
+  std::vector<std::string> owners(lab.pods.size());  // the Deployment of each pod, if any
   for (const DeploymentSpec& d : lab.deployments) {
     for (int i = 0; i < d.replicas; ++i) {
       PodSpec p;
@@ -175,6 +175,41 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images) {
     }
   }
   plan.deployments = lab.deployments;
+  // Cluster DNS, as kubeadm installs it: a Deployment in kube-system behind the Service
+  // kube-dns at the tenth address of the service CIDR. Here the server is dnsmasq (Debian).
+  plan.dns = lab.cluster.dns.value_or(!lab.services.empty());
+  std::vector<ServiceSpec> services = lab.services;
+  if (plan.dns) {
+    plan.dns_ip = lab.cluster.service_cidr.nth(10);
+    plan.dns_hosts_path = fmt::format("{}/dns/hosts", plan.state_dir);
+    DeploymentSpec d;
+    d.name = "kube-dns";
+    d.ns = "kube-system";
+    d.image = "dnsmasq";
+    PodSpec p;
+    p.name = deployment_pod_name(d, 0);
+    p.ns = "kube-system";
+    p.node = lab.nodes.front().name;
+    p.labels = {{"k8s-app", "kube-dns"}};
+    p.containers.push_back(ContainerSpec{
+        "dnsmasq",
+        {"dnsmasq", "--keep-in-foreground", "--log-facility=-", "--log-queries", "--user=root", "--pid-file=",
+         "--no-resolv", "--no-hosts", "--addn-hosts=" + plan.dns_hosts_path, "--local=/cluster.local/",
+         "--domain-needed"},
+        {},
+        SourceLocation{}});
+    all_pods.push_back(std::move(p));
+    owners.push_back("kube-dns");
+    ServiceSpec s;
+    s.name = "kube-dns";
+    s.ns = "kube-system";
+    s.selector = {{"k8s-app", "kube-dns"}};
+    s.port = 53;
+    s.target_port = 53;
+    s.protocol = "UDP";
+    s.cluster_ip = plan.dns_ip;
+    services.push_back(std::move(s));
+  }
 
   std::map<std::string, std::uint32_t> next_host;      // per node: next free host index
   std::map<std::string, std::set<std::string>> veths;  // per node: host-side names taken
@@ -246,7 +281,7 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images) {
     }
     plan.pods.push_back(std::move(p));
   }
-  KN_TRY(plan_services(lab, plan));
+  KN_TRY(plan_services(lab.cluster, services, plan));
   return plan;
 }
 
@@ -265,12 +300,21 @@ std::string pod_hosts_file(const PodPlan& pod) {
       pod.address.addr.str(), pod.name);
 }
 
-std::string pod_resolv_conf(const LabPlan&) {
+std::string pod_resolv_conf(const LabPlan& plan, const PodPlan& pod) {
+  std::string search = fmt::format("search {}.svc.cluster.local svc.cluster.local cluster.local\n", pod.ns);
+  if (plan.dns)
+    return fmt::format("# Cluster DNS (written by kn-lab): the kube-dns Service.\nnameserver {}\n{}options ndots:5\n",
+                       plan.dns_ip.str(), search);
   // No cluster DNS in this lab: without a nameserver line the resolver asks 127.0.0.1, which
   // refuses at once instead of timing out against an address that does not exist here.
-  return "# kn-lab: this lab runs no cluster DNS; names resolve through /etc/hosts only.\n"
-         "search default.svc.cluster.local svc.cluster.local cluster.local\n"
-         "options ndots:5\n";
+  return "# kn-lab: this lab runs no cluster DNS; names resolve through /etc/hosts only.\n" + search + "options ndots:5\n";
+}
+
+std::string dns_hosts_file(const LabPlan& plan) {
+  std::string out = "# Service names for the cluster DNS (written by kn-lab; dnsmasq reads it).\n";
+  for (const ServicePlan& s : plan.services)
+    out += fmt::format("{}\t{}.{}.svc.cluster.local\n", s.cluster_ip.str(), s.spec.name, s.spec.ns);
+  return out;
 }
 
 namespace {
@@ -367,7 +411,7 @@ std::vector<Op> up_ops(const LabPlan& plan) {
     std::string etc = pod_etc_dir(p);
     ops.emplace_back(NetnsAdd{p.netns});
     ops.emplace_back(FileWrite{etc + "/hosts", pod_hosts_file(p)});
-    ops.emplace_back(FileWrite{etc + "/resolv.conf", pod_resolv_conf(plan)});
+    ops.emplace_back(FileWrite{etc + "/resolv.conf", pod_resolv_conf(plan, p)});
     ops.emplace_back(PauseStart{p.netns, p.name, p.name});
     ops.emplace_back(VethAdd{n->netns, p.host_veth, n->bridge, p.netns, p.ifname, n->pod_mtu});
     ops.emplace_back(BridgePortSet{n->netns, p.host_veth, true});
@@ -381,6 +425,7 @@ std::vector<Op> up_ops(const LabPlan& plan) {
   if (!plan.services.empty())
     for (const NodePlan& n : plan.nodes)
       for (IptTable& t : kube_proxy_tables(plan, n)) ops.emplace_back(IptablesApply{n.netns, std::move(t)});
+  if (plan.dns) ops.emplace_back(FileWrite{plan.dns_hosts_path, dns_hosts_file(plan)});
   for (const PodPlan& p : plan.pods)
     for (const ContainerPlan& c : p.containers)
       ops.emplace_back(ContainerStart{p.netns, p.name, c.name, c.argv, c.env, c.log_path});

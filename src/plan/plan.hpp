@@ -64,6 +64,10 @@ struct LabPlan {
   std::vector<PodPlan> pods;
   std::vector<DeploymentSpec> deployments;
   std::vector<struct ServicePlan> services;
+  // Cluster DNS: dnsmasq in a kube-system pod behind the kube-dns Service (10.96.0.10).
+  bool dns = false;
+  Ipv4 dns_ip;
+  std::string dns_hosts_path;  // <state>/dns/hosts: "<cluster IP> <svc>.<ns>.svc.cluster.local"
   // The underlay. A lab with several nodes gets wires: namespaces with a bridge br0 playing the
   // LAN between the VMs; one ("wire") or one per [[rack]], joined by the "router" namespace.
   // The "external" namespace (the outside world, a laptop) is plugged into the first wire.
@@ -116,7 +120,8 @@ std::vector<Op> up_ops(const LabPlan& plan);
 
 // The pod's /etc/hosts and /etc/resolv.conf, as the kubelet writes them.
 std::string pod_hosts_file(const PodPlan& pod);
-std::string pod_resolv_conf(const LabPlan& plan);
+std::string pod_resolv_conf(const LabPlan& plan, const PodPlan& pod);
+std::string dns_hosts_file(const LabPlan& plan);
 std::string pod_etc_dir(const PodPlan& pod);  // /etc/netns/<pod netns>
 
 }  // namespace knlab

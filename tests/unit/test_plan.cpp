@@ -128,7 +128,7 @@ TEST_CASE("up_ops: the exact commands that build a one-node, one-pod lab") {
       "ip -n kn-t.n link set cni0 up",
       "ip netns add kn-t.web",
       "install -D -m 0644 /dev/stdin /etc/netns/kn-t.web/hosts <<'EOF'\n" + pod_hosts_file(plan->pods[0]) + "EOF",
-      "install -D -m 0644 /dev/stdin /etc/netns/kn-t.web/resolv.conf <<'EOF'\n" + pod_resolv_conf(*plan) + "EOF",
+      "install -D -m 0644 /dev/stdin /etc/netns/kn-t.web/resolv.conf <<'EOF'\n" + pod_resolv_conf(*plan, plan->pods[0]) + "EOF",
       "ip netns exec kn-t.web unshare --uts --ipc sh -c 'hostname web && exec kn-pause' &",
       "ip -n kn-t.n link add " + veth + " mtu 1450 master cni0 up type veth peer name eth0 netns kn-t.web mtu 1450",
       "bridge -n kn-t.n link set dev " + veth + " hairpin on",
