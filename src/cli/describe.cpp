@@ -48,7 +48,7 @@ Result<int> describe_service(const LabView& v, const ServicePlan& s) {
   field(out, "IP Families", "IPv4");
   field(out, "IP", s.cluster_ip.str());
   field(out, "IPs", s.cluster_ip.str());
-  if (s.spec.type == ServiceType::kLoadBalancer) field(out, "LoadBalancer Ingress", "<pending>");
+  if (s.spec.type == ServiceType::kLoadBalancer) field(out, "LoadBalancer Ingress", s.lb_ip ? s.lb_ip->str() : "<pending>");
   field(out, "Port", fmt::format("<unset>  {}/{}", s.spec.port, s.spec.protocol));
   field(out, "TargetPort", fmt::format("{}/{}", s.spec.target_port, s.spec.protocol));
   if (s.node_port) field(out, "NodePort", fmt::format("<unset>  {}/{}", *s.node_port, s.spec.protocol));

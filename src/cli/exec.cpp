@@ -56,6 +56,7 @@ Result<int> run_exec(const ExecOptions& o) {
   for (auto& w : v.plan.wires) names += " " + w.name;
   if (!v.plan.router_netns.empty()) names += " router";
   if (v.plan.has_wire()) names += " external";
+  if (!v.plan.cloud_lb_netns.empty()) names += " cloud-lb";
   for (auto& p : v.plan.pods) names += " " + p.name;
   return fail(input_error(SourceLocation{}, fmt::format("no pod or node \"{}\" in lab {}", o.target, lab),
                           fmt::format("targets:{}", names)));

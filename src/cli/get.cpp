@@ -129,7 +129,7 @@ Result<int> get_services(const LabView& v, const GetOptions& o) {
   rows.push_back(head);
   for (auto& s : v.plan.services) {
     if (!o.in_ns(s.spec.ns) || (!o.name.empty() && s.spec.name != o.name)) continue;
-    std::string external = s.spec.type == ServiceType::kLoadBalancer ? "<pending>" : "<none>";
+    std::string external = s.lb_ip ? s.lb_ip->str() : s.spec.type == ServiceType::kLoadBalancer ? "<pending>" : "<none>";
     Row r{s.spec.name, std::string(to_string(s.spec.type)), s.cluster_ip.str(), external, ports_of(s), age_of(v)};
     if (o.all_namespaces) r.insert(r.begin(), s.spec.ns);
     if (wide) {

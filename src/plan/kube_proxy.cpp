@@ -132,6 +132,14 @@ std::vector<IptTable> kube_proxy_tables(const LabPlan& plan, const NodePlan& nod
     std::string svc = svc_chain(s), ext = ext_chain(s), svl = svl_chain(s);
     nat.chains.push_back(svc);
     n.push_back(match_vip(jump("KUBE-SERVICES", svc, fmt::format("{} cluster IP", s.id()))));
+    if (s.lb_ip) {
+      // In-cluster traffic to the EXTERNAL-IP short-cuts the cloud, as kube-proxy does.
+      IptRule lb = jump("KUBE-SERVICES", ext, fmt::format("{} loadbalancer IP", s.id()));
+      lb.dst = Cidr{*s.lb_ip, 32};
+      lb.proto = proto;
+      lb.dport = s.spec.port;
+      n.push_back(lb);
+    }
     {
       // Traffic to the cluster IP from outside the pod network (a node itself) is masqueraded.
       IptRule r = match_vip(jump(svc, "KUBE-MARK-MASQ", fmt::format("{} cluster IP", s.id())));
@@ -198,6 +206,43 @@ std::vector<IptTable> kube_proxy_tables(const LabPlan& plan, const NodePlan& nod
   n.insert(n.end(), nodeports.begin(), nodeports.end());
   n.insert(n.end(), per_service.begin(), per_service.end());
   return {nat, filter};
+}
+
+IptTable cloud_lb_table(const LabPlan& plan) {
+  IptTable t{"nat", {"CLOUD-LB-SERVICES"}, {}};
+  t.rules.push_back(jump("PREROUTING", "CLOUD-LB-SERVICES", "cloud load balancer"));
+  for (const ServicePlan& s : plan.services) {
+    if (!s.lb_ip || !s.node_port) continue;
+    std::vector<const NodePlan*> backends;
+    for (const NodePlan& n : plan.nodes) {
+      bool local = std::any_of(s.endpoints.begin(), s.endpoints.end(), [&](const EndpointPlan& e) { return e.node == n.name; });
+      if (!s.spec.local_traffic_policy || local) backends.push_back(&n);
+    }
+    std::string chain = "CLOUD-LB-" + hash16(s.id() + lower(s.spec.protocol));
+    t.chains.push_back(chain);
+    IptRule entry = jump("CLOUD-LB-SERVICES", chain, fmt::format("{} loadbalancer", s.id()));
+    entry.dst = Cidr{*s.lb_ip, 32};
+    entry.proto = lower(s.spec.protocol);
+    entry.dport = s.spec.port;
+    t.rules.push_back(entry);
+    for (std::size_t i = 0; i < backends.size(); ++i) {
+      IptRule r = rule(chain);
+      r.proto = lower(s.spec.protocol);
+      r.want_proto_match = true;
+      r.comment = fmt::format("{} -> {} {}:{}", s.id(), backends[i]->name, backends[i]->ip.addr.str(), *s.node_port);
+      if (i + 1 < backends.size()) r.probability = 1.0 / static_cast<double>(backends.size() - i);
+      r.target = IptRule::Target::kDnat;
+      r.to_ip = backends[i]->ip.addr;
+      r.to_port = *s.node_port;
+      t.rules.push_back(r);
+    }
+  }
+  IptRule masq = rule("POSTROUTING");
+  masq.out_iface = "eth0";
+  masq.comment = "cloud load balancer: replies come back through it";
+  masq.target = IptRule::Target::kMasquerade;
+  t.rules.push_back(masq);
+  return t;
 }
 
 }  // namespace knlab

@@ -24,4 +24,9 @@ std::string sep_chain(const ServicePlan& s, const EndpointPlan& e);
 // The nat and filter tables of one node.
 std::vector<IptTable> kube_proxy_tables(const LabPlan& plan, const NodePlan& node);
 
+// The cloud load balancer's nat table: each EXTERNAL-IP:port spread over the nodes' NodePort
+// (with externalTrafficPolicy Local, only over nodes that have an endpoint, as a cloud's health
+// checks would find), masqueraded so that replies come back through the balancer.
+IptTable cloud_lb_table(const LabPlan& plan);
+
 }  // namespace knlab

@@ -26,6 +26,7 @@ std::vector<std::string> LabPlan::namespaces() const {
   for (auto& w : wires) out.push_back(w.netns);
   if (!router_netns.empty()) out.push_back(router_netns);
   if (has_wire()) out.push_back(external_netns);
+  if (!cloud_lb_netns.empty()) out.push_back(cloud_lb_netns);
   for (auto& n : nodes) out.push_back(n.netns);
   for (auto& p : pods) out.push_back(p.netns);
   return out;
@@ -282,6 +283,19 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images) {
     plan.pods.push_back(std::move(p));
   }
   KN_TRY(plan_services(lab.cluster, services, plan));
+  // The cloud provider's part: EXTERNAL-IPs from a pool at the top of the first wire (.200 on a
+  // /24), owned by the cloud-lb namespace. Without an underlay they stay <pending>.
+  if (plan.has_wire()) {
+    const Cidr& first = plan.wires.front().network;
+    std::uint32_t next = first.size() >= 256 ? 200 : static_cast<std::uint32_t>(first.size() * 3 / 4);
+    for (ServicePlan& s : plan.services)
+      if (s.spec.type == ServiceType::kLoadBalancer) {
+        if (next >= first.size() - 1) break;
+        s.lb_ip = first.nth(next++);
+        plan.cloud_lb_netns = netns_name(lab.name, "cloud-lb");
+        plan.cloud_lb_ip = Cidr{first.nth(3), first.prefix};
+      }
+  }
   return plan;
 }
 
@@ -421,6 +435,20 @@ std::vector<Op> up_ops(const LabPlan& plan) {
     ops.emplace_back(RouteAdd{p.netns, Cidr{Ipv4{0}, 0}, p.gateway, p.ifname, false});
   }
   if (plan.has_wire()) cross_node_ops(plan, ops);
+  if (!plan.cloud_lb_netns.empty()) {
+    const LabPlan::Wire& first = plan.wires.front();
+    const std::string& lb = plan.cloud_lb_netns;
+    ops.emplace_back(NetnsAdd{lb});
+    ops.emplace_back(LinkUp{lb, "lo"});
+    ops.emplace_back(SysctlSet{lb, "net.ipv4.ip_forward", "1"});
+    ops.emplace_back(VethAdd{first.netns, "cloud-lb", "br0", lb, "eth0", wire_mtu});
+    ops.emplace_back(LinkUp{lb, "eth0"});
+    ops.emplace_back(AddrAdd{lb, "eth0", plan.cloud_lb_ip});
+    for (const ServicePlan& s : plan.services)
+      if (s.lb_ip) ops.emplace_back(AddrAdd{lb, "eth0", Cidr{*s.lb_ip, 32}});
+    if (first.router) ops.emplace_back(RouteAdd{lb, Cidr{Ipv4{0}, 0}, first.router->addr, "eth0", false});
+    ops.emplace_back(IptablesApply{lb, cloud_lb_table(plan)});
+  }
   // kube-proxy: every node gets the Service rules (nat and filter), one commit per table.
   if (!plan.services.empty())
     for (const NodePlan& n : plan.nodes)

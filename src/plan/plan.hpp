@@ -80,6 +80,10 @@ struct LabPlan {
   std::vector<Wire> wires;
   std::string router_netns;    // kn-<lab>.router, with racks
   std::string external_netns;  // kn-<lab>.external
+  // The cloud's load balancer (labs with LoadBalancer Services): a namespace on the first wire
+  // that owns the EXTERNAL-IPs and forwards them to the nodes' NodePorts.
+  std::string cloud_lb_netns;  // kn-<lab>.cloud-lb
+  Cidr cloud_lb_ip;            // .3 of the first wire
   Cidr external_ip;            // .2 of the first wire
   bool has_wire() const { return !wires.empty(); }
   const Wire* wire(std::string_view name) const;
@@ -101,6 +105,7 @@ struct ServicePlan {
   ServiceSpec spec;
   Ipv4 cluster_ip;
   std::optional<std::uint16_t> node_port;  // NodePort and LoadBalancer
+  std::optional<Ipv4> lb_ip;               // LoadBalancer: EXTERNAL-IP, from the cloud's pool
   std::vector<EndpointPlan> endpoints;     // pods whose labels match the selector, in plan order
   std::string id() const { return spec.ns + "/" + spec.name; }
 };

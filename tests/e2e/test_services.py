@@ -113,3 +113,33 @@ def test_nodeport_on_every_node_and_traffic_policies(lab, kn):
             assert r.returncode == 28, (node, r)  # dropped: no local endpoint, so no answer
     desc = kn("describe", "svc", "podinfo-local", "--lab", s.name, check=True).stdout
     assert "External Traffic Policy:  Local" in desc and "NodePort:                 <unset>  30081/TCP" in desc
+
+
+def test_loadbalancer_answers_from_outside_through_the_cloud_lb(lab, kn):
+    s = lab("08-service-loadbalancer")
+    wait_ready(s, 80)
+    row = svc_table(kn, s.name)["web"]
+    assert row["TYPE"] == "LoadBalancer" and row["EXTERNAL-IP"] == "192.168.56.200"
+    # The balancer namespace owns the EXTERNAL-IP.
+    addrs = s.ns_exec("cloud-lb", "ip", "-j", "addr", "show", "eth0", check=True).stdout
+    assert "192.168.56.200" in addrs
+    script = "for i in $(seq 30); do curl -s --max-time 2 http://192.168.56.200/ | head -1; done"
+    seen = set(s.ns_exec("external", "sh", "-c", script, check=True).stdout.splitlines())
+    assert len(seen) >= 2 and all(l.startswith("pod: web-") for l in seen), seen
+    # In-cluster traffic to the EXTERNAL-IP is short-cut by kube-proxy on the node.
+    dump = s.ns_exec("node1", "iptables-legacy-save", "-t", "nat", check=True).stdout
+    assert "-d 192.168.56.200/32 -p tcp -m comment --comment \"default/web loadbalancer IP\"" in dump
+
+
+def test_cluster_dns_answers_service_names(lab, kn):
+    s = lab("06-service-clusterip")
+    wait_ready(s, 2368)
+    resolv = s.exec("client", "cat", "/etc/resolv.conf", check=True).stdout
+    assert "nameserver 10.96.0.10" in resolv and "search default.svc.cluster.local svc.cluster.local cluster.local" in resolv
+    vip = svc_table(kn, s.name)["ghost"]["CLUSTER-IP"]
+    assert s.exec("client", "getent", "hosts", "ghost.default.svc.cluster.local", check=True).stdout.split()[0] == vip
+    # A short name through the search list, then HTTP by name, as the course does with wget.
+    body = s.exec("client", "curl", "-s", "--max-time", "3", "http://ghost:2368/", check=True).stdout
+    assert body.startswith("pod: ghost-")
+    listing = kn("get", "svc", "-n", "kube-system", "--lab", s.name, check=True).stdout
+    assert "kube-dns" in listing and "10.96.0.10" in listing and "53/UDP" in listing
