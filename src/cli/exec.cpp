@@ -35,7 +35,8 @@ Result<int> run_exec(const ExecOptions& o) {
     if (!pod->pause || !process_alive(pod->pause->id))
       return fail(state_error("exec", fmt::format("pod {} is not running (its pause process is gone)", o.target),
                               "`kn-lab get pods` shows the state of each pod"));
-    return fail(exec_in_pod(PodContext{pod->pause->id.pid, fmt::format("/etc/netns/{}", pod->pod->netns)}, o.command));
+    return fail(exec_in_pod(PodContext{pod->pause->id.pid, fmt::format("/etc/netns/{}", pod->pod->netns), pod->pod->privileged},
+                            o.command));
   }
   // A node's (or the router's) BIRD directory, so that `birdc` works there as on a real node.
   std::string bird_dir = fmt::format("{}/bird/{}", v.plan.state_dir, o.target);

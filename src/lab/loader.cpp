@@ -316,13 +316,17 @@ Result<std::optional<std::uint16_t>> read_port(const TableReader& r, std::string
 }
 
 Result<PodSpec> read_pod(const toml::table& t, const std::string& file, const Lab& lab) {
-  TableReader r(t, "[[pod]]", file, {"name", "namespace", "node", "labels", "image", "container"});
+  TableReader r(t, "[[pod]]", file, {"name", "namespace", "node", "labels", "image", "privileged", "container"});
   KN_TRY(r.check_keys());
   PodSpec p;
   p.where = r.where();
   p.name = KN_TRY(r.required_string("name", "\"web\""));
   KN_TRY(check_name(r, "name", p.name, kMaxObjectNameLength, "pod"));
   p.ns = KN_TRY(read_namespace(r));
+  if (const toml::node* priv = t.get("privileged")) {
+    if (!priv->is_boolean()) return fail(r.type_error("privileged", *priv, "true or false"));
+    p.privileged = priv->as_boolean()->get();
+  }
   if (auto image = KN_TRY(r.string("image"))) {
     KN_TRY(check_image(r, *image));
     p.image = *image;

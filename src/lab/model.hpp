@@ -35,6 +35,7 @@ struct PodSpec {
   std::string ns = "default";   // Kubernetes namespace
   std::string node;
   std::string image;            // instead of containers: a behaviour from the image catalogue
+  bool privileged = false;      // containers keep all capabilities (NET_ADMIN, SYS_ADMIN, ...)
   std::map<std::string, std::string> labels;
   std::vector<ContainerSpec> containers;
   SourceLocation where;

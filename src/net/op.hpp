@@ -109,6 +109,7 @@ struct ContainerStart {
   std::vector<std::string> argv;
   std::vector<std::pair<std::string, std::string>> env;
   std::string log_path;
+  bool privileged = false;  // else the container gets Docker's default capabilities only
 };
 
 // A daemon of a node (or of the router): a real program from Debian (bird) run in the namespace,

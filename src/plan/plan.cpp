@@ -223,6 +223,7 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images) {
     p.ns = spec.ns;
     p.deployment = owners[pod_index];
     p.image = spec.image;
+    p.privileged = spec.privileged;
     p.node = spec.node;
     p.netns = netns_name(lab.name, spec.ns == "default" ? spec.name : spec.name + "." + spec.ns);
     if (!netns_taken.insert(p.netns).second)
@@ -456,7 +457,7 @@ std::vector<Op> up_ops(const LabPlan& plan) {
   if (plan.dns) ops.emplace_back(FileWrite{plan.dns_hosts_path, dns_hosts_file(plan)});
   for (const PodPlan& p : plan.pods)
     for (const ContainerPlan& c : p.containers)
-      ops.emplace_back(ContainerStart{p.netns, p.name, c.name, c.argv, c.env, c.log_path});
+      ops.emplace_back(ContainerStart{p.netns, p.name, c.name, c.argv, c.env, c.log_path, p.privileged});
   return ops;
 }
 

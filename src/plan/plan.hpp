@@ -44,6 +44,7 @@ struct PodPlan {
   std::string ns = "default";  // Kubernetes namespace
   std::string deployment;      // owner, if the pod belongs to a Deployment
   std::string image;           // the image it "runs", if any
+  bool privileged = false;
   std::string node;
   std::string netns;      // kn-<lab>.<pod>
   std::string host_veth;  // veth<8 hex>, in the node's namespace

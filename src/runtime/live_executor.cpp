@@ -162,7 +162,7 @@ struct LiveExecutor::Visitor {
     auto it = self.pauses_.find(o.pod);
     if (it == self.pauses_.end())
       return fail(state_error("start container", fmt::format("pod {} has no pause process", o.pod)));
-    PodContext pod{it->second.pid, fmt::format("/etc/netns/{}", o.netns)};
+    PodContext pod{it->second.pid, fmt::format("/etc/netns/{}", o.netns), o.privileged};
     ProcessId p = KN_TRY(spawn_container(pod, o.argv, o.env, o.log_path));
     return Outcome{p.pid, p.start};
   }

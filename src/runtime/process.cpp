@@ -7,7 +7,9 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <linux/capability.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -76,7 +78,26 @@ struct PodEntry {
   const char* resolv_src = nullptr;
   const char* run_bird_src = nullptr;         // bound over /run/bird
   bool remount_sys = false;
+  int drop_caps_above = -1;                   // >= 0: keep only Docker's default capabilities
 };
+
+bool docker_default_cap(int cap) {
+  switch (cap) {
+    case CAP_CHOWN: case CAP_DAC_OVERRIDE: case CAP_FSETID: case CAP_FOWNER: case CAP_MKNOD:
+    case CAP_NET_RAW: case CAP_SETGID: case CAP_SETUID: case CAP_SETFCAP: case CAP_SETPCAP:
+    case CAP_NET_BIND_SERVICE: case CAP_SYS_CHROOT: case CAP_KILL: case CAP_AUDIT_WRITE:
+      return true;
+    default:
+      return false;
+  }
+}
+
+int last_cap() {
+  std::ifstream in("/proc/sys/kernel/cap_last_cap");
+  int n = 40;
+  in >> n;
+  return n;
+}
 
 // Runs in the child (or, for exec, in kn-lab itself just before execve). Raw syscalls only.
 // Returns the step that failed (errno tells why), or nullptr.
@@ -101,6 +122,14 @@ const char* child_enter(const PodEntry& e) {
       return "bind-mount the node's BIRD directory on /run/bird";
     // /sys/class/net should show the pod's interfaces, as under `ip netns exec`. Best effort.
     if (e.remount_sys && umount2("/sys", MNT_DETACH) == 0) mount("sysfs", "/sys", "sysfs", 0, nullptr);
+  }
+  if (e.drop_caps_above >= 0) {
+    // Containers get Docker's default capabilities: enough to ping, capture and read routes,
+    // not to rewire the node (no NET_ADMIN, no SYS_ADMIN). Dropped from the bounding set, so
+    // the exec'd program (root) gets no more than these.
+    for (int cap = 0; cap <= e.drop_caps_above; ++cap)
+      if (!docker_default_cap(cap) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) return "drop capabilities";
+    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
   }
   return nullptr;
 }
@@ -193,8 +222,9 @@ Result<PodFds> open_pod(const PodContext& pod) {
   return f;
 }
 
-PodEntry entry_for(const PodFds& f) {
+PodEntry entry_for(const PodFds& f, bool privileged) {
   PodEntry e;
+  e.drop_caps_above = privileged ? -1 : last_cap();
   e.net_fd = f.net.get();
   e.uts_fd = f.uts.get();
   e.ipc_fd = f.ipc.get();
@@ -305,7 +335,7 @@ Result<ProcessId> spawn_container(const PodContext& pod, const std::vector<std::
   CArgv cargv(argv);
   CArgv cenv(env_strings(env));
   SpawnArgs a;
-  a.entry = entry_for(fds);
+  a.entry = entry_for(fds, pod.privileged);
   a.stdin_fd = devnull.get();
   a.stdout_fd = log.get();
   a.path = argv.front().c_str();
@@ -337,7 +367,7 @@ Result<ProcessId> spawn_daemon(const NetnsRef& netns, const std::vector<std::str
 Error exec_in_pod(const PodContext& pod, const std::vector<std::string>& argv) {
   auto fds = open_pod(pod);
   if (!fds) return fds.error();
-  return exec_with(entry_for(*fds), argv, "pod");
+  return exec_with(entry_for(*fds, pod.privileged), argv, "pod");
 }
 
 Error exec_in_netns(const NetnsRef& netns, const std::vector<std::string>& argv, const std::string& run_bird) {

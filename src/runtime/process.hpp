@@ -39,6 +39,7 @@ Result<ProcessId> spawn_pause(const std::string& pause_path, const NetnsRef& net
 struct PodContext {
   pid_t pause_pid = 0;      // net, UTS and IPC namespaces are this process's
   std::string etc_dir;      // /etc/netns/<ns>: hosts and resolv.conf bind-mounted over /etc
+  bool privileged = false;  // keep every capability (else Docker's default set only)
 };
 
 // Starts a container: argv[0] must already be resolved. Daemonised (own session), stdin from

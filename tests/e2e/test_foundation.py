@@ -179,3 +179,22 @@ def test_exec_and_logs_errors_name_the_targets(lab, kn):
     assert kn("exec", "--lab", p2p.name, "node1", "--", "ip", "link", "show", "cni0").returncode == 0
     logs = kn("logs", "--lab", p2p.name, "web")
     assert logs.returncode == 0
+
+
+def test_containers_get_dockers_default_capabilities(lab):
+    p2p = lab("02-pod-to-pod-same-node")
+    # Reading routes, pinging and capturing work; rewiring the node does not.
+    assert p2p.exec("web", "ip", "route").returncode == 0
+    assert p2p.exec("web", "ping", "-c", "1", "-W", "2", "10.244.0.3").returncode == 0
+    denied = p2p.exec("web", "ip", "link", "add", "dummy0", "type", "dummy")
+    assert denied.returncode != 0 and "Operation not permitted" in denied.stderr
+    status = p2p.exec("web", "grep", "CapBnd", "/proc/self/status", check=True).stdout
+    assert status.split()[1] == "00000000a80425fb"  # Docker's default set, no NET_ADMIN/SYS_ADMIN
+    # The container processes themselves run with the same set.
+    pods = {p["metadata"]["name"]: p for p in p2p.pods()["items"]}
+    pids = subprocess.run(["ip", "netns", "pids", p2p.ns("web")], capture_output=True, text=True).stdout.split()
+    pause = str(pods["web"]["status"]["pausePid"])
+    server = [p for p in pids if p != pause]
+    assert server
+    with open(f"/proc/{server[0]}/status") as f:
+        assert "CapBnd:\t00000000a80425fb" in f.read()
