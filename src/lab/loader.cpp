@@ -305,7 +305,7 @@ Status check_image(const TableReader& r, const std::string& image) {
   });
   if (!ok)
     return fail(input_error(r.where_of("image"), fmt::format("image \"{}\" is not a valid image reference", image),
-                            "like \"ghost:4\" or \"stefanprodan/podinfo\"; `kn-lab images` lists what the lab can run"));
+                            "like \"ghost:4\" or \"stefanprodan/podinfo\" (data/images.toml lists what a lab can run)"));
   return {};
 }
 
@@ -414,6 +414,10 @@ Result<ServiceSpec> read_service(const toml::table& t, const std::string& file, 
     auto parsed = Ipv4::parse(*ip);
     if (!parsed || !c.service_cidr.contains(*parsed) || *parsed == c.service_cidr.network() || *parsed == c.service_cidr.broadcast())
       return fail(input_error(r.where_of("cluster_ip"), fmt::format("cluster_ip \"{}\" is not a host address of service_cidr {}", *ip, c.service_cidr.str())));
+    if (*parsed == c.service_cidr.nth(1) || *parsed == c.service_cidr.nth(10))
+      return fail(input_error(r.where_of("cluster_ip"), fmt::format("cluster_ip {} is reserved", *ip),
+                              fmt::format("{} is the kubernetes Service's and {} the cluster DNS's, as in kubeadm clusters",
+                                          c.service_cidr.nth(1).str(), c.service_cidr.nth(10).str())));
     s.cluster_ip = *parsed;
   }
   return s;

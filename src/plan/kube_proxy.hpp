@@ -1,6 +1,6 @@
 // kube-proxy in iptables mode, as data: the nat and filter rules a node gets for the lab's
 // Services, with kube-proxy's chain layout, names and comments, so that what a learner reads
-// in a node (`kn-lab rules node1`, or `iptables-legacy-save` there) is what a cluster has.
+// in a node (`kn-lab exec node1 -- iptables-legacy-save`) is what a cluster has.
 // Pure: unit-tested against expected text.
 #pragma once
 

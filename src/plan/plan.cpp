@@ -421,44 +421,52 @@ std::vector<Op> up_ops(const LabPlan& plan) {
     ops.emplace_back(AddrAdd{n.netns, n.bridge, n.bridge_address});
     ops.emplace_back(LinkUp{n.netns, n.bridge});
   }
-  for (const PodPlan& p : plan.pods) {
-    const NodePlan* n = plan.node(p.node);
-    std::string etc = pod_etc_dir(p);
-    ops.emplace_back(NetnsAdd{p.netns});
-    ops.emplace_back(FileWrite{etc + "/hosts", pod_hosts_file(p)});
-    ops.emplace_back(FileWrite{etc + "/resolv.conf", pod_resolv_conf(plan, p)});
-    ops.emplace_back(PauseStart{p.netns, p.name, p.name});
-    ops.emplace_back(VethAdd{n->netns, p.host_veth, n->bridge, p.netns, p.ifname, n->pod_mtu});
-    ops.emplace_back(BridgePortSet{n->netns, p.host_veth, true});
-    ops.emplace_back(LinkUp{p.netns, "lo"});
-    ops.emplace_back(LinkUp{p.netns, p.ifname});
-    ops.emplace_back(AddrAdd{p.netns, p.ifname, p.address});
-    ops.emplace_back(RouteAdd{p.netns, Cidr{Ipv4{0}, 0}, p.gateway, p.ifname, false});
-  }
+  for (const PodPlan& p : plan.pods) pod_ops(plan, p, ops);
   if (plan.has_wire()) cross_node_ops(plan, ops);
-  if (!plan.cloud_lb_netns.empty()) {
-    const LabPlan::Wire& first = plan.wires.front();
-    const std::string& lb = plan.cloud_lb_netns;
-    ops.emplace_back(NetnsAdd{lb});
-    ops.emplace_back(LinkUp{lb, "lo"});
-    ops.emplace_back(SysctlSet{lb, "net.ipv4.ip_forward", "1"});
-    ops.emplace_back(VethAdd{first.netns, "cloud-lb", "br0", lb, "eth0", wire_mtu});
-    ops.emplace_back(LinkUp{lb, "eth0"});
-    ops.emplace_back(AddrAdd{lb, "eth0", plan.cloud_lb_ip});
-    for (const ServicePlan& s : plan.services)
-      if (s.lb_ip) ops.emplace_back(AddrAdd{lb, "eth0", Cidr{*s.lb_ip, 32}});
-    if (first.router) ops.emplace_back(RouteAdd{lb, Cidr{Ipv4{0}, 0}, first.router->addr, "eth0", false});
-    ops.emplace_back(IptablesApply{lb, cloud_lb_table(plan)});
-  }
+  if (!plan.cloud_lb_netns.empty()) cloud_lb_ops(plan, ops);
   // kube-proxy: every node gets the Service rules (nat and filter), one commit per table.
   if (!plan.services.empty())
     for (const NodePlan& n : plan.nodes)
       for (IptTable& t : kube_proxy_tables(plan, n)) ops.emplace_back(IptablesApply{n.netns, std::move(t)});
   if (plan.dns) ops.emplace_back(FileWrite{plan.dns_hosts_path, dns_hosts_file(plan)});
-  for (const PodPlan& p : plan.pods)
-    for (const ContainerPlan& c : p.containers)
-      ops.emplace_back(ContainerStart{p.netns, p.name, c.name, c.argv, c.env, c.log_path, p.privileged});
+  for (const PodPlan& p : plan.pods) container_ops(p, ops);
   return ops;
+}
+
+void pod_ops(const LabPlan& plan, const PodPlan& p, std::vector<Op>& ops) {
+  const NodePlan* n = plan.node(p.node);
+  std::string etc = pod_etc_dir(p);
+  ops.emplace_back(NetnsAdd{p.netns});
+  ops.emplace_back(FileWrite{etc + "/hosts", pod_hosts_file(p)});
+  ops.emplace_back(FileWrite{etc + "/resolv.conf", pod_resolv_conf(plan, p)});
+  ops.emplace_back(PauseStart{p.netns, p.name, p.name});
+  ops.emplace_back(VethAdd{n->netns, p.host_veth, n->bridge, p.netns, p.ifname, n->pod_mtu});
+  ops.emplace_back(BridgePortSet{n->netns, p.host_veth, true});
+  ops.emplace_back(LinkUp{p.netns, "lo"});
+  ops.emplace_back(LinkUp{p.netns, p.ifname});
+  ops.emplace_back(AddrAdd{p.netns, p.ifname, p.address});
+  ops.emplace_back(RouteAdd{p.netns, Cidr{Ipv4{0}, 0}, p.gateway, p.ifname, false});
+}
+
+void container_ops(const PodPlan& p, std::vector<Op>& ops) {
+  for (const ContainerPlan& c : p.containers)
+    ops.emplace_back(ContainerStart{p.netns, p.name, c.name, c.argv, c.env, c.log_path, p.privileged});
+}
+
+void cloud_lb_ops(const LabPlan& plan, std::vector<Op>& ops) {
+  const LabPlan::Wire& first = plan.wires.front();
+  const std::string& lb = plan.cloud_lb_netns;
+  unsigned wire_mtu = plan.cluster.mtu;
+  ops.emplace_back(NetnsAdd{lb});
+  ops.emplace_back(LinkUp{lb, "lo"});
+  ops.emplace_back(SysctlSet{lb, "net.ipv4.ip_forward", "1"});
+  ops.emplace_back(VethAdd{first.netns, "cloud-lb", "br0", lb, "eth0", wire_mtu});
+  ops.emplace_back(LinkUp{lb, "eth0"});
+  ops.emplace_back(AddrAdd{lb, "eth0", plan.cloud_lb_ip});
+  for (const ServicePlan& s : plan.services)
+    if (s.lb_ip) ops.emplace_back(AddrAdd{lb, "eth0", Cidr{*s.lb_ip, 32}});
+  if (first.router) ops.emplace_back(RouteAdd{lb, Cidr{Ipv4{0}, 0}, first.router->addr, "eth0", false});
+  ops.emplace_back(IptablesApply{lb, cloud_lb_table(plan)});
 }
 
 }  // namespace knlab

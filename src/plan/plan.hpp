@@ -124,6 +124,12 @@ std::string deployment_pod_name(const DeploymentSpec& d, int index);
 // pods (namespace, files, pause, veth, addresses, routes), then containers.
 std::vector<Op> up_ops(const LabPlan& plan);
 
+// Parts of up_ops, also used to change a running lab: one pod's namespace, files, pause process
+// and network; its containers; the cloud load balancer.
+void pod_ops(const LabPlan& plan, const PodPlan& pod, std::vector<Op>& ops);
+void container_ops(const PodPlan& pod, std::vector<Op>& ops);
+void cloud_lb_ops(const LabPlan& plan, std::vector<Op>& ops);
+
 // The pod's /etc/hosts and /etc/resolv.conf, as the kubelet writes them.
 std::string pod_hosts_file(const PodPlan& pod);
 std::string pod_resolv_conf(const LabPlan& plan, const PodPlan& pod);

@@ -1,12 +1,19 @@
 // knlab-ipt-apply: drives iptables_apply() from the end-to-end tests (tests/e2e/test_iptables_apply.py).
 //
-//   knlab-ipt-apply NETNS --demo [--small]   apply a representative kube-proxy nat + filter table
-//   knlab-ipt-apply NETNS --bench S          apply S services x 3 endpoints (nat), timed
-//   knlab-ipt-apply NETNS --bad              apply a nat table the kernel refuses at commit
-//   knlab-ipt-apply - --bench S --no-apply   only print the rendering (for iptables-legacy-restore)
+//   knlab-ipt-apply NETNS --demo [--small]  a representative kube-proxy nat + filter table: services
+//                                           with 3 endpoints (affinity, NodePort), 1 endpoint (UDP),
+//                                           none (REJECT in filter); --small: only the UDP one, and
+//                                           no KUBE-POSTROUTING (stale chains and hooks to remove)
+//   knlab-ipt-apply NETNS --edge            every less common form the renderer knows (nat + filter)
+//   knlab-ipt-apply NETNS --empty           nat and filter with no kn-lab chain: removes them all
+//   knlab-ipt-apply NETNS --bad             DNAT reached from POSTROUTING: refused before the kernel
+//   knlab-ipt-apply NETNS --bad-kernel      a DNAT rule in KUBE-MARK-MASQ (refused by the kernel when
+//                                           a learner's chain makes it reachable from POSTROUTING)
+//   knlab-ipt-apply NETNS --bench S         S services x 3 endpoints (nat), timed
+//   knlab-ipt-apply - --bench S --no-apply  only print the rendering (for iptables-legacy-restore)
 //
-// stdout: render_iptables_save() of every table applied, in order (nat, then filter).
-// stderr: the error (exit 1), and for --bench the timings as "key=value" lines.
+// stdout: render_iptables_save() of every table (nat, then filter); in --bench mode only with
+// --no-apply. stderr: the error (exit 1); for --bench the timings as "key=value" words.
 #include <fmt/core.h>
 
 #include <array>
@@ -224,12 +231,89 @@ std::vector<Service> bench_services(unsigned n) {
   return out;
 }
 
+// The forms kube-proxy's tables do not all use: interfaces, masks, bare and escaped comments,
+// extreme probabilities, DNAT without a port, fall-through, verdicts.
+std::vector<IptTable> edge_tables() {
+  IptTable nat{"nat", {"KUBE-EDGE"}, {}};
+  auto& R = nat.rules;
+  auto add = [&](IptRule r) { R.push_back(std::move(r)); };
+  IptRule r = jump("KUBE-EDGE", "RETURN");
+  r.in_iface = "eth+";
+  r.out_iface = "veth0";
+  add(r);
+  r = jump("KUBE-EDGE", "RETURN");
+  r.mark = IptRule::Mark{0x4000, 0xffffffff, false};
+  add(r);
+  r.mark = IptRule::Mark{0, 0xffffffff, false};
+  add(r);
+  r = jump("KUBE-EDGE", "RETURN");
+  r.dst = *Cidr::parse("10.1.2.3/16", false);
+  add(r);
+  r = jump("KUBE-EDGE", "RETURN");
+  r.src = *Cidr::parse("0.0.0.0/0");
+  r.src_negated = true;
+  add(r);
+  r = jump("KUBE-EDGE", "ACCEPT", "abc");
+  r.proto = "tcp";
+  r.want_proto_match = true;
+  add(r);
+  add(jump("KUBE-EDGE", "DROP", "it's \"quoted\" \\ and tab\there"));
+  for (double p : {1.0, 0.2, 0.0, 0.25, 0.999}) {
+    r = jump("KUBE-EDGE", "RETURN");
+    r.probability = p;
+    add(r);
+  }
+  for (auto t : {IptRule::Target::kMarkOr, IptRule::Target::kMarkXor}) {
+    r = IptRule{};
+    r.chain = "KUBE-EDGE";
+    r.target = t;
+    r.mark_bits = t == IptRule::Target::kMarkOr ? 0u : 0x4000u;
+    add(r);
+  }
+  r = jump("KUBE-EDGE", "RETURN");
+  r.recent = IptRule::Recent{"FOO", false, 0, false};
+  add(r);
+  r.recent = IptRule::Recent{"FOO", false, 5, false};
+  add(r);
+  r = IptRule{};
+  r.chain = "KUBE-EDGE";
+  r.target = IptRule::Target::kMasquerade;
+  add(r);
+  r = IptRule{};
+  r.chain = "KUBE-EDGE";
+  r.proto = "udp";
+  r.target = IptRule::Target::kDnat;
+  r.to_ip = ip("10.244.1.2");
+  add(r);
+  r = IptRule{};
+  r.chain = "KUBE-EDGE";
+  r.src = *Cidr::parse("10.0.0.1/32");  // no target: falls through
+  add(r);
+  r = jump("KUBE-EDGE", "ACCEPT");
+  r.in_iface = "eth0";
+  r.proto = "udp";
+  r.dport = 53;
+  add(r);
+
+  IptTable filter{"filter", {"KUBE-EDGE"}, {}};
+  filter.rules.push_back(jump("FORWARD", "KUBE-EDGE"));
+  IptRule rej;
+  rej.chain = "KUBE-EDGE";
+  rej.target = IptRule::Target::kReject;
+  filter.rules.push_back(rej);
+  rej.proto = "udp";
+  rej.dport = 5353;
+  filter.rules.push_back(rej);
+  return {nat, filter};
+}
+
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
 
 int usage() {
-  std::fputs("usage: knlab-ipt-apply NETNS (--demo [--small] | --bench S [--no-apply] | --bad)\n",
+  std::fputs("usage: knlab-ipt-apply NETNS (--demo [--small] | --edge | --empty | --bad | "
+             "--bad-kernel | --bench S [--no-apply])\n",
              stderr);
   return 2;
 }
@@ -259,10 +343,14 @@ int main(int argc, char** argv) {
   if (mode == "--demo") {
     Tables t = kube_proxy(demo_services(small), !small);
     tables = {std::move(t.nat), std::move(t.filter)};
+  } else if (mode == "--edge") {
+    tables = edge_tables();
+  } else if (mode == "--empty") {
+    tables = {IptTable{"nat", {}, {}}, IptTable{"filter", {}, {}}};
   } else if (mode == "--bench" && services > 0) {
     tables.push_back(std::move(kube_proxy(bench_services(services)).nat));
   } else if (mode == "--bad") {
-    // DNAT reached from POSTROUTING: every rule is well formed, the kernel refuses the table.
+    // DNAT reached from POSTROUTING: every rule is well formed, the graph is not.
     IptTable nat{"nat", {"KUBE-BAD"}, {}};
     nat.rules.push_back(jump("POSTROUTING", "KUBE-BAD", "bad hook"));
     IptRule d;
@@ -274,6 +362,19 @@ int main(int argc, char** argv) {
     d.to_port = 8080;
     nat.rules.push_back(d);
     tables.push_back(std::move(nat));
+  } else if (mode == "--bad-kernel") {
+    // The demo's nat table with a DNAT rule added to KUBE-MARK-MASQ: fine unless something outside
+    // kn-lab's rules jumps to KUBE-MARK-MASQ from POSTROUTING (the test adds such a chain).
+    Tables t = kube_proxy(demo_services(false));
+    IptRule d;
+    d.chain = "KUBE-MARK-MASQ";
+    d.proto = "tcp";
+    d.want_proto_match = true;
+    d.target = IptRule::Target::kDnat;
+    d.to_ip = ip("10.244.1.2");
+    d.to_port = 8080;
+    t.nat.rules.push_back(d);
+    tables.push_back(std::move(t.nat));
   } else {
     return usage();
   }
@@ -298,10 +399,9 @@ int main(int argc, char** argv) {
                      t.name.c_str(), t.rules.size(), t.chains.size(), build_ms, apply_ms);
     }
   }
-  auto t2 = std::chrono::steady_clock::now();
+  if (mode == "--bench" && apply) return 0;
   std::string text;
   for (const auto& t : tables) text += render_iptables_save(t);
-  if (mode == "--bench") std::fprintf(stderr, "render_ms=%.1f\n", ms_since(t2));
   std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;
 }
