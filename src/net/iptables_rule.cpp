@@ -63,23 +63,6 @@ void append_iface(std::string& out, const char* opt, const std::string& name) {
   out += name;
 }
 
-std::string_view target_name(IptRule::Target t) {
-  switch (t) {
-    case IptRule::Target::kJump:
-      return "";
-    case IptRule::Target::kDnat:
-      return "DNAT";
-    case IptRule::Target::kMasquerade:
-      return "MASQUERADE";
-    case IptRule::Target::kMarkOr:
-    case IptRule::Target::kMarkXor:
-      return "MARK";
-    case IptRule::Target::kReject:
-      return "REJECT";
-  }
-  return "";
-}
-
 // Built-in chains of a table, in the order iptables-save lists them (hook order).
 std::vector<std::string_view> builtin_chains(std::string_view table) {
   if (table == "nat") return {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"};
@@ -93,7 +76,7 @@ std::vector<std::string_view> builtin_chains(std::string_view table) {
 
 std::uint32_t statistic_probability_fraction(double probability) {
   // libxt_statistic.c: info->u.random.probability = lround(0x80000000 * p)
-  double p = std::clamp(probability, 0.0, 1.0);
+  double p = probability >= 0.0 ? std::min(probability, 1.0) : 0.0;  // NaN too: 0
   return static_cast<std::uint32_t>(std::lround(2147483648.0 * p));
 }
 
@@ -170,11 +153,10 @@ std::string render_rule(const IptRule& r) {
       if (r.random_fully) out += " --random-fully";
       break;
     case IptRule::Target::kMarkOr:
-      out += fmt::format(" -j {} --set-xmark {:#x}/{:#x}", target_name(r.target), r.mark_bits,
-                         r.mark_bits);
+      out += fmt::format(" -j MARK --set-xmark {:#x}/{:#x}", r.mark_bits, r.mark_bits);
       break;
     case IptRule::Target::kMarkXor:
-      out += fmt::format(" -j {} --set-xmark {:#x}/0x0", target_name(r.target), r.mark_bits);
+      out += fmt::format(" -j MARK --set-xmark {:#x}/0x0", r.mark_bits);
       break;
     case IptRule::Target::kReject:
       out += " -j REJECT --reject-with icmp-port-unreachable";

@@ -105,11 +105,13 @@ std::string pod_template_hash(const DeploymentSpec& d) {
   return safe_encode(fmt::format("{}/{}|{}|{}", d.ns, d.name, d.image, d.port ? *d.port : 0), 10);
 }
 
-std::string deployment_pod_name(const DeploymentSpec& d, int index) {
-  return fmt::format("{}-{}-{}", d.name, pod_template_hash(d), safe_encode(fmt::format("{}/{}#{}", d.ns, d.name, index), 5));
+std::string deployment_pod_name(const DeploymentSpec& d, int index, int generation) {
+  std::string key = generation == 0 ? fmt::format("{}/{}#{}", d.ns, d.name, index)
+                                    : fmt::format("{}/{}#{}#{}", d.ns, d.name, index, generation);
+  return fmt::format("{}-{}-{}", d.name, pod_template_hash(d), safe_encode(key, 5));
 }
 
-Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images) {
+Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images, const PlanMemory* memory) {
   LabPlan plan;
   plan.lab = lab.name;
   plan.description = lab.description;
@@ -165,7 +167,11 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images) {
   for (const DeploymentSpec& d : lab.deployments) {
     for (int i = 0; i < d.replicas; ++i) {
       PodSpec p;
-      p.name = deployment_pod_name(d, i);
+      int generation = 0;
+      if (memory)
+        if (auto g = memory->generations.find(fmt::format("{}/{}#{}", d.ns, d.name, i)); g != memory->generations.end())
+          generation = g->second;
+      p.name = deployment_pod_name(d, i, generation);
       p.ns = d.ns;
       p.node = lab.nodes[static_cast<std::size_t>(i) % lab.nodes.size()].name;
       p.labels = d.labels;
@@ -176,6 +182,7 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images) {
     }
   }
   plan.deployments = lab.deployments;
+  if (memory) plan.memory.generations = memory->generations;
   // Cluster DNS, as kubeadm installs it: a Deployment in kube-system behind the Service
   // kube-dns at the tenth address of the service CIDR. Here the server is dnsmasq (Debian).
   plan.dns = lab.cluster.dns.value_or(!lab.services.empty());
@@ -212,9 +219,45 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images) {
     services.push_back(std::move(s));
   }
 
-  std::map<std::string, std::uint32_t> next_host;      // per node: next free host index
-  std::map<std::string, std::set<std::string>> veths;  // per node: host-side names taken
+  // IPAM, host-local style: .1 is the gateway; a pod keeps the address it has (memory of a
+  // running lab), a new pod takes the next free address after the last one handed out on its
+  // node, wrapping around, so a replaced pod gets a new address as with the real plugin.
+  std::vector<std::string> netns_of(all_pods.size());
+  std::vector<std::optional<Ipv4>> address_of(all_pods.size());
+  std::map<std::string, std::set<std::uint32_t>> used;  // per node: host indices taken
   std::set<std::string> netns_taken;
+  for (std::size_t i = 0; i < all_pods.size(); ++i) {
+    const PodSpec& spec = all_pods[i];
+    netns_of[i] = netns_name(lab.name, spec.ns == "default" ? spec.name : spec.name + "." + spec.ns);
+    if (!netns_taken.insert(netns_of[i]).second)
+      return fail(input_error(spec.where, fmt::format("pod name {} is used twice", spec.name)));
+    if (!memory) continue;
+    auto kept = memory->pod_ips.find(netns_of[i]);
+    const Cidr& subnet = plan.node(spec.node)->pod_subnet;
+    if (kept == memory->pod_ips.end() || !subnet.contains(kept->second)) continue;
+    std::uint32_t index = kept->second.value - subnet.network().value;
+    if (index >= 2 && index <= subnet.size() - 2 && used[spec.node].insert(index).second) address_of[i] = kept->second;
+  }
+  for (std::size_t i = 0; i < all_pods.size(); ++i) {
+    if (address_of[i]) continue;
+    const PodSpec& spec = all_pods[i];
+    const Cidr& subnet = plan.node(spec.node)->pod_subnet;
+    auto last = static_cast<std::uint32_t>(subnet.size() - 2);  // size - 1 is the broadcast address
+    std::uint32_t& cursor = plan.memory.last_host.try_emplace(spec.node, memory && memory->last_host.contains(spec.node)
+                                                                             ? memory->last_host.at(spec.node) : 1).first->second;
+    std::optional<std::uint32_t> found;
+    for (std::uint32_t step = 0; step < last && !found; ++step) {
+      std::uint32_t candidate = (cursor + step) % last + 1;  // cursor+1 .. last, then 2 ..
+      if (candidate >= 2 && !used[spec.node].contains(candidate)) found = candidate;
+    }
+    if (!found)
+      return fail(input_error(spec.where, fmt::format("node '{}' has no free pod address left for {}", spec.node, spec.name),
+                              "set a shorter [cluster] node_cidr_mask or add nodes"));
+    used[spec.node].insert(*found);
+    cursor = *found;
+    address_of[i] = subnet.nth(*found);
+  }
+  std::map<std::string, std::set<std::string>> veths;  // per node: host-side names taken
   for (std::size_t pod_index = 0; pod_index < all_pods.size(); ++pod_index) {
     const PodSpec& spec = all_pods[pod_index];
     const NodePlan* node = plan.node(spec.node);
@@ -225,18 +268,10 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images) {
     p.image = spec.image;
     p.privileged = spec.privileged;
     p.node = spec.node;
-    p.netns = netns_name(lab.name, spec.ns == "default" ? spec.name : spec.name + "." + spec.ns);
-    if (!netns_taken.insert(p.netns).second)
-      return fail(input_error(spec.where, fmt::format("pod name {} is used twice", spec.name)));
-    // The last usable index is size - 2 (size - 1 is the broadcast address).
-    std::uint32_t last = static_cast<std::uint32_t>(node->pod_subnet.size()) - 2;
-    if (next_host.try_emplace(spec.node, 2).first->second > last)
-      return fail(input_error(spec.where, fmt::format("node '{}' has no free pod address left for {}", spec.node, spec.name),
-                              "set a shorter [cluster] node_cidr_mask or add nodes"));
+    p.netns = netns_of[pod_index];
     p.ifname = "eth0";
-    // host-local IPAM: .1 is the gateway, pods take .2, .3, ... in file order.
-    std::uint32_t& host = next_host.try_emplace(spec.node, 2).first->second;
-    p.address = Cidr{node->pod_subnet.nth(host++), node->pod_subnet.prefix};
+    p.address = Cidr{*address_of[pod_index], node->pod_subnet.prefix};
+    plan.memory.pod_ips[p.netns] = p.address.addr;
     p.gateway = node->bridge_address.addr;
     unsigned salt = 0;
     do {
@@ -289,6 +324,8 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images) {
   if (plan.has_wire()) {
     const Cidr& first = plan.wires.front().network;
     std::uint32_t next = first.size() >= 256 ? 200 : static_cast<std::uint32_t>(first.size() * 3 / 4);
+    for (const NodePlan& n : plan.nodes)  // never below a node's address
+      if (n.wire == plan.wires.front().netns) next = std::max(next, n.ip.addr.value - first.network().value + 1);
     for (ServicePlan& s : plan.services)
       if (s.spec.type == ServiceType::kLoadBalancer) {
         if (next >= first.size() - 1) break;

@@ -17,6 +17,15 @@
 
 namespace knlab {
 
+// What a running lab must remember between plans, as the host-local IPAM plugin and the
+// ReplicaSet controller do: who has which address, where each node's allocation cursor is, and
+// how often each replica was replaced.
+struct PlanMemory {
+  std::map<std::string, Ipv4> pod_ips;            // by pod namespace name
+  std::map<std::string, std::uint32_t> last_host; // per node: the host index handed out last
+  std::map<std::string, int> generations;         // "<ns>/<deployment>#<index>" -> replacements
+};
+
 struct NodePlan {
   std::string name;
   std::string netns;     // kn-<lab>.<node>
@@ -61,6 +70,7 @@ struct LabPlan {
   std::string source;
   std::string state_dir;  // /run/kn-lab/<lab>
   ClusterSpec cluster;
+  PlanMemory memory;      // what this plan decided, to be remembered while the lab is up
   std::vector<NodePlan> nodes;
   std::vector<PodPlan> pods;
   std::vector<DeploymentSpec> deployments;
@@ -112,13 +122,16 @@ struct ServicePlan {
 };
 
 // IPAM and naming. The model is already validated; this fails on what only the plan can see:
-// an image the catalogue does not know, no free veth name after many hash collisions.
-Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images = ImageCatalogue{});
+// an image the catalogue does not know, a node without free addresses, no free veth name.
+// With `memory` (of a running lab), pods keep their addresses and replaced pods their new names.
+Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images = ImageCatalogue{},
+                         const PlanMemory* memory = nullptr);
 
 // Kubernetes-style names for a Deployment's pods: <name>-<pod-template-hash>-<suffix>, both
 // parts from the alphabet Kubernetes uses for generated names, stable across runs.
 std::string pod_template_hash(const DeploymentSpec& d);
-std::string deployment_pod_name(const DeploymentSpec& d, int index);
+// `generation` > 0 for a replica that replaced a deleted pod (a new name, like a new ReplicaSet pod).
+std::string deployment_pod_name(const DeploymentSpec& d, int index, int generation = 0);
 
 // The ops that build the lab from nothing, in order: nodes (namespace, sysctls, bridge), then
 // pods (namespace, files, pause, veth, addresses, routes), then containers.

@@ -168,7 +168,7 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
   KN_TRY(ensure_host_dir(std::string(kEtcNetnsDir)));
   if (std::any_of(ops.begin(), ops.end(), [](const Op& op) { return std::holds_alternative<DaemonStart>(op); }))
     KN_TRY(ensure_host_dir("/run/bird"));
-  LabState state{lab.name, lab.source, "creating", options.cni_override, std::time(nullptr), {}};
+  LabState state{lab.name, lab.source, "creating", options.cni_override, std::time(nullptr), {}, {}};
   KN_TRY(save_state(state, lab_text));
 
   LiveExecutor live(pause_path);
@@ -194,6 +194,7 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
     }
   }
   state.status = "up";
+  state.memory = plan.memory;
   KN_TRY(save_state(state, ""));
   result.warnings = live.warnings();
   result.seconds = seconds_since(t0);
@@ -226,7 +227,7 @@ Result<LabView> view_lab(const std::string& lab) {
   ImageCatalogue images;
   if (!model.deployments.empty() || std::any_of(model.pods.begin(), model.pods.end(), [](const PodSpec& p) { return !p.image.empty(); }))
     images = KN_TRY(load_image_catalogue());
-  v.plan = KN_TRY(plan_lab(model, images));
+  v.plan = KN_TRY(plan_lab(model, images, &v.state.memory));
   for (const PodPlan& p : v.plan.pods) {
     PodView pv;
     pv.pod = &p;

@@ -71,6 +71,14 @@ Status save_state(const LabState& state, const std::string& lab_text) {
                                 {"pid", static_cast<std::int64_t>(p.id.pid)},
                                 {"start", static_cast<std::int64_t>(p.id.start)}});
   t.insert("process", std::move(procs));
+  toml::array ips, lasts, gens;
+  for (auto& [ns, ip] : state.memory.pod_ips) ips.push_back(toml::table{{"netns", ns}, {"ip", ip.str()}});
+  for (auto& [node, host] : state.memory.last_host)
+    lasts.push_back(toml::table{{"node", node}, {"host", static_cast<std::int64_t>(host)}});
+  for (auto& [key, gen] : state.memory.generations) gens.push_back(toml::table{{"replica", key}, {"generation", gen}});
+  t.insert("pod_ip", std::move(ips));
+  t.insert("last_host", std::move(lasts));
+  t.insert("generation", std::move(gens));
   std::ostringstream out;
   out << "# kn-lab state: written by kn-lab, read by kn-lab. Do not edit.\n" << t << "\n";
   return write_private(dir + "/state.toml", out.str());
@@ -104,6 +112,20 @@ Result<LabState> load_state(const std::string& lab) {
       s.processes.push_back(std::move(r));
     }
   }
+  auto each = [&](const char* key, auto&& f) {
+    if (const toml::array* arr = t[key].as_array())
+      for (const toml::node& n : *arr)
+        if (const toml::table* e = n.as_table()) f(*e);
+  };
+  each("pod_ip", [&](const toml::table& e) {
+    if (auto ip = Ipv4::parse(e["ip"].value_or(std::string()))) s.memory.pod_ips[e["netns"].value_or(std::string())] = *ip;
+  });
+  each("last_host", [&](const toml::table& e) {
+    s.memory.last_host[e["node"].value_or(std::string())] = static_cast<std::uint32_t>(e["host"].value_or(std::int64_t{1}));
+  });
+  each("generation", [&](const toml::table& e) {
+    s.memory.generations[e["replica"].value_or(std::string())] = static_cast<int>(e["generation"].value_or(std::int64_t{0}));
+  });
   return s;
 }
 

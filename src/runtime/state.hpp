@@ -30,6 +30,7 @@ struct LabState {
   std::string cni_override;   // `up --cni`, applied again whenever the recorded lab is read
   std::time_t created = 0;
   std::vector<ProcessRecord> processes;
+  PlanMemory memory;          // addresses and replica generations of the running lab
 
   const ProcessRecord* find(std::string_view pod, std::string_view container) const;
 };
