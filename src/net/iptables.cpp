@@ -27,10 +27,10 @@
 #include <algorithm>
 #include <array>
 #include <bit>
-#include <cstdint>
 #include <cerrno>
-#include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -144,7 +144,11 @@ class EntryBuilder {
       m.seconds = rc.seconds;
       m.check_set = static_cast<std::uint8_t>((rc.set ? XT_RECENT_SET : XT_RECENT_CHECK) |
                                               (rc.reap ? XT_RECENT_REAP : 0));
-      std::memcpy(m.name, rc.name.data(), rc.name.size());
+      // libxt_recent starts from the name "DEFAULT" and copies --name over it with its NUL, so a
+      // name shorter than 7 leaves the tail ("AB" is "AB\0AULT"). The kernel hands the whole
+      // field back and `iptables -C/-D` compares it: do the same to stay byte-identical.
+      std::memcpy(m.name, "DEFAULT", 7);
+      std::memcpy(m.name, rc.name.c_str(), rc.name.size() + 1);
       m.side = XT_RECENT_SOURCE;
       m.mask.ip = 0xffffffffu;  // --mask 255.255.255.255
       put_match("recent", 1, m);
@@ -284,8 +288,21 @@ class EntryBuilder {
   std::size_t used_ = 0;
 };
 
-static_assert(sizeof(xt_standard_target) <= kTargetHdr + xt_align(sizeof(int)));
-static_assert(kTargetHdr + xt_align(sizeof(int)) == 40, "standard target size as libiptc wants");
+// The sizes iptables-legacy 1.8.9 writes on x86_64 (read back from its rules with libiptc).
+static_assert(sizeof(ipt_entry) == 112);
+static_assert(kMatchHdr + xt_align(sizeof(xt_comment_info)) == 288);
+static_assert(kMatchHdr + xt_align(sizeof(xt_tcp)) == 48);
+static_assert(kMatchHdr + xt_align(sizeof(xt_udp)) == 40 + 8);
+static_assert(kMatchHdr + xt_align(sizeof(xt_addrtype_info_v1)) == 40);
+static_assert(kMatchHdr + xt_align(sizeof(xt_mark_mtinfo1)) == 48);
+static_assert(kMatchHdr + xt_align(sizeof(xt_recent_mtinfo_v1)) == 264);
+static_assert(kMatchHdr + xt_align(sizeof(xt_statistic_info)) == 56);
+static_assert(kTargetHdr + xt_align(sizeof(int)) == 40);  // standard target (jump, verdict)
+static_assert(sizeof(xt_standard_target) <= 40);
+static_assert(kTargetHdr + xt_align(sizeof(nf_nat_range2)) == 80);  // DNAT r2
+static_assert(kTargetHdr + xt_align(sizeof(nf_nat_ipv4_multi_range_compat)) == 56);  // MASQUERADE
+static_assert(kTargetHdr + xt_align(sizeof(xt_mark_tginfo2)) == 40);
+static_assert(kTargetHdr + xt_align(sizeof(ipt_reject_info)) == 40);
 
 // The target's name as libiptc reports it (chain name or verdict for standard targets).
 std::string_view rule_target(const ipt_entry* e, xtc_handle* h) {
@@ -353,7 +370,6 @@ std::optional<std::pair<const IptRule*, Refusal>> check_graph(const IptTable& t)
   }
   // Loops: an iterative depth-first search over the user chains.
   std::vector<std::uint8_t> color(names.size(), 0);  // 0 new, 1 on the stack, 2 done
-  std::vector<std::size_t> via(names.size(), SIZE_MAX);
   for (std::size_t start = 0; start < names.size(); ++start) {
     if (color[start] != 0) continue;
     std::vector<std::pair<std::size_t, std::size_t>> stack{{start, 0}};
@@ -399,22 +415,23 @@ std::optional<std::pair<const IptRule*, Refusal>> check_graph(const IptTable& t)
         }
   }
   for (const auto& r : t.rules) {
+    // Bits are indexes in kHooks.
     unsigned allowed = 0;
-    const char* target = "";
-    const char* where = "";
-    switch (r.target) {
-      case IptRule::Target::kDnat:
-        allowed = (1u << 0) | (1u << 3), target = "DNAT", where = "PREROUTING and OUTPUT";
-        break;
-      case IptRule::Target::kMasquerade:
-        allowed = 1u << 4, target = "MASQUERADE", where = "POSTROUTING";
-        break;
-      case IptRule::Target::kReject:
-        allowed = (1u << 1) | (1u << 2) | (1u << 3), target = "REJECT",
-        where = "INPUT, FORWARD and OUTPUT";
-        break;
-      default:
-        continue;
+    std::string_view target, where;
+    if (r.target == IptRule::Target::kDnat) {
+      allowed = (1u << 0) | (1u << 3);
+      target = "DNAT";
+      where = "PREROUTING and OUTPUT";
+    } else if (r.target == IptRule::Target::kMasquerade) {
+      allowed = 1u << 4;
+      target = "MASQUERADE";
+      where = "POSTROUTING";
+    } else if (r.target == IptRule::Target::kReject) {
+      allowed = (1u << 1) | (1u << 2) | (1u << 3);
+      target = "REJECT";
+      where = "INPUT, FORWARD and OUTPUT";
+    } else {
+      continue;
     }
     auto c = idx.find(r.chain);
     if (c == idx.end()) continue;
@@ -547,8 +564,11 @@ class Applier {
         stale_.emplace_back(c);
     }
     stale_set_.insert(stale_.begin(), stale_.end());
+    // libiptc keeps the chain list sorted and looks for each new chain's place from the chain
+    // index: a chain smaller than every other goes in at the front at once, so creating them in
+    // descending order costs O(1) each (ascending order walks the unindexed tail every time).
     std::vector<std::string> sorted(wanted_.begin(), wanted_.end());
-    std::sort(sorted.begin(), sorted.end());  // libiptc inserts chains sorted: append at the end
+    std::sort(sorted.begin(), sorted.end(), std::greater<>());
     for (const auto& c : sorted) {
       if (existing_.contains(c)) {
         if (!iptc_flush_entries(c.c_str(), h_.get()))
@@ -638,9 +658,25 @@ class Applier {
   }
 
   Status append_rules() {
+    // Consecutive rules mostly share their chain and often their jump: remember the last answers.
+    const std::string* last_chain = nullptr;
+    bool last_wanted = false;
+    const std::string* last_jump = nullptr;
+    bool last_exists = false;
+    auto exists = [&](const std::string& c) {
+      if (!last_jump || *last_jump != c) {
+        last_jump = &c;
+        last_exists = chain_exists(c);
+      }
+      return last_exists;
+    };
     for (const auto& r : t_.rules) {
-      if (!wanted_.contains(r.chain)) continue;  // hooks: inserted after
-      if (auto bad = enc_.build(r, [this](const std::string& c) { return chain_exists(c); }))
+      if (!last_chain || *last_chain != r.chain) {
+        last_chain = &r.chain;
+        last_wanted = wanted_.contains(r.chain);
+      }
+      if (!last_wanted) continue;  // hooks: inserted after
+      if (auto bad = enc_.build(r, exists))
         return fail(refused(&r, r.chain, std::move(*bad)));
       if (!iptc_append_entry(r.chain.c_str(), enc_.entry(), h_.get()))
         return fail(rule_error("append iptables rule", r, errno));

@@ -1,0 +1,150 @@
+#include "runtime/reconcile.hpp"
+
+#include <fmt/core.h>
+#include <signal.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <set>
+
+#include "lab/loader.hpp"
+#include "lab/writer.hpp"
+#include "net/netns.hpp"
+#include "plan/kube_proxy.hpp"
+#include "plan/naming.hpp"
+#include "runtime/live_executor.hpp"
+
+namespace knlab {
+
+namespace {
+
+std::map<std::string, std::string> rendered_tables(const LabPlan& plan, const NodePlan& node) {
+  std::map<std::string, std::string> out;
+  if (plan.services.empty()) return out;
+  for (const IptTable& t : kube_proxy_tables(plan, node)) out[t.name] = render_iptables_save(t);
+  return out;
+}
+
+// Kills a pod's processes (recorded, and any still living in its namespace) and removes its
+// namespace and files: what `down` does, for one pod.
+std::size_t teardown_pod(const PodPlan& pod, const LabState& state) {
+  std::vector<pid_t> pids;
+  if (auto id = netns_id(pod.netns)) pids = processes_in_netns({*id});
+  for (auto& rec : state.processes)
+    if (rec.pod == pod.name && process_alive(rec.id) && std::find(pids.begin(), pids.end(), rec.id.pid) == pids.end())
+      pids.push_back(rec.id.pid);
+  std::size_t n = terminate_processes(pids, 300);
+  if (auto st = netns_delete(pod.netns); !st) spdlog::warn("{}", st.error().format());
+  std::error_code ec;
+  std::filesystem::remove_all(pod_etc_dir(pod), ec);
+  return n;
+}
+
+}  // namespace
+
+std::optional<int> replica_index(const DeploymentSpec& d, const PlanMemory& memory, std::string_view pod) {
+  for (int i = 0; i < d.replicas; ++i) {
+    auto g = memory.generations.find(fmt::format("{}/{}#{}", d.ns, d.name, i));
+    if (deployment_pod_name(d, i, g == memory.generations.end() ? 0 : g->second) == pod) return i;
+  }
+  return std::nullopt;
+}
+
+Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, const UpHooks& hooks) {
+  auto t0 = std::chrono::steady_clock::now();
+  KN_TRY(require_root(fmt::format("change lab {}", lab)));
+  LabLock lock = KN_TRY(LabLock::acquire(lab));
+  LabState state = KN_TRY(load_state(lab));
+  if (state.status != "up")
+    return fail(state_error(fmt::format("change lab {}", lab), fmt::format("the lab is {}", state.status),
+                            fmt::format("`kn-lab down {}` and bring it up again", lab)));
+  Lab desired = KN_TRY(load_recorded_lab(lab));
+  ImageCatalogue images = KN_TRY(load_image_catalogue());
+  LabPlan old = KN_TRY(plan_lab(desired, images, &state.memory));
+
+  KN_TRY(mutate(desired, state.memory));
+  // Validate the whole desired state again, as the API server would.
+  std::string text = write_lab(desired);
+  LabOverrides overrides;
+  if (!state.cni_override.empty()) overrides.cni = parse_cni_mode(state.cni_override);
+  Lab checked = KN_TRY(parse_lab(text, state_dir(lab) + "/lab.toml", overrides));
+  ChangeResult result;
+  result.plan = KN_TRY(plan_lab(checked, images, &state.memory));
+  const LabPlan& neu = result.plan;
+
+  std::set<std::string> old_pods, new_pods;
+  for (auto& p : old.pods) old_pods.insert(p.netns);
+  for (auto& p : neu.pods) new_pods.insert(p.netns);
+
+  std::vector<Op> ops;
+  for (const PodPlan& p : neu.pods)
+    if (!old_pods.contains(p.netns)) {
+      pod_ops(neu, p, ops);
+      result.added.push_back(p.name);
+    }
+  if (!neu.cloud_lb_netns.empty() && old.cloud_lb_netns.empty()) {
+    cloud_lb_ops(neu, ops);
+  } else if (!neu.cloud_lb_netns.empty()) {
+    for (const ServicePlan& s : neu.services)
+      if (s.lb_ip && std::none_of(old.services.begin(), old.services.end(), [&](const ServicePlan& o) { return o.lb_ip == s.lb_ip; }))
+        ops.emplace_back(AddrAdd{neu.cloud_lb_netns, "eth0", Cidr{*s.lb_ip, 32}});
+    if (render_iptables_save(cloud_lb_table(old)) != render_iptables_save(cloud_lb_table(neu)))
+      ops.emplace_back(IptablesApply{neu.cloud_lb_netns, cloud_lb_table(neu)});
+  }
+  for (const NodePlan& n : neu.nodes) {
+    auto before = rendered_tables(old, n);
+    auto after = rendered_tables(neu, n);
+    if (before == after) continue;
+    for (IptTable& t : kube_proxy_tables(neu, n)) {
+      if (before[t.name] == after[t.name]) continue;
+      ops.emplace_back(IptablesApply{n.netns, std::move(t)});
+      ++result.tables;
+    }
+  }
+  bool dns_changed = neu.dns && (!old.dns || dns_hosts_file(old) != dns_hosts_file(neu));
+  if (neu.dns && !old.dns) ops.emplace_back(FileWrite{neu.dns_hosts_path, dns_hosts_file(neu)});
+  for (const PodPlan& p : neu.pods)
+    if (!old_pods.contains(p.netns)) container_ops(p, ops);
+
+  // Resolve programs before anything changes.
+  for (Op& op : ops)
+    if (auto* c = std::get_if<ContainerStart>(&op)) c->argv.front() = KN_TRY(resolve_program(c->argv.front()));
+  std::string pause_path = KN_TRY(resolve_program("kn-pause"));
+  LiveExecutor live(pause_path);
+  FaultInjectingExecutor executor(live);
+  {
+    Transaction txn(executor, hooks.on_op);
+    KN_TRY(txn.run_all(ops));  // on failure the new pods are undone; nothing was removed yet
+    txn.commit();
+    for (auto& [op, out] : txn.done())
+      if (auto* c = std::get_if<ContainerStart>(&op)) state.processes.push_back({c->pod, c->container, {out.pid, out.start}});
+      else if (auto* p = std::get_if<PauseStart>(&op)) state.processes.push_back({p->pod, "", {out.pid, out.start}});
+  }
+  // Then what goes away: pods no longer wanted, after their replacements are up.
+  for (const PodPlan& p : old.pods)
+    if (!new_pods.contains(p.netns)) {
+      teardown_pod(p, state);
+      result.removed.push_back(p.name);
+      std::erase_if(state.processes, [&](const ProcessRecord& r) { return r.pod == p.name; });
+    }
+  // Files that running processes read: pods' resolv.conf (a nameserver once DNS exists) and the
+  // DNS hosts file, rewritten in place (same inode: the pods' bind mounts see the change), then
+  // dnsmasq told to reload it.
+  for (const PodPlan& p : neu.pods)
+    if (old_pods.contains(p.netns) && pod_resolv_conf(old, p) != pod_resolv_conf(neu, p))
+      KN_TRY(write_file(pod_etc_dir(p) + "/resolv.conf", pod_resolv_conf(neu, p)));
+  if (dns_changed && old.dns) {
+    KN_TRY(write_file(neu.dns_hosts_path, dns_hosts_file(neu)));
+    for (const PodPlan& p : neu.pods)
+      if (p.ns == "kube-system" && p.labels.contains("k8s-app"))
+        if (const ProcessRecord* rec = state.find(p.name, "dnsmasq"); rec && process_alive(rec->id)) ::kill(rec->id.pid, SIGHUP);
+  }
+  state.memory = neu.memory;
+  KN_TRY(save_state(state, text));
+  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return result;
+}
+
+}  // namespace knlab
