@@ -25,6 +25,11 @@ Result<int> run_cli(int argc, char** argv) {
   register_exec(app, global, action);
   register_logs(app, global, action);
   register_describe(app, global, action);
+  register_create(app, global, action);
+  register_run(app, global, action);
+  register_scale(app, global, action);
+  register_expose(app, global, action);
+  register_delete(app, global, action);
   register_labs(app, global, action);
 
   try {

@@ -26,6 +26,11 @@ void register_get(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_exec(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_logs(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_describe(CLI::App& app, const GlobalOptions& g, Action& action);
+void register_create(CLI::App& app, const GlobalOptions& g, Action& action);
+void register_run(CLI::App& app, const GlobalOptions& g, Action& action);
+void register_scale(CLI::App& app, const GlobalOptions& g, Action& action);
+void register_expose(CLI::App& app, const GlobalOptions& g, Action& action);
+void register_delete(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_labs(CLI::App& app, const GlobalOptions& g, Action& action);
 
 // Parses argv and runs the chosen subcommand. Returns the process exit code, or the Error to

@@ -182,7 +182,10 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images, const Pla
     }
   }
   plan.deployments = lab.deployments;
-  if (memory) plan.memory.generations = memory->generations;
+  if (memory) {
+    plan.memory.generations = memory->generations;
+    plan.memory.last_host = memory->last_host;  // allocation cursors persist even on idle nodes
+  }
   // Cluster DNS, as kubeadm installs it: a Deployment in kube-system behind the Service
   // kube-dns at the tenth address of the service CIDR. Here the server is dnsmasq (Debian).
   plan.dns = lab.cluster.dns.value_or(!lab.services.empty());
@@ -243,8 +246,7 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images, const Pla
     const PodSpec& spec = all_pods[i];
     const Cidr& subnet = plan.node(spec.node)->pod_subnet;
     auto last = static_cast<std::uint32_t>(subnet.size() - 2);  // size - 1 is the broadcast address
-    std::uint32_t& cursor = plan.memory.last_host.try_emplace(spec.node, memory && memory->last_host.contains(spec.node)
-                                                                             ? memory->last_host.at(spec.node) : 1).first->second;
+    std::uint32_t& cursor = plan.memory.last_host.try_emplace(spec.node, 1).first->second;
     std::optional<std::uint32_t> found;
     for (std::uint32_t step = 0; step < last && !found; ++step) {
       std::uint32_t candidate = (cursor + step) % last + 1;  // cursor+1 .. last, then 2 ..

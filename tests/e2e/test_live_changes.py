@@ -1,0 +1,99 @@
+"""Changing a running lab as the course does with kubectl: create deploy, expose, scale,
+delete pod (replaced with a new name and address), run, delete svc/deploy. Endpoints and
+kube-proxy's rules follow, and traffic follows them."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def endpoints(kn, lab, svc) -> list[str]:
+    field = kn("get", "endpoints", svc, "--lab", lab, check=True).stdout.splitlines()[1].split()[1]
+    return [] if field == "<none>" else field.split(",")
+
+
+def ghost_pods(lab) -> dict[str, dict]:
+    return {p["metadata"]["name"]: p for p in lab.pods()["items"] if p["metadata"]["name"].startswith("ghost-")}
+
+
+def answering(lab, n: int = 40) -> set[str]:
+    script = f"for i in $(seq {n}); do curl -s --max-time 2 http://ghost:2368/ | head -1; done"
+    return {l.removeprefix("pod: ") for l in lab.exec("a1", "sh", "-c", script, check=True).stdout.splitlines()}
+
+
+def wait_ghosts(lab):
+    for name, p in ghost_pods(lab).items():
+        assert lab.wait_tcp(name, p["status"]["podIP"], 2368), name
+
+
+def test_create_expose_scale_delete_follow_through_to_traffic(lab, kn):
+    v = lab("03-pod-to-pod-vxlan")
+    r = kn("create", "deploy", "ghost", "--replicas=3", "--image=ghost:4", "--lab", v.name, check=True)
+    assert "deployment.apps/ghost created (3 pods started" in r.stdout
+    kn("expose", "deploy/ghost", "--port=2368", "--lab", v.name, check=True)
+    wait_ghosts(v)
+    pods = ghost_pods(v)
+    assert len(pods) == 3
+    assert sorted(endpoints(kn, v.name, "ghost")) == sorted(f"{p['status']['podIP']}:2368" for p in pods.values())
+    assert answering(v) == set(pods)  # by DNS name, through the ClusterIP, to every replica
+
+    kn("scale", "deploy/ghost", "--replicas=5", "--lab", v.name, check=True)
+    wait_ghosts(v)
+    pods5 = ghost_pods(v)
+    assert len(pods5) == 5 and set(pods) <= set(pods5)  # the first three keep their names
+    for name in pods:
+        assert pods5[name]["status"]["podIP"] == pods[name]["status"]["podIP"]  # and addresses
+    assert len(endpoints(kn, v.name, "ghost")) == 3  # kubectl shows three, then "+ 2 more..."
+    assert answering(v, 60) == set(pods5)
+
+    kn("scale", "deploy/ghost", "--replicas=1", "--lab", v.name, check=True)
+    pods1 = ghost_pods(v)
+    assert len(pods1) == 1
+    (only, p1), = pods1.items()
+    assert endpoints(kn, v.name, "ghost") == [f"{p1['status']['podIP']}:2368"]
+    assert answering(v, 10) == {only}
+
+    # A deleted pod of a Deployment is replaced: new name, new address, and traffic follows.
+    kn("delete", "pod", only, "--lab", v.name, check=True)
+    wait_ghosts(v)
+    (new, pnew), = ghost_pods(v).items()
+    assert new != only and pnew["status"]["podIP"] != p1["status"]["podIP"]
+    assert endpoints(kn, v.name, "ghost") == [f"{pnew['status']['podIP']}:2368"]
+    assert answering(v, 10) == {new}
+
+    # Deleting the Service removes its rules: the name no longer resolves, the VIP is gone.
+    kn("delete", "svc", "ghost", "--lab", v.name, check=True)
+    dump = v.ns_exec("node1", "iptables-legacy-save", "-t", "nat", check=True).stdout
+    assert "default/ghost" not in dump
+    kn("delete", "deploy", "ghost", "--lab", v.name, check=True)
+    assert ghost_pods(v) == {}
+
+
+def test_run_places_a_pod_and_exposes_it(lab, kn):
+    v = lab("03-pod-to-pod-vxlan")
+    r = kn("run", "web", "--image=nginx", "--port=80", "--expose", "--lab", v.name, check=True)
+    assert "pod/web created, service/web created" in r.stdout
+    web = next(p for p in v.pods()["items"] if p["metadata"]["name"] == "web")
+    assert v.wait_tcp("web", web["status"]["podIP"], 80)
+    body = v.exec("a1", "curl", "-s", "--max-time", "3", "http://web/", check=True).stdout
+    assert body.startswith("pod: web\n")
+
+
+def test_bad_live_changes_are_refused_and_change_nothing(lab, kn):
+    v = lab("03-pod-to-pod-vxlan")
+    before = sorted(p["metadata"]["name"] for p in v.pods()["items"])
+    r = kn("create", "deploy", "Bad_Name", "--image=ghost:4", "--lab", v.name)
+    assert r.returncode == 2 and "must be lowercase" in r.stderr
+    r = kn("create", "deploy", "x", "--image=redis:7", "--lab", v.name)
+    assert r.returncode == 2 and "not in kn-lab's image catalogue" in r.stderr
+    r = kn("scale", "deploy/nope", "--replicas=2", "--lab", v.name)
+    assert r.returncode == 1 and 'deployments.apps "nope" not found' in r.stderr
+    r = kn("scale", "deploy/x", "--replicas=-1", "--lab", v.name)
+    assert r.returncode != 0
+    r = kn("expose", "pod/a1", "--port=80", "--lab", v.name)
+    assert r.returncode == 0  # a1 has labels (app=demo): fine
+    r = kn("expose", "pod/a1", "--port=80", "--lab", v.name)
+    assert r.returncode == 1 and 'services "a1" already exists' in r.stderr
+    assert sorted(p["metadata"]["name"] for p in v.pods()["items"] if not p["metadata"]["name"].startswith("kube-dns")) == before
