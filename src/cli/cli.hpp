@@ -31,6 +31,7 @@ void register_run(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_scale(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_expose(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_delete(CLI::App& app, const GlobalOptions& g, Action& action);
+void register_patch(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_labs(CLI::App& app, const GlobalOptions& g, Action& action);
 
 // Parses argv and runs the chosen subcommand. Returns the process exit code, or the Error to

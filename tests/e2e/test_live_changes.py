@@ -97,3 +97,27 @@ def test_bad_live_changes_are_refused_and_change_nothing(lab, kn):
     r = kn("expose", "pod/a1", "--port=80", "--lab", v.name)
     assert r.returncode == 1 and 'services "a1" already exists' in r.stderr
     assert sorted(p["metadata"]["name"] for p in v.pods()["items"] if not p["metadata"]["name"].startswith("kube-dns")) == before
+
+
+def test_patch_service_type_and_traffic_policy_in_place(lab, kn):
+    v = lab("03-pod-to-pod-vxlan")
+    kn("run", "solo", "--image=nginx", "--lab", v.name, check=True)
+    kn("expose", "pod/solo", "--port=80", "--name=demo", "--lab", v.name, check=True)
+    kn("patch", "svc", "demo", "--type=NodePort", "--lab", v.name, check=True)
+    row = kn("get", "svc", "demo", "--lab", v.name, check=True).stdout.splitlines()[1].split()
+    node_port = int(row[4].split(":")[1].split("/")[0])
+    solo = next(p for p in v.pods()["items"] if p["metadata"]["name"] == "solo")
+    assert v.wait_tcp("solo", solo["status"]["podIP"], 80)
+    ips = {"node1": "192.168.56.11", "node2": "192.168.56.12", "node3": "192.168.56.13"}
+    home = ips[solo["spec"]["nodeName"]]
+    other = next(ip for n, ip in ips.items() if n != solo["spec"]["nodeName"])
+    # Cluster policy: a node without the endpoint forwards, with SNAT.
+    r = v.ns_exec("external", "curl", "-s", "--max-time", "3", f"http://{other}:{node_port}/clientip", check=True)
+    assert not r.stdout.startswith("192.168.56.2:")
+    kn("patch", "svc", "demo", "--external-traffic-policy=Local", "--lab", v.name, check=True)
+    local = v.ns_exec("external", "curl", "-s", "--max-time", "3", f"http://{home}:{node_port}/clientip", check=True)
+    assert local.stdout.startswith("192.168.56.2:")  # the client address is kept
+    dropped = v.ns_exec("external", "curl", "-s", "--max-time", "2", f"http://{other}:{node_port}/")
+    assert dropped.returncode == 28
+    desc = kn("describe", "svc", "demo", "--lab", v.name, check=True).stdout
+    assert "External Traffic Policy:  Local" in desc
