@@ -172,6 +172,8 @@ Result<int> get_deployments(const LabView& v, const GetOptions& o) {
     if (o.all_namespaces) r.insert(r.begin(), d.ns);
     rows.push_back(std::move(r));
   }
+  if (rows.size() == 1 && !o.name.empty())
+    return fail(state_error("get deployment", fmt::format("deployments.apps \"{}\" not found", o.name)));
   fmt::print("{}", render_table(rows));
   return 0;
 }
@@ -181,6 +183,10 @@ Result<int> run_get(const GetOptions& o) {
   LabView v = KN_TRY(view_lab(lab));
   if (o.kind == "pods" || o.kind == "pod" || o.kind == "po") return get_pods(v, o);
   if (o.kind == "nodes" || o.kind == "node" || o.kind == "no") return get_nodes(v, o);
+  bool table_only = o.kind != "pods" && o.kind != "pod" && o.kind != "po" && o.kind != "nodes" && o.kind != "node" && o.kind != "no";
+  if (table_only && o.output == "json")
+    return fail(input_error(SourceLocation{}, fmt::format("-o json is not available for {} yet", o.kind),
+                            "use -o json with nodes or pods; `describe` shows one object in full"));
   if (o.kind == "services" || o.kind == "service" || o.kind == "svc") return get_services(v, o);
   if (o.kind == "endpoints" || o.kind == "ep") return get_endpoints(v, o);
   if (o.kind == "deployments" || o.kind == "deployment" || o.kind == "deploy") return get_deployments(v, o);
