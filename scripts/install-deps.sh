@@ -12,8 +12,8 @@ packages=(
   iproute2 iptables iputils-ping curl tcpdump procps util-linux
   # daemons the later labs run for real (BGP, ingress/gateway data planes, cluster DNS)
   bird2 nginx-light dnsmasq-base
-  # tests
-  python3 python3-pytest
+  # tests: pytest for end-to-end, iperf3 for benchmarks, clang 19 + its runtime for libFuzzer
+  python3 python3-pytest iperf3 clang-19 libclang-rt-19-dev
 )
 
 if [ "$(id -u)" -ne 0 ]; then

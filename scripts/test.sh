@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
 (cd build && ctest --output-on-failure)
+# A short fuzz of the lab loader (scripts/fuzz.sh 600 for a long one).
+scripts/fuzz.sh 20
 cd tests/e2e
 # In CI a missing binary or missing root must fail, not skip.
 KNLAB_E2E_REQUIRE=1 /usr/bin/python3 -m pytest -q

@@ -212,3 +212,15 @@ TEST_CASE("check_label") {
   CHECK(*check_label("A", 63) == "must be lowercase");
   CHECK(*check_label("abc", 2) == "is 3 characters long, at most 2 are allowed");
 }
+
+TEST_CASE("non-ASCII text is refused outside comments (toml++ 3.3 has UB on some of it)") {
+  Error e = bad(with("description = \"two pods\"", "description = \"caf\xc3\xa9\""));
+  CHECK(e.detail == "a non-ASCII character outside a comment");
+  CHECK(e.where.line == 4);
+  CHECK(e.where.column == 19);
+  Error key = bad(with("[[node]]", "[[n\xc4\xbe" "de]]"));
+  CHECK(key.where.line == 9);
+  // In comments it is fine, and '#' inside a string is not a comment.
+  CHECK(parse_lab(std::string("# caf\xc3\xa9\n") + kGood, "lab.toml"));
+  CHECK(parse_lab(with("description = \"two pods\"", "description = \"a # b\" # caf\xc3\xa9"), "lab.toml"));
+}
