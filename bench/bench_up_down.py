@@ -243,6 +243,20 @@ def live_pause_pids() -> set[int]:
     return {pid for pid in pids if proc_state(pid) not in (None, "Z")}
 
 
+def mount_of(path: str) -> dict:
+    """The mount holding path: mount point, filesystem type and options (from /proc/self/mounts)."""
+    best = {"mountpoint": "", "fstype": "?", "options": ""}
+    real = os.path.realpath(path)
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            _, mnt, fstype, opts = line.split()[:4]
+            mnt = mnt.replace("\\040", " ")
+            inside = real == mnt or real.startswith(mnt.rstrip("/") + "/")
+            if inside and len(mnt) >= len(best["mountpoint"]):
+                best = {"mountpoint": mnt, "fstype": fstype, "options": opts}
+    return best
+
+
 def median(xs: list[float]) -> float:
     return statistics.median(xs)
 
@@ -607,6 +621,14 @@ def print_report(res: dict) -> None:
     if meta.get("kn_lab_rebuilt"):
         out.append(f"note: {meta['kn_lab']} was rebuilt during the run; the run measured a copy of the build "
                    "found at its start")
+    # Files with content (the namespaces' /run/netns entries are empty): freeing their blocks on a
+    # filesystem mounted with `discard` waits for the disk.
+    fss = meta.get("filesystems", {})
+    discarding = [p for p in ("/etc/netns", "/run/kn-lab") if p in fss and "discard" in fss[p]["options"].split(",")
+                  and fss[p]["fstype"] not in ("tmpfs", "ramfs")]
+    if discarding:
+        out.append(f"note: {' and '.join(discarding)} are on {fss[discarding[0]]['fstype']} mounted with discard: "
+                   "the files kn-lab deletes there wait for the disk to discard their blocks (shows in kn-lab down)")
     scaling = res.get("scaling", {})
     if scaling:
         out.append("")
@@ -647,12 +669,16 @@ def print_report(res: dict) -> None:
         out.append(f"   mean VmRSS {m['pause_mean_rss_kb']:7.1f} kB  {verdict(m['pass']['pause_rss'])} "
                    f"(target < {TARGET_PAUSE_RSS_KB} kB)")
         out.append(f"   mean Pss   {m['pause_mean_pss_kb']:7.1f} kB   mean private {m['pause_mean_private_kb']:.1f} kB")
-        out.append(f"4. kernel memory per pod (APPROXIMATE, from /proc/meminfo across `up` of {m['pods']} pods)")
-        out.append(f"   MemAvailable drop per pod        {m['memavailable_drop_kb_per_pod']:8.1f} kB")
-        out.append(f"   same minus kn-pause Pss          {m['kernel_kb_per_pod_approx']:8.1f} kB")
-        out.append(f"   unreclaimable kernel memory      {m['unreclaimable_kb_per_pod']:8.1f} kB   "
-                   f"(sum of {' '.join(UNRECLAIMABLE_FIELDS)})")
+        out.append(f"4. kernel memory per pod, APPROXIMATE (/proc/meminfo before and after `up` of {m['pods']} pods, "
+                   f"median of {m['reps']})")
         d = m["meminfo_delta_kb_per_pod"]
+        out.append(f"   unreclaimable kernel memory  {m['unreclaimable_kb_per_pod']:7.1f} kB   "
+                   f"(sum of {' '.join(UNRECLAIMABLE_FIELDS)}; KernelStack + PageTables, "
+                   f"{d['KernelStack'] + d['PageTables']:.0f} kB, are kn-pause's)")
+        out.append(f"   MemAvailable drop            {m['memavailable_drop_kb_per_pod']:7.1f} kB   "
+                   f"(minus kn-pause Pss: {m['kernel_kb_per_pod_approx']:.1f} kB; per run, total: "
+                   + ", ".join(f"{x['memavailable_drop_kb']} kB" for x in m["runs"]) + ")")
+        out.append("   (MemAvailable also moves with page cache and with other users' memory: trust the first line more)")
         out.append("   per pod: " + ", ".join(f"{k} {d[k]:+.1f}" for k in KERNEL_FIELDS) + " kB")
     misses = [name for name, ok in all_verdicts(res) if not ok]
     out.append("")
@@ -691,6 +717,9 @@ def metadata(b: Bench, sizes: list[int], reps: int) -> dict:
             "kn_lab_id": binary_id(b.kn_lab_src), "git_commit": commit, "python": platform.python_version(),
             "sizes": sizes, "reps": reps,
             "loadavg_start": Path("/proc/loadavg").read_text().split()[:3],
+            # kn-lab writes files per pod (/etc/netns/<ns>/, /run/kn-lab/<lab>/) where the yardsticks only
+            # create the empty /run/netns/<ns>: where those live weighs on kn-lab's times.
+            "filesystems": {p: mount_of(p) for p in ("/run/netns", "/run/kn-lab", "/etc/netns")},
             "settle": {"window_s": SETTLE_WINDOW_S, "busy_ticks": SETTLE_BUSY_TICKS,
                        "quiet_windows": SETTLE_QUIET_WINDOWS, "idle_busy_max": IDLE_BUSY_MAX,
                        "wait_idle_s": WAIT_IDLE_S, "interference_max": INTERFERENCE_MAX, "retries": RETRIES}}

@@ -120,7 +120,58 @@ std::string endpoints_of(const LabView& v, const ServicePlan& s, std::size_t lim
   return out;
 }
 
+std::string json_map(const std::map<std::string, std::string>& m) {
+  std::string out;
+  for (auto& [k, val] : m) out += (out.empty() ? "" : ", ") + json_escape(k) + ": " + json_escape(val);
+  return "{" + out + "}";
+}
+
+// kubectl's List of Services, Endpoints or Deployments, with the fields the lab has.
+Result<int> get_json(const LabView& v, const GetOptions& o, std::string_view kind) {
+  std::vector<std::string> items;
+  if (kind == "Deployment") {
+    for (auto& d : v.plan.deployments) {
+      if (!o.in_ns(d.ns) || (!o.name.empty() && d.name != o.name)) continue;
+      int ready = 0;
+      for (auto& p : v.plan.pods)
+        if (p.deployment == d.name && p.ns == d.ns && pod_ready(v, p.name)) ++ready;
+      items.push_back(fmt::format(
+          "{{\"kind\": \"Deployment\", \"metadata\": {{\"name\": {}, \"namespace\": {}, \"labels\": {}}}, "
+          "\"spec\": {{\"replicas\": {}, \"image\": {}}}, \"status\": {{\"readyReplicas\": {}}}}}",
+          json_escape(d.name), json_escape(d.ns), json_map(d.labels), d.replicas, json_escape(d.image), ready));
+    }
+  } else {
+    for (auto& s : v.plan.services) {
+      if (!o.in_ns(s.spec.ns) || (!o.name.empty() && s.spec.name != o.name)) continue;
+      std::string addrs;
+      for (auto& e : s.endpoints)
+        if (pod_ready(v, e.pod))
+          addrs += fmt::format("{}{{\"ip\": {}, \"nodeName\": {}, \"targetRef\": {{\"kind\": \"Pod\", \"name\": {}}}}}",
+                               addrs.empty() ? "" : ", ", json_escape(e.ip.str()), json_escape(e.node), json_escape(e.pod));
+      std::string meta = fmt::format("\"metadata\": {{\"name\": {}, \"namespace\": {}}}", json_escape(s.spec.name), json_escape(s.spec.ns));
+      if (kind == "Endpoints")
+        items.push_back(fmt::format("{{\"kind\": \"Endpoints\", {}, \"subsets\": [{{\"addresses\": [{}], \"ports\": [{{\"port\": {}, \"protocol\": {}}}]}}]}}",
+                                    meta, addrs, s.spec.target_port, json_escape(s.spec.protocol)));
+      else
+        items.push_back(fmt::format(
+            "{{\"kind\": \"Service\", {}, \"spec\": {{\"type\": {}, \"clusterIP\": {}, \"selector\": {}, \"ports\": "
+            "[{{\"port\": {}, \"targetPort\": {}, \"protocol\": {}{}}}], \"sessionAffinity\": {}, \"externalTrafficPolicy\": {}}}, "
+            "\"status\": {{\"loadBalancer\": {{\"ingress\": [{}]}}}}}}",
+            meta, json_escape(to_string(s.spec.type)), json_escape(s.cluster_ip.str()), json_map(s.spec.selector), s.spec.port,
+            s.spec.target_port, json_escape(s.spec.protocol), s.node_port ? fmt::format(", \"nodePort\": {}", *s.node_port) : "",
+            json_escape(s.spec.session_affinity ? "ClientIP" : "None"), json_escape(s.spec.local_traffic_policy ? "Local" : "Cluster"),
+            s.lb_ip ? fmt::format("{{\"ip\": {}}}", json_escape(s.lb_ip->str())) : ""));
+    }
+  }
+  std::string out = "{\n  \"apiVersion\": \"v1\",\n  \"kind\": \"List\",\n  \"items\": [";
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ",\n    " : "\n    ") + items[i];
+  out += "\n  ]\n}\n";
+  fmt::print("{}", out);
+  return 0;
+}
+
 Result<int> get_services(const LabView& v, const GetOptions& o) {
+  if (o.output == "json") return get_json(v, o, "Service");
   bool wide = o.output == "wide";
   std::vector<Row> rows;
   Row head{"NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"};
@@ -146,6 +197,7 @@ Result<int> get_services(const LabView& v, const GetOptions& o) {
 }
 
 Result<int> get_endpoints(const LabView& v, const GetOptions& o) {
+  if (o.output == "json") return get_json(v, o, "Endpoints");
   std::vector<Row> rows{{"NAME", "ENDPOINTS", "AGE"}};
   if (o.all_namespaces) rows[0].insert(rows[0].begin(), "NAMESPACE");
   for (auto& s : v.plan.services) {
@@ -161,6 +213,7 @@ Result<int> get_endpoints(const LabView& v, const GetOptions& o) {
 }
 
 Result<int> get_deployments(const LabView& v, const GetOptions& o) {
+  if (o.output == "json") return get_json(v, o, "Deployment");
   std::vector<Row> rows{{"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"}};
   if (o.all_namespaces) rows[0].insert(rows[0].begin(), "NAMESPACE");
   for (auto& d : v.plan.deployments) {
@@ -183,10 +236,6 @@ Result<int> run_get(const GetOptions& o) {
   LabView v = KN_TRY(view_lab(lab));
   if (o.kind == "pods" || o.kind == "pod" || o.kind == "po") return get_pods(v, o);
   if (o.kind == "nodes" || o.kind == "node" || o.kind == "no") return get_nodes(v, o);
-  bool table_only = o.kind != "pods" && o.kind != "pod" && o.kind != "po" && o.kind != "nodes" && o.kind != "node" && o.kind != "no";
-  if (table_only && o.output == "json")
-    return fail(input_error(SourceLocation{}, fmt::format("-o json is not available for {} yet", o.kind),
-                            "use -o json with nodes or pods; `describe` shows one object in full"));
   if (o.kind == "services" || o.kind == "service" || o.kind == "svc") return get_services(v, o);
   if (o.kind == "endpoints" || o.kind == "ep") return get_endpoints(v, o);
   if (o.kind == "deployments" || o.kind == "deployment" || o.kind == "deploy") return get_deployments(v, o);
