@@ -121,3 +121,15 @@ def test_patch_service_type_and_traffic_policy_in_place(lab, kn):
     assert dropped.returncode == 28
     desc = kn("describe", "svc", "demo", "--lab", v.name, check=True).stdout
     assert "External Traffic Policy:  Local" in desc
+
+
+def test_client_ip_session_affinity_pins_a_client_to_one_pod(lab, kn):
+    v = lab("03-pod-to-pod-vxlan")
+    kn("create", "deploy", "ghost", "--replicas=3", "--image=ghost:4", "--lab", v.name, check=True)
+    kn("expose", "deploy/ghost", "--port=2368", "--lab", v.name, check=True)
+    wait_ghosts(v)
+    assert len(answering(v, 30)) == 3  # balanced without affinity
+    kn("patch", "svc", "ghost", "--session-affinity=ClientIP", "--lab", v.name, check=True)
+    assert len(answering(v, 20)) == 1  # the recent match sends a1 back to the same pod
+    dump = v.ns_exec("node1", "iptables-legacy-save", "-t", "nat", check=True).stdout
+    assert "-m recent --rcheck --seconds 10800 --reap" in dump
