@@ -14,10 +14,12 @@ Parts (see bench/README.md for targets and how to read the output):
      per-pod ms and the ratios kn-lab/nlbuild (target <= 2.0) and naive/kn-lab (target >= 5).
   2. the 2-pod lab 02 (lab "p2p", two kn-netexec containers): up and down, median of 10, target < 100 ms.
   3. kn-pause memory with 100 pods up: mean VmRSS and Pss (target RSS < 1 MB).
-  4. approximate kernel memory per pod: drop of MemAvailable across `up` of 100 pods, divided by 100.
+  4. approximate kernel memory per pod across `up` of 100 pods: the drop of MemAvailable, and the
+     growth of the unreclaimable kernel counters of /proc/meminfo, divided by 100.
 
 Needs root. Creates namespaces only through kn-lab (labs "bench" and "p2p") or with the pb- prefix
 (yardsticks), refuses to start if any of those already exist, and removes them in every exit path.
+Every timed step starts on a quiet machine and is checked for other users' load (see "Quiescence").
 Standard library only; results are also written as JSON (default bench/out/up_down.json).
 """
 
@@ -374,7 +376,21 @@ class Bench:
         left = yardstick_netns()
         for lab in self.labs_used:
             left += lab_netns(lab)
-        stray = live_pause_pids() - self.pause_before
+        # A kn-pause of ours that survived `down` holds a namespace no longer named under /run/netns;
+        # those of labs other users brought up meanwhile are in named ones.
+        named = set()
+        for ns in netns_names():
+            try:
+                named.add(os.stat(NETNS_DIR / ns).st_ino)
+            except OSError:
+                pass
+        stray = set()
+        for pid in live_pause_pids() - self.pause_before:
+            try:
+                if os.stat(f"/proc/{pid}/ns/net").st_ino not in named:
+                    stray.add(pid)
+            except OSError:
+                pass
         if stray:
             left.append(f"kn-pause pids {sorted(stray)}")
         return left
@@ -657,7 +673,8 @@ def print_report(res: dict) -> None:
     if "p2p" in res:
         p = res["p2p"]
         out.append("")
-        out.append(f"2. lab 02 ({p['lab']}, 2 pods with kn-netexec), median of {p['runs']} (target < {TARGET_P2P_MS:.0f} ms)")
+        out.append(f"2. lab 02 ({p['lab']}, 2 pods with kn-netexec), median of {p['runs']} "
+                   f"(target < {TARGET_P2P_MS:.0f} ms)")
         out.append(f"   up   {p['median_up_ms']:7.1f} ms  {verdict(p['pass']['up'])}   "
                    f"(min {min(p['up_s']) * 1000:.1f}, max {max(p['up_s']) * 1000:.1f})")
         out.append(f"   down {p['median_down_ms']:7.1f} ms  {verdict(p['pass']['down'])}   "
@@ -678,7 +695,8 @@ def print_report(res: dict) -> None:
         out.append(f"   MemAvailable drop            {m['memavailable_drop_kb_per_pod']:7.1f} kB   "
                    f"(minus kn-pause Pss: {m['kernel_kb_per_pod_approx']:.1f} kB; per run, total: "
                    + ", ".join(f"{x['memavailable_drop_kb']} kB" for x in m["runs"]) + ")")
-        out.append("   (MemAvailable also moves with page cache and with other users' memory: trust the first line more)")
+        out.append("   (MemAvailable also moves with page cache and with other users' memory: "
+                   "trust the first line more)")
         out.append("   per pod: " + ", ".join(f"{k} {d[k]:+.1f}" for k in KERNEL_FIELDS) + " kB")
     misses = [name for name, ok in all_verdicts(res) if not ok]
     out.append("")
@@ -737,12 +755,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("-r", "--reps", type=int, default=3, help="repetitions per N, median taken (default 3)")
     ap.add_argument("--large-reps", type=int, metavar="R",
                     help="repetitions for N >= 500 if different (e.g. 1 when short of time)")
-    ap.add_argument("--p2p-runs", type=int, default=10, help="runs of lab 02, 0 to skip (default 10)")
-    ap.add_argument("--mem-pods", type=int, default=100, help="pods for the memory part, 0 to skip (default 100)")
-    ap.add_argument("--kn-lab", type=Path, default=DEFAULT_KN_LAB, help=f"kn-lab binary (default {DEFAULT_KN_LAB})")
-    ap.add_argument("--ref-dir", type=Path, default=DEFAULT_REF_DIR,
+    ap.add_argument("--p2p-runs", type=int, default=10, metavar="K", help="runs of lab 02, 0 to skip (default 10)")
+    ap.add_argument("--mem-pods", type=int, default=100, metavar="N",
+                    help="pods for the memory part, 0 to skip (default 100)")
+    ap.add_argument("--kn-lab", type=Path, default=DEFAULT_KN_LAB, metavar="PATH",
+                    help=f"kn-lab binary (default {DEFAULT_KN_LAB})")
+    ap.add_argument("--ref-dir", type=Path, default=DEFAULT_REF_DIR, metavar="DIR",
                     help=f"yardsticks directory (default {DEFAULT_REF_DIR})")
-    ap.add_argument("--json", type=Path, default=DEFAULT_OUT_DIR / "up_down.json", help="where to write the JSON")
+    ap.add_argument("--json", type=Path, default=DEFAULT_OUT_DIR / "up_down.json",
+                    help="where to write the JSON (default bench/out/up_down.json)")
     ap.add_argument("--wait-idle", type=float, default=WAIT_IDLE_S, metavar="S",
                     help="before each timed step, wait up to S seconds for the machine to be idle "
                          f"(default {WAIT_IDLE_S:.0f}; 0 = only wait for our own aftermath)")
