@@ -7,6 +7,14 @@
 
 namespace knlab {
 
+void add_lab_option(CLI::App* cmd, std::string& lab) {
+  cmd->add_option("--lab", lab, "Lab name (default: the only lab that is up)");
+}
+
+void add_namespace_option(CLI::App* cmd, std::string& ns) {
+  cmd->add_option("-n,--namespace", ns, "Kubernetes namespace (default: default)");
+}
+
 Result<int> run_cli(int argc, char** argv) {
   CLI::App app{"kn-lab: a Kubernetes networking lab made of real kernel objects", "kn-lab"};
   app.require_subcommand(1);

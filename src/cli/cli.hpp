@@ -16,6 +16,10 @@ struct GlobalOptions {
   int verbosity = 0;  // -v: show every kernel operation as its ip/bridge/sysctl command
 };
 
+// --lab (every command that reads a lab) and -n/--namespace (those that name Kubernetes objects).
+void add_lab_option(CLI::App* cmd, std::string& lab);
+void add_namespace_option(CLI::App* cmd, std::string& ns);
+
 // A registered subcommand: its CLI11 node and what to run when it was chosen.
 using Action = std::function<Result<int>()>;
 

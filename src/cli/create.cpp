@@ -52,8 +52,8 @@ void register_create(CLI::App& app, const GlobalOptions& g, Action& action) {
   cmd->add_option("--image", o->image, "Image (from the catalogue: ghost:4, stefanprodan/podinfo, nginx, alpine, ...)")->required();
   cmd->add_option("--replicas", o->replicas, "Number of pods")->check(CLI::Range(0, 250));
   cmd->add_option("--port", o->port, "Container port (default: the image's)")->check(CLI::Range(1, 65535));
-  cmd->add_option("-n,--namespace", o->ns, "Kubernetes namespace");
-  cmd->add_option("--lab", o->lab, "Lab name (default: the only lab that is up)");
+  add_namespace_option(cmd, o->ns);
+  add_lab_option(cmd, o->lab);
   cmd->callback([o, &g, &action] { action = [o, &g] { return run_create(*o, g); }; });
 }
 

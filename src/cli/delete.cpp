@@ -55,8 +55,8 @@ void register_delete(CLI::App& app, const GlobalOptions& g, Action& action) {
   CLI::App* cmd = app.add_subcommand("delete", "Delete a pod (a Deployment's is replaced), a Deployment or a Service");
   cmd->add_option("kind", o->kind, "pod | deploy | svc")->required();
   cmd->add_option("name", o->name, "Name")->required();
-  cmd->add_option("-n,--namespace", o->ns, "Kubernetes namespace");
-  cmd->add_option("--lab", o->lab, "Lab name (default: the only lab that is up)");
+  add_namespace_option(cmd, o->ns);
+  add_lab_option(cmd, o->lab);
   cmd->callback([o, &g, &action] { action = [o, &g] { return run_delete(*o, g); }; });
 }
 

@@ -141,8 +141,8 @@ void register_describe(CLI::App& app, const GlobalOptions&, Action& action) {
   CLI::App* cmd = app.add_subcommand("describe", "Show one service, its endpoints, or a pod, in kubectl's layout");
   cmd->add_option("kind", o->kind, "svc | endpoints | pod")->required();
   cmd->add_option("name", o->name, "Name")->required();
-  cmd->add_option("-n,--namespace", o->ns, "Kubernetes namespace (default: default)");
-  cmd->add_option("--lab", o->lab, "Lab name (default: the only lab that is up)");
+  add_namespace_option(cmd, o->ns);
+  add_lab_option(cmd, o->lab);
   cmd->callback([o, &action] { action = [o] { return run_describe(*o); }; });
 }
 

@@ -71,7 +71,7 @@ void register_exec(CLI::App& app, const GlobalOptions&, Action& action) {
   cmd->add_option("target", o->target, "Pod or node name")->required();
   cmd->add_option("command", o->command, "Command and its arguments (after --)");
   cmd->add_option("-c,--container", o->container, "Container (all containers of a pod share its network)");
-  cmd->add_option("--lab", o->lab, "Lab name (default: the only lab that is up)");
+  add_lab_option(cmd, o->lab);
   cmd->callback([o, &action] { action = [o] { return run_exec(*o); }; });
 }
 

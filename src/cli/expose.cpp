@@ -75,8 +75,8 @@ void register_expose(CLI::App& app, const GlobalOptions& g, Action& action) {
   cmd->add_option("--node-port", o->node_port, "NodePort (default: allocated)")->check(CLI::Range(30000, 32767));
   cmd->add_option("--name", o->name, "Service name (default: the deployment's or pod's)");
   cmd->add_option("--protocol", o->protocol, "TCP | UDP")->check(CLI::IsMember({"TCP", "UDP"}));
-  cmd->add_option("-n,--namespace", o->ns, "Kubernetes namespace");
-  cmd->add_option("--lab", o->lab, "Lab name (default: the only lab that is up)");
+  add_namespace_option(cmd, o->ns);
+  add_lab_option(cmd, o->lab);
   cmd->callback([o, &g, &action] { action = [o, &g] { return run_expose(*o, g); }; });
 }
 

@@ -249,11 +249,11 @@ void register_get(CLI::App& app, const GlobalOptions&, Action& action) {
   auto o = std::make_shared<GetOptions>();
   CLI::App* cmd = app.add_subcommand("get", "List nodes or pods of a lab, in kubectl's layout");
   cmd->add_option("kind", o->kind, "nodes | pods | svc | endpoints | deploy")->required();
-  cmd->add_option("-n,--namespace", o->ns, "Kubernetes namespace (default: default)");
+  add_namespace_option(cmd, o->ns);
   cmd->add_flag("-A,--all-namespaces", o->all_namespaces, "Every Kubernetes namespace");
   cmd->add_option("name", o->name, "Only this object");
   cmd->add_option("-o,--output", o->output, "wide | json")->check(CLI::IsMember({"wide", "json"}));
-  cmd->add_option("--lab", o->lab, "Lab name (default: the only lab that is up)");
+  add_lab_option(cmd, o->lab);
   cmd->callback([o, &action] { action = [o] { return run_get(*o); }; });
 }
 

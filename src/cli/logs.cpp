@@ -50,7 +50,7 @@ void register_logs(CLI::App& app, const GlobalOptions&, Action& action) {
   CLI::App* cmd = app.add_subcommand("logs", "Print a container's output");
   cmd->add_option("pod", o->pod, "Pod name")->required();
   cmd->add_option("-c,--container", o->container, "Container name");
-  cmd->add_option("--lab", o->lab, "Lab name (default: the only lab that is up)");
+  add_lab_option(cmd, o->lab);
   cmd->callback([o, &action] { action = [o] { return run_logs(*o); }; });
 }
 

@@ -59,8 +59,8 @@ void register_patch(CLI::App& app, const GlobalOptions& g, Action& action) {
   cmd->add_option("--type", o->type, "ClusterIP | NodePort | LoadBalancer")->check(CLI::IsMember({"ClusterIP", "NodePort", "LoadBalancer"}));
   cmd->add_option("--external-traffic-policy", o->etp, "Cluster | Local")->check(CLI::IsMember({"Cluster", "Local"}));
   cmd->add_option("--session-affinity", o->affinity, "None | ClientIP")->check(CLI::IsMember({"None", "ClientIP"}));
-  cmd->add_option("-n,--namespace", o->ns, "Kubernetes namespace");
-  cmd->add_option("--lab", o->lab, "Lab name (default: the only lab that is up)");
+  add_namespace_option(cmd, o->ns);
+  add_lab_option(cmd, o->lab);
   cmd->callback([o, &g, &action] { action = [o, &g] { return run_patch(*o, g); }; });
 }
 

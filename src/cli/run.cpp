@@ -61,8 +61,8 @@ void register_run(CLI::App& app, const GlobalOptions& g, Action& action) {
   cmd->add_option("--image", o->image, "Image (from the catalogue)")->required();
   cmd->add_option("--port", o->port, "Port for --expose")->check(CLI::Range(1, 65535));
   cmd->add_flag("--expose", o->expose, "Also create a ClusterIP Service selecting the pod");
-  cmd->add_option("-n,--namespace", o->ns, "Kubernetes namespace");
-  cmd->add_option("--lab", o->lab, "Lab name (default: the only lab that is up)");
+  add_namespace_option(cmd, o->ns);
+  add_lab_option(cmd, o->lab);
   cmd->callback([o, &g, &action] { action = [o, &g] { return run_run(*o, g); }; });
 }
 

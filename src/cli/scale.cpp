@@ -39,8 +39,8 @@ void register_scale(CLI::App& app, const GlobalOptions& g, Action& action) {
   CLI::App* cmd = app.add_subcommand("scale", "Change the number of pods of a Deployment");
   cmd->add_option("ref", o->ref, "deploy/<name>")->required();
   cmd->add_option("--replicas", o->replicas, "Number of pods")->required()->check(CLI::Range(0, 250));
-  cmd->add_option("-n,--namespace", o->ns, "Kubernetes namespace");
-  cmd->add_option("--lab", o->lab, "Lab name (default: the only lab that is up)");
+  add_namespace_option(cmd, o->ns);
+  add_lab_option(cmd, o->lab);
   cmd->callback([o, &g, &action] { action = [o, &g] { return run_scale(*o, g); }; });
 }
 
