@@ -247,7 +247,7 @@ Result<int> run_get(const GetOptions& o) {
 
 void register_get(CLI::App& app, const GlobalOptions&, Action& action) {
   auto o = std::make_shared<GetOptions>();
-  CLI::App* cmd = app.add_subcommand("get", "List nodes or pods of a lab, in kubectl's layout");
+  CLI::App* cmd = app.add_subcommand("get", "List nodes, pods, services, endpoints or deployments, in kubectl's layout");
   cmd->add_option("kind", o->kind, "nodes | pods | svc | endpoints | deploy")->required();
   add_namespace_option(cmd, o->ns);
   cmd->add_flag("-A,--all-namespaces", o->all_namespaces, "Every Kubernetes namespace");

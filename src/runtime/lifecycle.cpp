@@ -109,6 +109,38 @@ DownResult teardown(const std::string& lab) {
 
 }  // namespace
 
+Status resolve_programs(std::vector<Op>& ops) {
+  for (Op& op : ops) {
+    if (auto* c = std::get_if<ContainerStart>(&op)) {
+      auto path = resolve_program(c->argv.front());
+      if (!path) {
+        Error e = path.error();
+        e.op = fmt::format("container '{}' of pod '{}': find program", c->container, c->pod);
+        return fail(std::move(e));
+      }
+      c->argv.front() = *path;
+    } else if (auto* d = std::get_if<DaemonStart>(&op)) {
+      auto path = resolve_program(d->argv.front());
+      if (!path) {
+        Error e = path.error();
+        e.op = fmt::format("{} of {}: find program", d->name, d->owner);
+        e.hint = "install BIRD: apt-get install bird2 (scripts/install-deps.sh does)";
+        return fail(std::move(e));
+      }
+      d->argv.front() = *path;
+    }
+  }
+  return {};
+}
+
+void record_processes(const Transaction& txn, LabState& state) {
+  for (auto& [op, out] : txn.done()) {
+    if (auto* p = std::get_if<PauseStart>(&op)) state.processes.push_back({p->pod, "", {out.pid, out.start}});
+    if (auto* c = std::get_if<ContainerStart>(&op)) state.processes.push_back({c->pod, c->container, {out.pid, out.start}});
+    if (auto* d = std::get_if<DaemonStart>(&op)) state.processes.push_back({d->owner, d->name, {out.pid, out.start}});
+  }
+}
+
 Status require_root(std::string_view what) {
   if (::geteuid() == 0) return {};
   Error e;
@@ -132,26 +164,7 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
   // Resolve every program before anything is created: a missing one changes nothing.
   std::string pause_path = KN_TRY(resolve_program("kn-pause"));
   std::vector<Op> ops = up_ops(plan);
-  for (Op& op : ops) {
-    if (auto* c = std::get_if<ContainerStart>(&op)) {
-      auto path = resolve_program(c->argv.front());
-      if (!path) {
-        Error e = path.error();
-        e.op = fmt::format("container '{}' of pod '{}': find program", c->container, c->pod);
-        return fail(std::move(e));
-      }
-      c->argv.front() = *path;
-    } else if (auto* d = std::get_if<DaemonStart>(&op)) {
-      auto path = resolve_program(d->argv.front());
-      if (!path) {
-        Error e = path.error();
-        e.op = fmt::format("{} of {}: find program", d->name, d->owner);
-        e.hint = "install BIRD: apt-get install bird2 (scripts/install-deps.sh does)";
-        return fail(std::move(e));
-      }
-      d->argv.front() = *path;
-    }
-  }
+  KN_TRY(resolve_programs(ops));
 
   LabLock lock = KN_TRY(LabLock::acquire(lab.name));
   auto present = netns_list(netns_prefix(lab.name));
@@ -186,12 +199,7 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
       return fail(std::move(e));
     }
     txn.commit();
-    for (auto& [op, out] : txn.done()) {
-      if (auto* p = std::get_if<PauseStart>(&op)) state.processes.push_back({p->pod, "", {out.pid, out.start}});
-      if (auto* c = std::get_if<ContainerStart>(&op))
-        state.processes.push_back({c->pod, c->container, {out.pid, out.start}});
-      if (auto* d = std::get_if<DaemonStart>(&op)) state.processes.push_back({d->owner, d->name, {out.pid, out.start}});
-    }
+    record_processes(txn, state);
   }
   state.status = "up";
   state.memory = plan.memory;

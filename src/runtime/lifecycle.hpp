@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "lab/images.hpp"
 #include "lab/model.hpp"
+#include "net/executor.hpp"
 #include "net/op.hpp"
 #include "plan/plan.hpp"
 #include "runtime/state.hpp"
@@ -17,6 +18,12 @@ namespace knlab {
 
 // Fails with a kPermission error unless the process may create namespaces (root).
 Status require_root(std::string_view what);
+
+// Resolves argv[0] of every container and daemon op to a path (before anything is created),
+// naming the container or daemon whose program is missing.
+Status resolve_programs(std::vector<Op>& ops);
+// The processes a committed transaction started, into the lab's record.
+void record_processes(const Transaction& txn, LabState& state);
 
 struct UpHooks {
   std::function<void(const Op&)> on_op;  // called before each op (for -v)

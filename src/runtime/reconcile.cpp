@@ -108,9 +108,7 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
   for (const PodPlan& p : neu.pods)
     if (!old_pods.contains(p.netns)) container_ops(p, ops);
 
-  // Resolve programs before anything changes.
-  for (Op& op : ops)
-    if (auto* c = std::get_if<ContainerStart>(&op)) c->argv.front() = KN_TRY(resolve_program(c->argv.front()));
+  KN_TRY(resolve_programs(ops));  // before anything changes
   std::string pause_path = KN_TRY(resolve_program("kn-pause"));
   LiveExecutor live(pause_path);
   FaultInjectingExecutor executor(live);
@@ -118,9 +116,7 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
     Transaction txn(executor, hooks.on_op);
     KN_TRY(txn.run_all(ops));  // on failure the new pods are undone; nothing was removed yet
     txn.commit();
-    for (auto& [op, out] : txn.done())
-      if (auto* c = std::get_if<ContainerStart>(&op)) state.processes.push_back({c->pod, c->container, {out.pid, out.start}});
-      else if (auto* p = std::get_if<PauseStart>(&op)) state.processes.push_back({p->pod, "", {out.pid, out.start}});
+    record_processes(txn, state);
   }
   // Then what goes away: pods no longer wanted, after their replacements are up.
   for (const PodPlan& p : old.pods)
