@@ -67,7 +67,17 @@ Result<int> run_up(const UpOptions& o, const GlobalOptions& g) {
   if (g.verbosity > 0) options.on_op = [](const Op& op) { fmt::print(stderr, "+ {}\n", op_display(op)); };
   UpResult r = KN_TRY(lab_up(lab, text.str(), options));
   if (r.already_up) {
-    fmt::print("lab {} is already up: nothing changed (`kn-lab down {}` to take it down)\n", lab.name, lab.name);
+    if (r.drift.empty() && r.unrepaired.empty()) {
+      fmt::print("lab {} is already up and nothing drifted: nothing changed (`kn-lab down {}` to take it down)\n", lab.name, lab.name);
+      return 0;
+    }
+    fmt::print("lab {} is already up; it had drifted:\n", lab.name);
+    for (auto& d : r.drift) fmt::print("  repaired: {}\n", d);
+    for (auto& d : r.unrepaired) fmt::print("  NOT repaired: {}\n", d);
+    if (!r.unrepaired.empty()) {
+      fmt::print("  to rebuild it: sudo kn-lab down {0} && sudo kn-lab up {1}\n", lab.name, o.lab);
+      return 1;
+    }
     return 0;
   }
   for (auto& w : r.warnings) fmt::print(stderr, "warning: {}\n", w);

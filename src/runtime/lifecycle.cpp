@@ -141,6 +141,60 @@ void record_processes(const Transaction& txn, LabState& state) {
   }
 }
 
+// `up` of a lab that is up: compare the kernel and the processes with the plan, restart what
+// died (a pause process with its containers, a container, a BIRD), and report what cannot be
+// repaired in place. Nothing drifted: nothing changes.
+Status repair(const std::string& name, LabState& state, UpResult& result, const std::string& pause_path,
+              const UpHooks& hooks) {
+  Lab recorded = KN_TRY(load_recorded_lab(name));
+  ImageCatalogue images;
+  if (!recorded.deployments.empty() || std::any_of(recorded.pods.begin(), recorded.pods.end(), [](const PodSpec& p) { return !p.image.empty(); }))
+    images = KN_TRY(load_image_catalogue());
+  LabPlan plan = KN_TRY(plan_lab(recorded, images, &state.memory));
+  std::vector<std::string> present = netns_list(netns_prefix(name));
+  for (const std::string& ns : plan.namespaces())
+    if (std::find(present.begin(), present.end(), ns) == present.end())
+      result.unrepaired.push_back(fmt::format("network namespace {} is missing", ns));
+  LiveExecutor live(pause_path);
+  std::vector<Op> ops;
+  auto alive = [&](std::string_view owner, std::string_view what) {
+    const ProcessRecord* r = state.find(owner, what);
+    return r && process_alive(r->id);
+  };
+  for (const PodPlan& p : plan.pods) {
+    if (std::find(present.begin(), present.end(), p.netns) == present.end()) continue;
+    bool pause_ok = alive(p.name, "");
+    if (!pause_ok) {
+      result.drift.push_back(fmt::format("pod {}: its pause process is gone (restarted, with its containers)", p.name));
+      ops.emplace_back(PauseStart{p.netns, p.name, p.name});
+    } else {
+      live.adopt_pause(p.name, state.find(p.name, "")->id);
+    }
+    std::vector<Op> containers;
+    container_ops(p, containers);
+    for (Op& op : containers) {
+      auto& c = std::get<ContainerStart>(op);
+      if (!pause_ok || !alive(p.name, c.container)) {
+        if (pause_ok) result.drift.push_back(fmt::format("pod {}: container {} is not running (restarted)", p.name, c.container));
+        ops.push_back(std::move(op));
+      }
+    }
+  }
+  for (const Op& op : up_ops(plan))
+    if (auto* d = std::get_if<DaemonStart>(&op); d && !alive(d->owner, d->name)) {
+      result.drift.push_back(fmt::format("{}: {} is not running (restarted)", d->owner, d->name));
+      ops.push_back(op);
+    }
+  if (ops.empty()) return {};
+  KN_TRY(resolve_programs(ops));
+  Transaction txn(live, hooks.on_op);
+  KN_TRY(txn.run_all(ops));
+  txn.commit();
+  std::erase_if(state.processes, [&](const ProcessRecord& r) { return !process_alive(r.id); });
+  record_processes(txn, state);
+  return save_state(state, "");
+}
+
 Status require_root(std::string_view what) {
   if (::geteuid() == 0) return {};
   Error e;
@@ -170,6 +224,7 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
   auto present = netns_list(netns_prefix(lab.name));
   if (auto state = load_state(lab.name); state && state->status == "up") {
     result.already_up = true;
+    KN_TRY(repair(lab.name, *state, result, pause_path, options));
     result.seconds = seconds_since(t0);
     return result;
   }

@@ -33,6 +33,8 @@ struct UpHooks {
 struct UpResult {
   LabPlan plan;
   bool already_up = false;
+  std::vector<std::string> drift;     // with already_up: what was found wrong (and repaired)
+  std::vector<std::string> unrepaired;  // drift that needs `down` and `up`
   std::vector<std::string> warnings;
   double seconds = 0;
 };

@@ -22,6 +22,8 @@ class LiveExecutor final : public Executor {
 
   // Pause processes started so far, by pod name (containers join their namespaces).
   const std::map<std::string, ProcessId>& pauses() const { return pauses_; }
+  // A pause process that already runs (repairing a lab): its pod's containers can join it.
+  void adopt_pause(const std::string& pod, ProcessId p) { pauses_[pod] = p; }
   // Warnings collected while running (optional sysctls that do not exist, ...).
   const std::vector<std::string>& warnings() const { return warnings_; }
 

@@ -92,7 +92,7 @@ def test_up_twice_changes_nothing(lab, kn):
     before = netns_of(p2p.name)
     again = kn("up", "02-pod-to-pod-same-node")
     assert again.returncode == 0
-    assert "already up: nothing changed" in again.stdout
+    assert "already up and nothing drifted: nothing changed" in again.stdout
     assert netns_of(p2p.name) == before
 
 
@@ -198,3 +198,29 @@ def test_containers_get_dockers_default_capabilities(lab):
     assert server
     with open(f"/proc/{server[0]}/status") as f:
         assert "CapBnd:\t00000000a80425fb" in f.read()
+
+
+def test_up_on_a_running_lab_repairs_what_died(lab, kn):
+    import os
+    import signal
+    import time
+
+    p2p = lab("02-pod-to-pod-same-node")
+    pods = {p["metadata"]["name"]: p for p in p2p.pods()["items"]}
+    # Kill web's container and api's pause process, by pid (from the lab's own view).
+    web_pids = subprocess.run(["ip", "netns", "pids", p2p.ns("web")], capture_output=True, text=True).stdout.split()
+    web_server = next(pid for pid in web_pids if pid != str(pods["web"]["status"]["pausePid"]))
+    os.kill(int(web_server), signal.SIGKILL)
+    os.kill(pods["api"]["status"]["pausePid"], signal.SIGKILL)
+    time.sleep(0.2)
+    wide = kn("get", "pods", "--lab", p2p.name, check=True).stdout
+    assert "Running" not in wide.splitlines()[1] and "Running" not in wide.splitlines()[2]  # the truth
+    r = kn("up", "02-pod-to-pod-same-node", check=True)
+    assert "repaired: pod web: container server is not running (restarted)" in r.stdout
+    assert "repaired: pod api: its pause process is gone (restarted, with its containers)" in r.stdout
+    after = kn("get", "pods", "--lab", p2p.name, check=True).stdout.splitlines()[1:]
+    assert all(line.split()[2] == "Running" for line in after), after
+    assert p2p.wait_tcp("api", pods["web"]["status"]["podIP"], 8080)
+    assert p2p.exec("api", "hostname", check=True).stdout.strip() == "api"  # a new UTS namespace, named again
+    again = kn("up", "02-pod-to-pod-same-node", check=True)
+    assert "nothing drifted" in again.stdout
