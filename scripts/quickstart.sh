@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The README's first command: install what is needed, build, and bring up the default lab.
+# The README's first command: install what is needed, build, install kn-lab (/usr/local: the
+# binaries, the labs and the image catalogue, so that `sudo kn-lab ...` works as the course
+# writes it), and bring up the default lab.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-./build/kn-lab up "${1:-02-pod-to-pod-same-node}"
+cmake --install build --prefix /usr/local >/dev/null
+kn-lab up "${1:-02-pod-to-pod-same-node}"
