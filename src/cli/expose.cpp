@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include "cli/change.hpp"
+#include "lab/loader.hpp"
 
 namespace knlab {
 
@@ -51,7 +52,7 @@ Result<int> run_expose(const ExposeOptions& o, const GlobalOptions& g) {
     for (auto& existing : desired.services)
       if (existing.name == name && existing.ns == o.ns)
         return fail(state_error("expose", fmt::format("services \"{}\" already exists", name)));
-    s.type = o.type == "NodePort" ? ServiceType::kNodePort : o.type == "LoadBalancer" ? ServiceType::kLoadBalancer : ServiceType::kClusterIP;
+    s.type = parse_service_type(o.type).value_or(ServiceType::kClusterIP);  // CLI11 checked the name
     s.port = static_cast<std::uint16_t>(o.port);
     s.target_port = static_cast<std::uint16_t>(o.target_port ? o.target_port : o.port);
     if (o.node_port) s.node_port = static_cast<std::uint16_t>(o.node_port);

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include "cli/change.hpp"
+#include "lab/loader.hpp"
 
 namespace knlab {
 
@@ -29,7 +30,7 @@ Result<int> run_patch(const PatchOptions& o, const GlobalOptions& g) {
     for (auto& s : desired.services)
       if (s.name == o.name && s.ns == o.ns) {
         if (!o.type.empty()) {
-          s.type = o.type == "NodePort" ? ServiceType::kNodePort : o.type == "LoadBalancer" ? ServiceType::kLoadBalancer : ServiceType::kClusterIP;
+          s.type = parse_service_type(o.type).value_or(ServiceType::kClusterIP);  // CLI11 checked the name
           if (s.type == ServiceType::kClusterIP) {
             s.node_port.reset();
             s.local_traffic_policy = false;

@@ -395,7 +395,7 @@ Result<ServiceSpec> read_service(const toml::table& t, const std::string& file, 
     return v;
   };
   std::string type = KN_TRY(choice("type", {"ClusterIP", "NodePort", "LoadBalancer"}, "ClusterIP"));
-  s.type = type == "NodePort" ? ServiceType::kNodePort : type == "LoadBalancer" ? ServiceType::kLoadBalancer : ServiceType::kClusterIP;
+  s.type = *parse_service_type(type);  // `choice` admitted only the three names
   s.selector = KN_TRY(read_labels(r, "selector"));
   auto port = KN_TRY(read_port(r, "port"));
   if (!port) return fail(r.missing("port", "80"));
@@ -627,6 +627,13 @@ std::optional<SourceLocation> first_non_ascii_outside_comments(std::string_view 
 }
 
 }  // namespace
+
+std::optional<ServiceType> parse_service_type(std::string_view s) {
+  if (s == "ClusterIP") return ServiceType::kClusterIP;
+  if (s == "NodePort") return ServiceType::kNodePort;
+  if (s == "LoadBalancer") return ServiceType::kLoadBalancer;
+  return std::nullopt;
+}
 
 std::optional<CniMode> parse_cni_mode(std::string_view s) {
   if (s == "vxlan") return CniMode::kVxlan;

@@ -29,5 +29,7 @@ Result<Lab> load_lab_file(const std::string& path, const LabOverrides& overrides
 
 // "vxlan" | "host-gw" | "bgp"
 std::optional<CniMode> parse_cni_mode(std::string_view s);
+// "ClusterIP" | "NodePort" | "LoadBalancer"
+std::optional<ServiceType> parse_service_type(std::string_view s);
 
 }  // namespace knlab

@@ -102,21 +102,16 @@ class EntryBuilder {
       if (r.proto.empty())
         return Refusal{"--dport (-m tcp/udp) without a protocol", "set proto to \"tcp\" or \"udp\""};
       std::uint16_t lo = r.dport.value_or(0), hi = r.dport.value_or(0xffff);
-      if (r.proto == "tcp") {
-        xt_tcp t{};
-        t.spts[0] = 0;
-        t.spts[1] = 0xffff;
-        t.dpts[0] = lo;
-        t.dpts[1] = hi;
-        put_match("tcp", 0, t);
-      } else {
-        xt_udp u{};
-        u.spts[0] = 0;
-        u.spts[1] = 0xffff;
-        u.dpts[0] = lo;
-        u.dpts[1] = hi;
-        put_match("udp", 0, u);
-      }
+      // xt_tcp and xt_udp share their port fields: any source port, the destination range.
+      auto ports = [&](auto m) {
+        m.spts[0] = 0;
+        m.spts[1] = 0xffff;
+        m.dpts[0] = lo;
+        m.dpts[1] = hi;
+        return m;
+      };
+      if (r.proto == "tcp") put_match("tcp", 0, ports(xt_tcp{}));
+      else put_match("udp", 0, ports(xt_udp{}));
     }
     if (r.dst_type_local) {
       xt_addrtype_info_v1 a{};

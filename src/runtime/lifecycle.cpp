@@ -147,9 +147,7 @@ void record_processes(const Transaction& txn, LabState& state) {
 Status repair(const std::string& name, LabState& state, UpResult& result, const std::string& pause_path,
               const UpHooks& hooks) {
   Lab recorded = KN_TRY(load_recorded_lab(name));
-  ImageCatalogue images;
-  if (!recorded.deployments.empty() || std::any_of(recorded.pods.begin(), recorded.pods.end(), [](const PodSpec& p) { return !p.image.empty(); }))
-    images = KN_TRY(load_image_catalogue());
+  ImageCatalogue images = KN_TRY(catalogue_for(recorded));
   LabPlan plan = KN_TRY(plan_lab(recorded, images, &state.memory));
   std::vector<std::string> present = netns_list(netns_prefix(name));
   for (const std::string& ns : plan.namespaces())
@@ -209,9 +207,7 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
   auto t0 = std::chrono::steady_clock::now();
   KN_TRY(require_root(fmt::format("bring up lab {}", lab.name)));
   UpResult result;
-  ImageCatalogue images;
-  if (!lab.deployments.empty() || std::any_of(lab.pods.begin(), lab.pods.end(), [](const PodSpec& p) { return !p.image.empty(); }))
-    images = KN_TRY(load_image_catalogue());
+  ImageCatalogue images = KN_TRY(catalogue_for(lab));
   result.plan = KN_TRY(plan_lab(lab, images));
   LabPlan& plan = result.plan;
 
@@ -287,9 +283,7 @@ Result<LabView> view_lab(const std::string& lab) {
   LabView v;
   v.state = KN_TRY(load_state(lab));
   Lab model = KN_TRY(load_recorded_lab(lab));
-  ImageCatalogue images;
-  if (!model.deployments.empty() || std::any_of(model.pods.begin(), model.pods.end(), [](const PodSpec& p) { return !p.image.empty(); }))
-    images = KN_TRY(load_image_catalogue());
+  ImageCatalogue images = KN_TRY(catalogue_for(model));
   v.plan = KN_TRY(plan_lab(model, images, &v.state.memory));
   for (const PodPlan& p : v.plan.pods) {
     PodView pv;
@@ -313,6 +307,13 @@ Result<std::string> default_lab(std::string_view command) {
   for (auto& l : labs) names += (names.empty() ? "" : ", ") + l;
   return fail(state_error(std::string(command), fmt::format("several labs are up ({})", names),
                           "name one with --lab <name>"));
+}
+
+Result<ImageCatalogue> catalogue_for(const Lab& lab) {
+  bool needed = !lab.deployments.empty() ||
+                std::any_of(lab.pods.begin(), lab.pods.end(), [](const PodSpec& p) { return !p.image.empty(); });
+  if (!needed) return ImageCatalogue{};  // labs of host programs run without the data files
+  return load_image_catalogue();
 }
 
 Result<ImageCatalogue> load_image_catalogue() {

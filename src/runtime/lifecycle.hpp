@@ -78,6 +78,8 @@ Result<std::string> default_lab(std::string_view command);
 // The image catalogue (images.toml) from kn-lab's data folders ($KNLAB_DATA, then
 // share/kn-lab and data next to the binary's folder, then the install prefix).
 Result<ImageCatalogue> load_image_catalogue();
+// The catalogue when the lab runs images (deployments, pods with image =), else an empty one.
+Result<ImageCatalogue> catalogue_for(const Lab& lab);
 
 // Finds a lab file: an existing path, or a name looked up in the installed labs folders
 // ("02-pod-to-pod-same-node" or "02-pod-to-pod-same-node.toml").

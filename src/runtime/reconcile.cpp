@@ -27,19 +27,23 @@ std::map<std::string, std::string> rendered_tables(const LabPlan& plan, const No
   return out;
 }
 
-// Kills a pod's processes (recorded, and any still living in its namespace) and removes its
-// namespace and files: what `down` does, for one pod.
-std::size_t teardown_pod(const PodPlan& pod, const LabState& state) {
-  std::vector<pid_t> pids;
-  if (auto id = netns_id(pod.netns)) pids = processes_in_netns({*id});
-  for (auto& rec : state.processes)
-    if (rec.pod == pod.name && process_alive(rec.id) && std::find(pids.begin(), pids.end(), rec.id.pid) == pids.end())
-      pids.push_back(rec.id.pid);
-  std::size_t n = terminate_processes(pids, 300);
-  if (auto st = netns_delete(pod.netns); !st) spdlog::warn("{}", st.error().format());
-  std::error_code ec;
-  std::filesystem::remove_all(pod_etc_dir(pod), ec);
-  return n;
+// Kills the processes of the pods (recorded, and any still living in their namespaces: one scan
+// of /proc for all of them) and removes their namespaces and files: what `down` does, for pods.
+void teardown_pods(const std::vector<const PodPlan*>& pods, const LabState& state) {
+  std::vector<NsId> ids;
+  for (const PodPlan* p : pods)
+    if (auto id = netns_id(p->netns)) ids.push_back(*id);
+  std::vector<pid_t> pids = processes_in_netns(ids);
+  for (const PodPlan* p : pods)
+    for (auto& rec : state.processes)
+      if (rec.pod == p->name && process_alive(rec.id) && std::find(pids.begin(), pids.end(), rec.id.pid) == pids.end())
+        pids.push_back(rec.id.pid);
+  terminate_processes(pids, 300);
+  for (const PodPlan* p : pods) {
+    if (auto st = netns_delete(p->netns); !st) spdlog::warn("{}", st.error().format());
+    std::error_code ec;
+    std::filesystem::remove_all(pod_etc_dir(*p), ec);
+  }
 }
 
 }  // namespace
@@ -119,12 +123,14 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
     record_processes(txn, state);
   }
   // Then what goes away: pods no longer wanted, after their replacements are up.
+  std::vector<const PodPlan*> gone;
   for (const PodPlan& p : old.pods)
-    if (!new_pods.contains(p.netns)) {
-      teardown_pod(p, state);
-      result.removed.push_back(p.name);
-      std::erase_if(state.processes, [&](const ProcessRecord& r) { return r.pod == p.name; });
-    }
+    if (!new_pods.contains(p.netns)) gone.push_back(&p);
+  teardown_pods(gone, state);
+  for (const PodPlan* p : gone) {
+    result.removed.push_back(p->name);
+    std::erase_if(state.processes, [&](const ProcessRecord& r) { return r.pod == p->name; });
+  }
   // Files that running processes read: pods' resolv.conf (a nameserver once DNS exists) and the
   // DNS hosts file, rewritten in place (same inode: the pods' bind mounts see the change), then
   // dnsmasq told to reload it.
