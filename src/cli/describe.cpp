@@ -34,9 +34,6 @@ bool running(const LabView& v, const std::string& pod) {
 }
 
 Result<int> describe_service(const LabView& v, const ServicePlan& s) {
-  std::string ready;
-  for (auto& e : s.endpoints)
-    if (running(v, e.pod)) ready += fmt::format("{}{}:{}", ready.empty() ? "" : ",", e.ip.str(), e.port);
   std::string out;
   field(out, "Name", s.spec.name);
   field(out, "Namespace", s.spec.ns);
@@ -49,12 +46,18 @@ Result<int> describe_service(const LabView& v, const ServicePlan& s) {
   field(out, "IP", s.cluster_ip.str());
   field(out, "IPs", s.cluster_ip.str());
   if (s.spec.type == ServiceType::kLoadBalancer) field(out, "LoadBalancer Ingress", s.lb_ip ? s.lb_ip->str() : "<pending>");
-  field(out, "Port", fmt::format("<unset>  {}/{}", s.spec.port, s.spec.protocol));
-  field(out, "TargetPort", fmt::format("{}/{}", s.spec.target_port, s.spec.protocol));
-  if (s.node_port) field(out, "NodePort", fmt::format("<unset>  {}/{}", *s.node_port, s.spec.protocol));
-  field(out, "Endpoints", ready.empty() ? "<none>" : ready);
+  for (const ServicePortPlan& p : s.ports) {
+    std::string name = p.name.empty() ? "<unset>" : p.name;
+    field(out, "Port", fmt::format("{}  {}/{}", name, p.port, p.protocol));
+    field(out, "TargetPort", fmt::format("{}/{}", p.target_port, p.protocol));
+    if (p.node_port) field(out, "NodePort", fmt::format("{}  {}/{}", name, *p.node_port, p.protocol));
+    std::string ready;
+    for (auto& e : s.endpoints)
+      if (running(v, e.pod)) ready += fmt::format("{}{}:{}", ready.empty() ? "" : ",", e.ip.str(), p.target_port);
+    field(out, "Endpoints", ready.empty() ? "<none>" : ready);
+  }
   field(out, "Session Affinity", s.spec.session_affinity ? "ClientIP" : "None");
-  if (s.node_port) field(out, "External Traffic Policy", s.spec.local_traffic_policy ? "Local" : "Cluster");
+  if (s.spec.type != ServiceType::kClusterIP) field(out, "External Traffic Policy", s.spec.local_traffic_policy ? "Local" : "Cluster");
   field(out, "Internal Traffic Policy", "Cluster");
   field(out, "Events", "<none>");
   fmt::print("{}", out);
@@ -76,7 +79,9 @@ Result<int> describe_endpoints(const LabView& v, const ServicePlan& s) {
   out += fmt::format("  Addresses:          {}\n", ready.empty() ? "<none>" : ready);
   out += fmt::format("  NotReadyAddresses:  {}\n", not_ready.empty() ? "<none>" : not_ready);
   out += "  Ports:\n    Name     Port  Protocol\n    ----     ----  --------\n";
-  out += fmt::format("    <unset>  {:<5} {}\n\n", s.spec.target_port, s.spec.protocol);
+  for (const ServicePortPlan& p : s.ports)
+    out += fmt::format("    {:<8} {:<5} {}\n", p.name.empty() ? "<unset>" : p.name, p.target_port, p.protocol);
+  out += "\n";
   field(out, "Events", "<none>", 14);
   fmt::print("{}", out);
   return 0;

@@ -53,10 +53,11 @@ Result<int> run_expose(const ExposeOptions& o, const GlobalOptions& g) {
       if (existing.name == name && existing.ns == o.ns)
         return fail(state_error("expose", fmt::format("services \"{}\" already exists", name)));
     s.type = parse_service_type(o.type).value_or(ServiceType::kClusterIP);  // CLI11 checked the name
-    s.port = static_cast<std::uint16_t>(o.port);
-    s.target_port = static_cast<std::uint16_t>(o.target_port ? o.target_port : o.port);
-    if (o.node_port) s.node_port = static_cast<std::uint16_t>(o.node_port);
-    s.protocol = o.protocol;
+    ServicePortSpec& p = s.ports.front();
+    p.port = static_cast<std::uint16_t>(o.port);
+    p.target_port = static_cast<std::uint16_t>(o.target_port ? o.target_port : o.port);
+    if (o.node_port) p.node_port = static_cast<std::uint16_t>(o.node_port);
+    p.protocol = o.protocol;
     desired.services.push_back(std::move(s));
     return {};
   }, verbose_hooks(g)));

@@ -103,16 +103,22 @@ bool pod_ready(const LabView& v, const std::string& pod) {
   return p && p->running;
 }
 
+// kubectl's PORT(S): 80:30080/TCP,443:30443/TCP
 std::string ports_of(const ServicePlan& s) {
-  if (s.node_port) return fmt::format("{}:{}/{}", s.spec.port, *s.node_port, s.spec.protocol);
-  return fmt::format("{}/{}", s.spec.port, s.spec.protocol);
+  std::string out;
+  for (const ServicePortPlan& p : s.ports) {
+    if (!out.empty()) out += ",";
+    out += p.node_port ? fmt::format("{}:{}/{}", p.port, *p.node_port, p.protocol) : fmt::format("{}/{}", p.port, p.protocol);
+  }
+  return out;
 }
 
 // kubectl shows three endpoints, then "+ N more...".
 std::string endpoints_of(const LabView& v, const ServicePlan& s, std::size_t limit = 3) {
   std::vector<std::string> eps;
   for (auto& e : s.endpoints)
-    if (pod_ready(v, e.pod)) eps.push_back(fmt::format("{}:{}", e.ip.str(), e.port));
+    if (pod_ready(v, e.pod))
+      for (const ServicePortPlan& p : s.ports) eps.push_back(fmt::format("{}:{}", e.ip.str(), p.target_port));
   if (eps.empty()) return "<none>";
   std::string out;
   for (std::size_t i = 0; i < eps.size() && i < limit; ++i) out += (i ? "," : "") + eps[i];
@@ -149,16 +155,24 @@ Result<int> get_json(const LabView& v, const GetOptions& o, std::string_view kin
           addrs += fmt::format("{}{{\"ip\": {}, \"nodeName\": {}, \"targetRef\": {{\"kind\": \"Pod\", \"name\": {}}}}}",
                                addrs.empty() ? "" : ", ", json_escape(e.ip.str()), json_escape(e.node), json_escape(e.pod));
       std::string meta = fmt::format("\"metadata\": {{\"name\": {}, \"namespace\": {}}}", json_escape(s.spec.name), json_escape(s.spec.ns));
+      std::string ep_ports, svc_ports;
+      for (const ServicePortPlan& p : s.ports) {
+        std::string name = p.name.empty() ? "" : fmt::format("\"name\": {}, ", json_escape(p.name));
+        ep_ports += fmt::format("{}{{{}\"port\": {}, \"protocol\": {}}}", ep_ports.empty() ? "" : ", ", name, p.target_port,
+                                json_escape(p.protocol));
+        svc_ports += fmt::format("{}{{{}\"port\": {}, \"targetPort\": {}, \"protocol\": {}{}}}", svc_ports.empty() ? "" : ", ", name,
+                                 p.port, p.target_port, json_escape(p.protocol),
+                                 p.node_port ? fmt::format(", \"nodePort\": {}", *p.node_port) : "");
+      }
       if (kind == "Endpoints")
-        items.push_back(fmt::format("{{\"kind\": \"Endpoints\", {}, \"subsets\": [{{\"addresses\": [{}], \"ports\": [{{\"port\": {}, \"protocol\": {}}}]}}]}}",
-                                    meta, addrs, s.spec.target_port, json_escape(s.spec.protocol)));
+        items.push_back(fmt::format("{{\"kind\": \"Endpoints\", {}, \"subsets\": [{{\"addresses\": [{}], \"ports\": [{}]}}]}}",
+                                    meta, addrs, ep_ports));
       else
         items.push_back(fmt::format(
             "{{\"kind\": \"Service\", {}, \"spec\": {{\"type\": {}, \"clusterIP\": {}, \"selector\": {}, \"ports\": "
-            "[{{\"port\": {}, \"targetPort\": {}, \"protocol\": {}{}}}], \"sessionAffinity\": {}, \"externalTrafficPolicy\": {}}}, "
+            "[{}], \"sessionAffinity\": {}, \"externalTrafficPolicy\": {}}}, "
             "\"status\": {{\"loadBalancer\": {{\"ingress\": [{}]}}}}}}",
-            meta, json_escape(to_string(s.spec.type)), json_escape(s.cluster_ip.str()), json_map(s.spec.selector), s.spec.port,
-            s.spec.target_port, json_escape(s.spec.protocol), s.node_port ? fmt::format(", \"nodePort\": {}", *s.node_port) : "",
+            meta, json_escape(to_string(s.spec.type)), json_escape(s.cluster_ip.str()), json_map(s.spec.selector), svc_ports,
             json_escape(s.spec.session_affinity ? "ClientIP" : "None"), json_escape(s.spec.local_traffic_policy ? "Local" : "Cluster"),
             s.lb_ip ? fmt::format("{{\"ip\": {}}}", json_escape(s.lb_ip->str())) : ""));
     }

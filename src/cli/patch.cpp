@@ -32,7 +32,7 @@ Result<int> run_patch(const PatchOptions& o, const GlobalOptions& g) {
         if (!o.type.empty()) {
           s.type = parse_service_type(o.type).value_or(ServiceType::kClusterIP);  // CLI11 checked the name
           if (s.type == ServiceType::kClusterIP) {
-            s.node_port.reset();
+            for (ServicePortSpec& p : s.ports) p.node_port.reset();
             s.local_traffic_policy = false;
           }
         }

@@ -42,8 +42,8 @@ Result<int> run_run(const RunOptions& o, const GlobalOptions& g) {
       s.name = o.name;
       s.ns = o.ns;
       s.selector = {{"run", o.name}};
-      s.port = static_cast<std::uint16_t>(o.port);
-      s.target_port = s.port;
+      s.ports.front().port = static_cast<std::uint16_t>(o.port);
+      s.ports.front().target_port = static_cast<std::uint16_t>(o.port);
       desired.services.push_back(std::move(s));
     }
     return {};

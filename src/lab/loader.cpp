@@ -378,9 +378,30 @@ Result<DeploymentSpec> read_deployment(const toml::table& t, const std::string& 
   return d;
 }
 
+// One port of a Service: the keys of [[service]] itself (one port) or of an entry of its
+// `ports = [...]` (several, each named).
+// `named`: the table is an entry of `ports` (whose `name` is the port's, not the service's).
+Result<ServicePortSpec> read_service_port(const TableReader& r, ServiceType type, bool named) {
+  ServicePortSpec p;
+  if (named) p.name = KN_TRY(r.string("name")).value_or("");
+  if (!p.name.empty()) KN_TRY(check_name(r, "name", p.name, 15, "port"));
+  auto port = KN_TRY(read_port(r, "port"));
+  if (!port) return fail(r.missing("port", "80"));
+  p.port = *port;
+  p.target_port = KN_TRY(read_port(r, "target_port")).value_or(p.port);
+  p.node_port = KN_TRY(read_port(r, "node_port", 30000, 32767));
+  if (p.node_port && type == ServiceType::kClusterIP)
+    return fail(input_error(r.where_of("node_port"), "node_port is set on a ClusterIP service", "set type = \"NodePort\" or \"LoadBalancer\""));
+  std::string proto = KN_TRY(r.string("protocol")).value_or("TCP");
+  if (proto != "TCP" && proto != "UDP")
+    return fail(input_error(r.where_of("protocol"), fmt::format("protocol = \"{}\" is not allowed", proto), "allowed: TCP, UDP"));
+  p.protocol = proto;
+  return p;
+}
+
 Result<ServiceSpec> read_service(const toml::table& t, const std::string& file, const ClusterSpec& c) {
   TableReader r(t, "[[service]]", file,
-                {"name", "namespace", "type", "selector", "port", "target_port", "node_port", "protocol",
+                {"name", "namespace", "type", "selector", "port", "target_port", "node_port", "protocol", "ports",
                  "session_affinity", "external_traffic_policy", "cluster_ip"});
   KN_TRY(r.check_keys());
   ServiceSpec s;
@@ -397,14 +418,30 @@ Result<ServiceSpec> read_service(const toml::table& t, const std::string& file, 
   std::string type = KN_TRY(choice("type", {"ClusterIP", "NodePort", "LoadBalancer"}, "ClusterIP"));
   s.type = *parse_service_type(type);  // `choice` admitted only the three names
   s.selector = KN_TRY(read_labels(r, "selector"));
-  auto port = KN_TRY(read_port(r, "port"));
-  if (!port) return fail(r.missing("port", "80"));
-  s.port = *port;
-  s.target_port = KN_TRY(read_port(r, "target_port")).value_or(s.port);
-  s.node_port = KN_TRY(read_port(r, "node_port", 30000, 32767));
-  if (s.node_port && s.type == ServiceType::kClusterIP)
-    return fail(input_error(r.where_of("node_port"), "node_port is set on a ClusterIP service", "set type = \"NodePort\" or \"LoadBalancer\""));
-  s.protocol = KN_TRY(choice("protocol", {"TCP", "UDP"}, "TCP"));
+  auto port_tables = KN_TRY(r.tables("ports"));
+  if (port_tables.empty()) {
+    s.ports = {KN_TRY(read_service_port(r, s.type, false))};
+  } else {
+    for (std::string_view k : {"port", "target_port", "node_port", "protocol"})
+      if (t.get(k))
+        return fail(input_error(r.where_of(k), fmt::format("'{}' and 'ports' are both set in [[service]] '{}'", k, s.name),
+                                "with several ports, put each port's keys in its entry of ports = [{ name = \"http\", port = 80 }, ...]"));
+    s.ports.clear();
+    std::set<std::string> names;
+    for (const toml::table* pt : port_tables) {
+      TableReader pr(*pt, fmt::format("a port of service '{}'", s.name), file, {"name", "port", "target_port", "node_port", "protocol"});
+      KN_TRY(pr.check_keys());
+      ServicePortSpec p = KN_TRY(read_service_port(pr, s.type, true));
+      if (port_tables.size() > 1 && p.name.empty())
+        return fail(pr.missing("name", "\"http\" (a Service with several ports names each)"));
+      if (!names.insert(p.name).second)
+        return fail(input_error(pr.where(), fmt::format("service '{}' has two ports named '{}'", s.name, p.name)));
+      for (const ServicePortSpec& q : s.ports)
+        if (q.port == p.port && q.protocol == p.protocol)
+          return fail(input_error(pr.where(), fmt::format("service '{}' has port {}/{} twice", s.name, p.port, p.protocol)));
+      s.ports.push_back(std::move(p));
+    }
+  }
   s.session_affinity = KN_TRY(choice("session_affinity", {"None", "ClientIP"}, "None")) == "ClientIP";
   std::string etp = KN_TRY(choice("external_traffic_policy", {"Cluster", "Local"}, "Cluster"));
   s.local_traffic_policy = etp == "Local";
@@ -718,9 +755,10 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
     ServiceSpec s = KN_TRY(read_service(*t, source_name, lab.cluster));
     if (!services.insert(s.ns + "/" + s.name).second)
       return fail(input_error(s.where, fmt::format("two services are named {}/{}", s.ns, s.name)));
-    if (s.node_port && !node_ports.insert(std::to_string(*s.node_port)).second)
-      return fail(input_error(s.where, fmt::format("node_port {} is already used by another service", *s.node_port),
-                              "each NodePort is open on every node: two services cannot share one"));
+    for (const ServicePortSpec& p : s.ports)
+      if (p.node_port && !node_ports.insert(fmt::format("{}/{}", *p.node_port, p.protocol)).second)
+        return fail(input_error(s.where, fmt::format("node_port {} is already used by another service", *p.node_port),
+                                "each NodePort is open on every node: two services cannot share one"));
     if (s.cluster_ip && !cluster_ips.insert(s.cluster_ip->str()).second)
       return fail(input_error(s.where, fmt::format("cluster_ip {} is already used by another service", s.cluster_ip->str())));
     lab.services.push_back(std::move(s));

@@ -12,6 +12,7 @@
 
 #include "core/error.hpp"
 #include "core/ip.hpp"
+#include "lab/l7.hpp"
 
 namespace knlab {
 
@@ -80,18 +81,34 @@ struct DeploymentSpec {
 enum class ServiceType { kClusterIP, kNodePort, kLoadBalancer };
 std::string_view to_string(ServiceType t);
 
+// One port of a Service. A Service has one or more; with several, each has a name.
+struct ServicePortSpec {
+  std::string name;
+  std::string protocol = "TCP";               // TCP | UDP
+  std::uint16_t port = 80;
+  std::uint16_t target_port = 0;              // 0: same as port
+  std::optional<std::uint16_t> node_port;     // NodePort/LoadBalancer; allocated when absent
+};
+
 struct ServiceSpec {
   std::string name;
   std::string ns = "default";
   ServiceType type = ServiceType::kClusterIP;
   std::map<std::string, std::string> selector;
-  std::uint16_t port = 80;
-  std::uint16_t target_port = 0;              // 0: same as port
-  std::optional<std::uint16_t> node_port;     // NodePort/LoadBalancer; allocated when absent
-  std::string protocol = "TCP";               // TCP | UDP
+  std::vector<ServicePortSpec> ports{ServicePortSpec{}};  // never empty
   bool session_affinity = false;              // ClientIP
   bool local_traffic_policy = false;          // externalTrafficPolicy: Local
   std::optional<Ipv4> cluster_ip;
+  SourceLocation where;
+};
+
+// The ingress-nginx controller of a lab ([ingress_nginx]): a Deployment in namespace
+// ingress-nginx running nginx, behind Service ingress-nginx-controller (80 and 443 as NodePorts
+// 30080 and 30443, as the course installs it), serving the Ingresses of class "nginx".
+struct IngressControllerSpec {
+  ServiceType type = ServiceType::kNodePort;  // or LoadBalancer
+  std::uint16_t http_node_port = 30080;
+  std::uint16_t https_node_port = 30443;
   SourceLocation where;
 };
 
@@ -105,6 +122,10 @@ struct Lab {
   std::vector<PodSpec> pods;
   std::vector<DeploymentSpec> deployments;
   std::vector<ServiceSpec> services;
+  std::optional<IngressControllerSpec> ingress_nginx;
+  std::vector<std::string> manifests;  // YAML files applied at `up` (paths relative to the lab file)
+  std::vector<SourceLocation> manifest_where;  // where each is named, for errors
+  L7Objects l7;                        // Ingress / Gateway API objects and TLS Secrets
 
   const NodeSpec* find_node(std::string_view n) const;
   const PodSpec* find_pod(std::string_view n) const;

@@ -86,13 +86,19 @@ std::string write_lab(const Lab& lab) {
                     {"namespace", s.ns},
                     {"type", std::string(to_string(s.type))},
                     {"selector", string_table(s.selector)},
-                    {"port", static_cast<std::int64_t>(s.port)},
-                    {"target_port", static_cast<std::int64_t>(s.target_port ? s.target_port : s.port)},
-                    {"protocol", s.protocol},
                     {"session_affinity", s.session_affinity ? "ClientIP" : "None"}};
+      toml::array ports;
+      for (const ServicePortSpec& p : s.ports) {
+        toml::table pt{{"port", static_cast<std::int64_t>(p.port)},
+                       {"target_port", static_cast<std::int64_t>(p.target_port ? p.target_port : p.port)},
+                       {"protocol", p.protocol}};
+        if (!p.name.empty()) pt.insert("name", p.name);
+        if (p.node_port) pt.insert("node_port", static_cast<std::int64_t>(*p.node_port));
+        ports.push_back(std::move(pt));
+      }
+      t.insert("ports", std::move(ports));
       if (s.type != ServiceType::kClusterIP)
         t.insert("external_traffic_policy", s.local_traffic_policy ? "Local" : "Cluster");
-      if (s.node_port) t.insert("node_port", static_cast<std::int64_t>(*s.node_port));
       if (s.cluster_ip) t.insert("cluster_ip", s.cluster_ip->str());
       ss.push_back(std::move(t));
     }

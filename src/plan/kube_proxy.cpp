@@ -21,7 +21,7 @@ std::string hash16(const std::string& input) {
   return base32(digest.data(), digest.size()).substr(0, 16);
 }
 
-std::string endpoint_str(const EndpointPlan& e) { return fmt::format("{}:{}", e.ip.str(), e.port); }
+std::string endpoint_str(const ServicePortPlan& p, const EndpointPlan& e) { return fmt::format("{}:{}", e.ip.str(), p.target_port); }
 
 IptRule rule(std::string chain) {
   IptRule r;
@@ -38,16 +38,16 @@ IptRule jump(std::string chain, std::string to, std::string comment = {}) {
 
 // Jumps to endpoint chains, each taken with probability 1/(n-i) so that every endpoint gets
 // 1/n of new connections; with ClientIP affinity, a recent-match rule per endpoint first.
-void balance(std::vector<IptRule>& rules, const std::string& chain, const ServicePlan& s,
+void balance(std::vector<IptRule>& rules, const std::string& chain, const ServicePlan& s, const ServicePortPlan& p,
              const std::vector<const EndpointPlan*>& eps) {
   if (s.spec.session_affinity)
     for (const EndpointPlan* e : eps) {
-      IptRule r = jump(chain, sep_chain(s, *e), fmt::format("{} -> {}", s.id(), endpoint_str(*e)));
-      r.recent = IptRule::Recent{sep_chain(s, *e), false, 10800, true};
+      IptRule r = jump(chain, sep_chain(s, p, *e), fmt::format("{} -> {}", s.port_id(p), endpoint_str(p, *e)));
+      r.recent = IptRule::Recent{sep_chain(s, p, *e), false, 10800, true};
       rules.push_back(std::move(r));
     }
   for (std::size_t i = 0; i < eps.size(); ++i) {
-    IptRule r = jump(chain, sep_chain(s, *eps[i]), fmt::format("{} -> {}", s.id(), endpoint_str(*eps[i])));
+    IptRule r = jump(chain, sep_chain(s, p, *eps[i]), fmt::format("{} -> {}", s.port_id(p), endpoint_str(p, *eps[i])));
     if (i + 1 < eps.size()) r.probability = 1.0 / static_cast<double>(eps.size() - i);
     rules.push_back(std::move(r));
   }
@@ -55,11 +55,11 @@ void balance(std::vector<IptRule>& rules, const std::string& chain, const Servic
 
 }  // namespace
 
-std::string svc_chain(const ServicePlan& s) { return "KUBE-SVC-" + hash16(s.id() + lower(s.spec.protocol)); }
-std::string ext_chain(const ServicePlan& s) { return "KUBE-EXT-" + hash16(s.id() + lower(s.spec.protocol)); }
-std::string svl_chain(const ServicePlan& s) { return "KUBE-SVL-" + hash16(s.id() + lower(s.spec.protocol)); }
-std::string sep_chain(const ServicePlan& s, const EndpointPlan& e) {
-  return "KUBE-SEP-" + hash16(s.id() + lower(s.spec.protocol) + endpoint_str(e));
+std::string svc_chain(const ServicePlan& s, const ServicePortPlan& p) { return "KUBE-SVC-" + hash16(s.port_id(p) + lower(p.protocol)); }
+std::string ext_chain(const ServicePlan& s, const ServicePortPlan& p) { return "KUBE-EXT-" + hash16(s.port_id(p) + lower(p.protocol)); }
+std::string svl_chain(const ServicePlan& s, const ServicePortPlan& p) { return "KUBE-SVL-" + hash16(s.port_id(p) + lower(p.protocol)); }
+std::string sep_chain(const ServicePlan& s, const ServicePortPlan& p, const EndpointPlan& e) {
+  return "KUBE-SEP-" + hash16(s.port_id(p) + lower(p.protocol) + endpoint_str(p, e));
 }
 
 std::vector<IptTable> kube_proxy_tables(const LabPlan& plan, const NodePlan& node) {
@@ -99,12 +99,14 @@ std::vector<IptTable> kube_proxy_tables(const LabPlan& plan, const NodePlan& nod
 
   std::vector<IptRule> per_service;  // KUBE-SVC/EXT/SVL/SEP chains, after KUBE-SERVICES
   std::vector<IptRule> nodeports;
-  for (const ServicePlan& s : plan.services) {
-    std::string proto = lower(s.spec.protocol);
+  for (const ServicePlan& s : plan.services)
+  for (const ServicePortPlan& p : s.ports) {
+    std::string proto = lower(p.protocol);
+    const std::string id = s.port_id(p);
     auto match_vip = [&](IptRule r) {
       r.dst = Cidr{s.cluster_ip, 32};
       r.proto = proto;
-      r.dport = s.spec.port;
+      r.dport = p.port;
       return r;
     };
     std::vector<const EndpointPlan*> eps, local;
@@ -115,87 +117,87 @@ std::vector<IptTable> kube_proxy_tables(const LabPlan& plan, const NodePlan& nod
     if (eps.empty()) {
       // No endpoint: refuse at once (ICMP port unreachable) instead of letting the client time out.
       IptRule r = match_vip(rule("KUBE-SERVICES"));
-      r.comment = fmt::format("{} has no endpoints", s.id());
+      r.comment = fmt::format("{} has no endpoints", id);
       r.target = IptRule::Target::kReject;
       f.push_back(r);
-      if (s.node_port) {
+      if (p.node_port) {
         IptRule np = rule("KUBE-EXTERNAL-SERVICES");
         np.proto = proto;
-        np.dport = *s.node_port;
-        np.comment = fmt::format("{} has no endpoints", s.id());
+        np.dport = *p.node_port;
+        np.comment = fmt::format("{} has no endpoints", id);
         np.dst_type_local = true;
         np.target = IptRule::Target::kReject;
         f.push_back(np);
       }
       continue;
     }
-    std::string svc = svc_chain(s), ext = ext_chain(s), svl = svl_chain(s);
+    std::string svc = svc_chain(s, p), ext = ext_chain(s, p), svl = svl_chain(s, p);
     nat.chains.push_back(svc);
-    n.push_back(match_vip(jump("KUBE-SERVICES", svc, fmt::format("{} cluster IP", s.id()))));
+    n.push_back(match_vip(jump("KUBE-SERVICES", svc, fmt::format("{} cluster IP", id))));
     if (s.lb_ip) {
       // In-cluster traffic to the EXTERNAL-IP short-cuts the cloud, as kube-proxy does.
-      IptRule lb = jump("KUBE-SERVICES", ext, fmt::format("{} loadbalancer IP", s.id()));
+      IptRule lb = jump("KUBE-SERVICES", ext, fmt::format("{} loadbalancer IP", id));
       lb.dst = Cidr{*s.lb_ip, 32};
       lb.proto = proto;
-      lb.dport = s.spec.port;
+      lb.dport = p.port;
       n.push_back(lb);
     }
     {
       // Traffic to the cluster IP from outside the pod network (a node itself) is masqueraded.
-      IptRule r = match_vip(jump(svc, "KUBE-MARK-MASQ", fmt::format("{} cluster IP", s.id())));
+      IptRule r = match_vip(jump(svc, "KUBE-MARK-MASQ", fmt::format("{} cluster IP", id)));
       r.src = pods;
       r.src_negated = true;
       per_service.push_back(r);
     }
-    balance(per_service, svc, s, eps);
-    if (s.node_port) {
+    balance(per_service, svc, s, p, eps);
+    if (p.node_port) {
       nat.chains.push_back(ext);
-      IptRule np = jump("KUBE-NODEPORTS", ext, s.id());
+      IptRule np = jump("KUBE-NODEPORTS", ext, id);
       np.proto = proto;
-      np.dport = *s.node_port;
+      np.dport = *p.node_port;
       nodeports.push_back(np);
       if (!s.spec.local_traffic_policy) {
         // externalTrafficPolicy: Cluster: any node forwards to any endpoint, SNAT on the way
         // so that the reply comes back through this node (the client IP is lost).
-        per_service.push_back(jump(ext, "KUBE-MARK-MASQ", fmt::format("masquerade traffic for {} external destinations", s.id())));
+        per_service.push_back(jump(ext, "KUBE-MARK-MASQ", fmt::format("masquerade traffic for {} external destinations", id)));
         per_service.push_back(jump(ext, svc));
       } else {
         // Local: only this node's endpoints, no SNAT (the client IP is kept); pods may still use
         // every endpoint.
-        IptRule from_pods = jump(ext, svc, fmt::format("pod traffic for {} external destinations", s.id()));
+        IptRule from_pods = jump(ext, svc, fmt::format("pod traffic for {} external destinations", id));
         from_pods.src = pods;
         per_service.push_back(from_pods);
         if (local.empty()) {
           IptRule drop = rule("KUBE-EXTERNAL-SERVICES");
           drop.proto = proto;
-          drop.dport = *s.node_port;
-          drop.comment = fmt::format("{} has no local endpoints", s.id());
+          drop.dport = *p.node_port;
+          drop.comment = fmt::format("{} has no local endpoints", id);
           drop.dst_type_local = true;
           drop.jump = "DROP";
           f.push_back(drop);
         } else {
           nat.chains.push_back(svl);
           per_service.push_back(jump(ext, svl));
-          balance(per_service, svl, s, local);
+          balance(per_service, svl, s, p, local);
         }
       }
     }
     for (const EndpointPlan* e : eps) {
-      std::string sep = sep_chain(s, *e);
+      std::string sep = sep_chain(s, p, *e);
       nat.chains.push_back(sep);
       // Hairpin: a pod reaching itself through the Service is masqueraded, or its own reply
       // would short-cut the NAT.
-      IptRule hairpin = jump(sep, "KUBE-MARK-MASQ", s.id());
+      IptRule hairpin = jump(sep, "KUBE-MARK-MASQ", id);
       hairpin.src = Cidr{e->ip, 32};
       per_service.push_back(hairpin);
       IptRule dnat = rule(sep);
       dnat.proto = proto;
       dnat.want_proto_match = true;
-      dnat.comment = s.id();
+      dnat.comment = id;
       if (s.spec.session_affinity) dnat.recent = IptRule::Recent{sep, true, 0, false};
       dnat.target = IptRule::Target::kDnat;
       dnat.to_ip = e->ip;
-      dnat.to_port = e->port;
+      dnat.to_port = p.target_port;
       per_service.push_back(dnat);
     }
   }
@@ -211,29 +213,30 @@ std::vector<IptTable> kube_proxy_tables(const LabPlan& plan, const NodePlan& nod
 IptTable cloud_lb_table(const LabPlan& plan) {
   IptTable t{"nat", {"CLOUD-LB-SERVICES"}, {}};
   t.rules.push_back(jump("PREROUTING", "CLOUD-LB-SERVICES", "cloud load balancer"));
-  for (const ServicePlan& s : plan.services) {
-    if (!s.lb_ip || !s.node_port) continue;
+  for (const ServicePlan& s : plan.services)
+  for (const ServicePortPlan& p : s.ports) {
+    if (!s.lb_ip || !p.node_port) continue;
     std::vector<const NodePlan*> backends;
     for (const NodePlan& n : plan.nodes) {
       bool local = std::any_of(s.endpoints.begin(), s.endpoints.end(), [&](const EndpointPlan& e) { return e.node == n.name; });
       if (!s.spec.local_traffic_policy || local) backends.push_back(&n);
     }
-    std::string chain = "CLOUD-LB-" + hash16(s.id() + lower(s.spec.protocol));
+    std::string chain = "CLOUD-LB-" + hash16(s.port_id(p) + lower(p.protocol));
     t.chains.push_back(chain);
-    IptRule entry = jump("CLOUD-LB-SERVICES", chain, fmt::format("{} loadbalancer", s.id()));
+    IptRule entry = jump("CLOUD-LB-SERVICES", chain, fmt::format("{} loadbalancer", s.port_id(p)));
     entry.dst = Cidr{*s.lb_ip, 32};
-    entry.proto = lower(s.spec.protocol);
-    entry.dport = s.spec.port;
+    entry.proto = lower(p.protocol);
+    entry.dport = p.port;
     t.rules.push_back(entry);
     for (std::size_t i = 0; i < backends.size(); ++i) {
       IptRule r = rule(chain);
-      r.proto = lower(s.spec.protocol);
+      r.proto = lower(p.protocol);
       r.want_proto_match = true;
-      r.comment = fmt::format("{} -> {} {}:{}", s.id(), backends[i]->name, backends[i]->ip.addr.str(), *s.node_port);
+      r.comment = fmt::format("{} -> {} {}:{}", s.port_id(p), backends[i]->name, backends[i]->ip.addr.str(), *p.node_port);
       if (i + 1 < backends.size()) r.probability = 1.0 / static_cast<double>(backends.size() - i);
       r.target = IptRule::Target::kDnat;
       r.to_ip = backends[i]->ip.addr;
-      r.to_port = *s.node_port;
+      r.to_port = *p.node_port;
       t.rules.push_back(r);
     }
   }

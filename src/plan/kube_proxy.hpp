@@ -16,10 +16,11 @@ inline constexpr std::uint32_t kMasqMark = 0x4000;
 
 // kube-proxy's chain names: KUBE-SVC-/KUBE-EXT-/KUBE-SVL- + the first 16 base32 characters of
 // sha256("<ns>/<name>" + "tcp"), KUBE-SEP- of sha256("<ns>/<name>" + "tcp" + "<ip>:<port>").
-std::string svc_chain(const ServicePlan& s);
-std::string ext_chain(const ServicePlan& s);
-std::string svl_chain(const ServicePlan& s);
-std::string sep_chain(const ServicePlan& s, const EndpointPlan& e);
+// With several ports, "<ns>/<name>:<port name>" instead of "<ns>/<name>" (ServicePlan::port_id).
+std::string svc_chain(const ServicePlan& s, const ServicePortPlan& p);
+std::string ext_chain(const ServicePlan& s, const ServicePortPlan& p);
+std::string svl_chain(const ServicePlan& s, const ServicePortPlan& p);
+std::string sep_chain(const ServicePlan& s, const ServicePortPlan& p, const EndpointPlan& e);
 
 // The nat and filter tables of one node.
 std::vector<IptTable> kube_proxy_tables(const LabPlan& plan, const NodePlan& node);

@@ -11,6 +11,18 @@
 
 namespace knlab {
 
+const ServicePortPlan* ServicePlan::port(std::uint16_t number) const {
+  for (const ServicePortPlan& p : ports)
+    if (p.port == number) return &p;
+  return nullptr;
+}
+
+const ServicePortPlan* ServicePlan::port(std::string_view name) const {
+  for (const ServicePortPlan& p : ports)
+    if (p.name == name) return &p;
+  return nullptr;
+}
+
 const NodePlan* LabPlan::node(std::string_view name) const {
   auto it = std::find_if(nodes.begin(), nodes.end(), [&](const NodePlan& n) { return n.name == name; });
   return it == nodes.end() ? nullptr : &*it;
@@ -66,12 +78,12 @@ Status plan_services(const ClusterSpec& cluster, const std::vector<ServiceSpec>&
   std::set<std::uint16_t> ports;
   for (auto& s : services) {
     if (s.cluster_ip) ips.insert(s.cluster_ip->value);
-    if (s.node_port) ports.insert(*s.node_port);
+    for (auto& p : s.ports)
+      if (p.node_port) ports.insert(*p.node_port);
   }
   for (const ServiceSpec& spec : services) {
     ServicePlan s;
     s.spec = spec;
-    if (s.spec.target_port == 0) s.spec.target_port = s.spec.port;
     if (spec.cluster_ip) {
       s.cluster_ip = *spec.cluster_ip;
     } else {
@@ -81,19 +93,18 @@ Status plan_services(const ClusterSpec& cluster, const std::vector<ServiceSpec>&
       s.cluster_ip = cidr.nth(i + 1);
       ips.insert(s.cluster_ip.value);
     }
-    if (spec.type != ServiceType::kClusterIP) {
-      if (spec.node_port) {
-        s.node_port = spec.node_port;
-      } else {
-        std::uint16_t p = static_cast<std::uint16_t>(30000 + fnv1a32(s.id()) % 2768);
-        while (ports.contains(p)) p = p == 32767 ? 30000 : static_cast<std::uint16_t>(p + 1);
-        ports.insert(p);
-        s.node_port = p;
+    for (const ServicePortSpec& sp : spec.ports) {
+      ServicePortPlan p{sp.name, sp.protocol, sp.port, sp.target_port ? sp.target_port : sp.port, sp.node_port};
+      if (spec.type != ServiceType::kClusterIP && !p.node_port) {
+        auto n = static_cast<std::uint16_t>(30000 + fnv1a32(s.port_id(p)) % 2768);
+        while (ports.contains(n)) n = n == 32767 ? 30000 : static_cast<std::uint16_t>(n + 1);
+        ports.insert(n);
+        p.node_port = n;
       }
+      s.ports.push_back(std::move(p));
     }
     for (const PodPlan& pod : plan.pods)
-      if (pod.ns == spec.ns && selects(spec.selector, pod))
-        s.endpoints.push_back({pod.name, pod.node, pod.address.addr, s.spec.target_port});
+      if (pod.ns == spec.ns && selects(spec.selector, pod)) s.endpoints.push_back({pod.name, pod.node, pod.address.addr});
     plan.services.push_back(std::move(s));
   }
   return {};
@@ -215,9 +226,7 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images, const Pla
     s.name = "kube-dns";
     s.ns = "kube-system";
     s.selector = {{"k8s-app", "kube-dns"}};
-    s.port = 53;
-    s.target_port = 53;
-    s.protocol = "UDP";
+    s.ports = {ServicePortSpec{"dns", "UDP", 53, 53, std::nullopt}, ServicePortSpec{"dns-tcp", "TCP", 53, 53, std::nullopt}};
     s.cluster_ip = plan.dns_ip;
     services.push_back(std::move(s));
   }

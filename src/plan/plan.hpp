@@ -93,6 +93,10 @@ struct LabPlan {
   std::string external_netns;  // kn-<lab>.external
   // The cloud's load balancer (labs with LoadBalancer Services): a namespace on the first wire
   // that owns the EXTERNAL-IPs and forwards them to the nodes' NodePorts.
+  // L7: the Ingress and Gateway API objects, and the nginx data planes that serve them: the
+  // ingress-nginx controller (when the lab has one) and one per Gateway of kn-lab's class.
+  L7Objects l7;
+  std::vector<struct DataPlanePlan> data_planes;
   std::string cloud_lb_netns;  // kn-<lab>.cloud-lb
   Cidr cloud_lb_ip;            // .3 of the first wire
   Cidr external_ip;            // .2 of the first wire
@@ -110,15 +114,37 @@ struct EndpointPlan {
   std::string pod;
   std::string node;
   Ipv4 ip;
-  std::uint16_t port = 0;
+};
+// One port of a Service, decided: the target port resolved, the NodePort allocated.
+struct ServicePortPlan {
+  std::string name;
+  std::string protocol = "TCP";
+  std::uint16_t port = 80;
+  std::uint16_t target_port = 80;
+  std::optional<std::uint16_t> node_port;  // NodePort and LoadBalancer
 };
 struct ServicePlan {
   ServiceSpec spec;
   Ipv4 cluster_ip;
-  std::optional<std::uint16_t> node_port;  // NodePort and LoadBalancer
+  std::vector<ServicePortPlan> ports;      // as many as spec.ports
   std::optional<Ipv4> lb_ip;               // LoadBalancer: EXTERNAL-IP, from the cloud's pool
   std::vector<EndpointPlan> endpoints;     // pods whose labels match the selector, in plan order
   std::string id() const { return spec.ns + "/" + spec.name; }
+  // kube-proxy's name of one service port: "<ns>/<name>" or "<ns>/<name>:<port name>".
+  std::string port_id(const ServicePortPlan& p) const { return p.name.empty() ? id() : id() + ":" + p.name; }
+  const ServicePortPlan* port(std::uint16_t number) const;
+  const ServicePortPlan* port(std::string_view name) const;
+};
+
+// An nginx data plane: a Deployment of one pod that runs nginx in its pod namespace, with its
+// files under the lab's state, and the Service that exposes it.
+struct DataPlanePlan {
+  enum class Kind { kIngress, kGateway } kind = Kind::kIngress;
+  std::string ns;          // "ingress-nginx", or the Gateway's namespace
+  std::string name;        // "ingress-nginx-controller", or "<gateway>-nginx"
+  std::string gateway;     // kGateway: the Gateway's name (in `ns`)
+  std::string dir;         // <state>/nginx/<ns>.<name>: nginx.conf, certs/, logs/, nginx.pid, temp/
+  std::string conf() const { return dir + "/nginx.conf"; }
 };
 
 // IPAM and naming. The model is already validated; this fails on what only the plan can see:

@@ -87,8 +87,10 @@ def test_rule_dump_has_kube_proxy_chains(lab, kn):
                    "-m statistic --mode random --probability 0.33333333349", "--probability 0.50000000000",
                    "-j DNAT --to-destination", "\"default/ghost cluster IP\""):
         assert needle in dump, needle
-    # ghost: one KUBE-SVC chain, three KUBE-SEP chains; kube-dns (cluster DNS) adds one of each.
-    assert dump.count(":KUBE-SEP-") == 4 and dump.count(":KUBE-SVC-") == 2
+    # ghost: one KUBE-SVC chain, three KUBE-SEP chains; kube-dns (cluster DNS, ports dns/UDP and
+    # dns-tcp/TCP) adds one of each per port.
+    assert dump.count(":KUBE-SEP-") == 5 and dump.count(":KUBE-SVC-") == 3
+    assert "\"kube-system/kube-dns:dns-tcp cluster IP\"" in dump
     assert dump.count("-m comment --comment \"default/ghost -> ") == 3
     filt = s.ns_exec("node2", "iptables-legacy-save", "-t", "filter", check=True).stdout
     assert "\"default/nothing has no endpoints\"" in filt and "REJECT --reject-with icmp-port-unreachable" in filt

@@ -29,6 +29,16 @@ LabPlan service_lab(const std::string& service_extra, int replicas = 3) {
   return *plan;
 }
 
+LabPlan service_lab_text(const std::string& services) {
+  std::string t = "[lab]\nname = \"k\"\n[cluster]\ndns = false\n[[node]]\nname = \"node1\"\n";
+  t += "[[deployment]]\nname = \"ghost\"\nimage = \"ghost:4\"\nreplicas = 2\n" + services;
+  auto lab = parse_lab(t, "k.toml");
+  REQUIRE(lab);
+  auto plan = plan_lab(*lab, catalogue());
+  REQUIRE(plan);
+  return *plan;
+}
+
 std::vector<std::string> lines_of(const IptTable& t) {
   std::vector<std::string> out;
   for (auto& r : t.rules) out.push_back(render_rule(r));
@@ -52,11 +62,11 @@ TEST_CASE("chain names follow kube-proxy: KUBE-SVC-<16 base32 of sha256(ns/name 
   LabPlan plan = service_lab("");
   const ServicePlan& s = plan.services.front();
   auto digest = sha256("default/ghosttcp");
-  CHECK(svc_chain(s) == "KUBE-SVC-" + base32(digest.data(), digest.size()).substr(0, 16));
-  CHECK(ext_chain(s).substr(9) == svc_chain(s).substr(9));
+  CHECK(svc_chain(s, s.ports[0]) == "KUBE-SVC-" + base32(digest.data(), digest.size()).substr(0, 16));
+  CHECK(ext_chain(s, s.ports[0]).substr(9) == svc_chain(s, s.ports[0]).substr(9));
   auto sep = sha256("default/ghosttcp" + s.endpoints[0].ip.str() + ":2368");
-  CHECK(sep_chain(s, s.endpoints[0]) == "KUBE-SEP-" + base32(sep.data(), sep.size()).substr(0, 16));
-  CHECK(svc_chain(s).size() == 25);  // fits iptables' 28-character chain names
+  CHECK(sep_chain(s, s.ports[0], s.endpoints[0]) == "KUBE-SEP-" + base32(sep.data(), sep.size()).substr(0, 16));
+  CHECK(svc_chain(s, s.ports[0]).size() == 25);  // fits iptables' 28-character chain names
 }
 
 TEST_CASE("ClusterIP: portal, masquerade from outside the pod network, 1/3 1/2 1 balancing, DNAT") {
@@ -66,7 +76,7 @@ TEST_CASE("ClusterIP: portal, masquerade from outside the pod network, 1/3 1/2 1
   auto tables = kube_proxy_tables(plan, plan.nodes[0]);
   REQUIRE(tables.size() == 2);
   auto nat = lines_of(tables[0]);
-  std::string svc = svc_chain(s);
+  std::string svc = svc_chain(s, s.ports[0]);
   CHECK(has(nat, "-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES"));
   CHECK(has(nat, "-A KUBE-SERVICES -d 10.96.100.100/32 -p tcp -m comment --comment \"default/ghost cluster IP\" -m tcp --dport 2368 -j " + svc));
   CHECK(has(nat, "-A " + svc + " ! -s 10.244.0.0/16 -d 10.96.100.100/32 -p tcp -m comment --comment \"default/ghost cluster IP\" -m tcp --dport 2368 -j KUBE-MARK-MASQ"));
@@ -78,7 +88,7 @@ TEST_CASE("ClusterIP: portal, masquerade from outside the pod network, 1/3 1/2 1
   CHECK(balance[1].find("--probability 0.50000000000") != std::string::npos);
   CHECK(balance[2].find("statistic") == std::string::npos);
   const EndpointPlan& e = s.endpoints[1];
-  std::string sep = sep_chain(s, e);
+  std::string sep = sep_chain(s, s.ports[0], e);
   CHECK(has(nat, "-A " + sep + " -s " + e.ip.str() + "/32 -m comment --comment \"default/ghost\" -j KUBE-MARK-MASQ"));
   CHECK(has(nat, "-A " + sep + " -p tcp -m comment --comment \"default/ghost\" -m tcp -j DNAT --to-destination " + e.ip.str() + ":2368"));
   // The node-ports rule closes KUBE-SERVICES.
@@ -99,9 +109,9 @@ TEST_CASE("NodePort with externalTrafficPolicy Local: local endpoints only, DROP
   const ServicePlan& s = plan.services.front();
   auto node1 = kube_proxy_tables(plan, plan.nodes[0]);
   auto nat1 = lines_of(node1[0]);
-  CHECK(has(nat1, "-A KUBE-NODEPORTS -p tcp -m comment --comment \"default/ghost\" -m tcp --dport 30080 -j " + ext_chain(s)));
-  CHECK(has(nat1, "-A " + ext_chain(s) + " -j " + svl_chain(s)));
-  CHECK(std::none_of(nat1.begin(), nat1.end(), [&](auto& l) { return l == "-A " + ext_chain(s) + " -m comment --comment \"masquerade traffic for default/ghost external destinations\" -j KUBE-MARK-MASQ"; }));
+  CHECK(has(nat1, "-A KUBE-NODEPORTS -p tcp -m comment --comment \"default/ghost\" -m tcp --dport 30080 -j " + ext_chain(s, s.ports[0])));
+  CHECK(has(nat1, "-A " + ext_chain(s, s.ports[0]) + " -j " + svl_chain(s, s.ports[0])));
+  CHECK(std::none_of(nat1.begin(), nat1.end(), [&](auto& l) { return l == "-A " + ext_chain(s, s.ports[0]) + " -m comment --comment \"masquerade traffic for default/ghost external destinations\" -j KUBE-MARK-MASQ"; }));
   auto node3 = kube_proxy_tables(plan, plan.nodes[2]);  // replicas on node1 and node2 only
   CHECK(has(lines_of(node3[1]), "-A KUBE-EXTERNAL-SERVICES -p tcp -m comment --comment \"default/ghost has no local endpoints\" -m tcp --dport 30080 -m addrtype --dst-type LOCAL -j DROP"));
 }
@@ -110,9 +120,9 @@ TEST_CASE("NodePort with Cluster policy masquerades; ClientIP affinity uses the 
   LabPlan plan = service_lab("type = \"NodePort\"\nnode_port = 30080\nsession_affinity = \"ClientIP\"\n");
   const ServicePlan& s = plan.services.front();
   auto nat = lines_of(kube_proxy_tables(plan, plan.nodes[0])[0]);
-  CHECK(has(nat, "-A " + ext_chain(s) + " -m comment --comment \"masquerade traffic for default/ghost external destinations\" -j KUBE-MARK-MASQ"));
-  std::string sep = sep_chain(s, s.endpoints[0]);
-  CHECK(has(nat, "-A " + svc_chain(s) + " -m comment --comment \"default/ghost -> " + s.endpoints[0].ip.str() +
+  CHECK(has(nat, "-A " + ext_chain(s, s.ports[0]) + " -m comment --comment \"masquerade traffic for default/ghost external destinations\" -j KUBE-MARK-MASQ"));
+  std::string sep = sep_chain(s, s.ports[0], s.endpoints[0]);
+  CHECK(has(nat, "-A " + svc_chain(s, s.ports[0]) + " -m comment --comment \"default/ghost -> " + s.endpoints[0].ip.str() +
                      ":2368\" -m recent --rcheck --seconds 10800 --reap --name " + sep + " --mask 255.255.255.255 --rsource -j " + sep));
   CHECK(has(nat, "-A " + sep + " -p tcp -m comment --comment \"default/ghost\" -m tcp -m recent --set --name " + sep +
                      " --mask 255.255.255.255 --rsource -j DNAT --to-destination " + s.endpoints[0].ip.str() + ":2368"));
@@ -129,8 +139,8 @@ TEST_CASE("service addresses: given ones kept, others stable, DNS address reserv
   REQUIRE(p1);
   REQUIRE(p2);
   CHECK(p1->services[0].cluster_ip == p2->services[0].cluster_ip);
-  CHECK(*p1->services[0].node_port >= 30000);
-  CHECK(*p1->services[0].node_port <= 32767);
+  CHECK(*p1->services[0].ports[0].node_port >= 30000);
+  CHECK(*p1->services[0].ports[0].node_port <= 32767);
   // DNS is on by default with Services: kube-dns at 10.96.0.10, UDP 53, in kube-system.
   REQUIRE(p1->services.size() == 2);
   CHECK(p1->services[1].spec.name == "kube-dns");
@@ -172,4 +182,36 @@ TEST_CASE("the shipped image catalogue parses") {
   CHECK(c->find("ghost:4")->port == 2368);
   CHECK(c->find("stefanprodan/podinfo")->port == 9898);
   CHECK_FALSE(c->find("alpine")->server);
+}
+
+TEST_CASE("a Service with two ports: a chain per service port, named <ns>/<name>:<port>") {
+  LabPlan plan = service_lab_text(R"([[service]]
+name = "ghost"
+type = "NodePort"
+selector = { app = "ghost" }
+ports = [{ name = "http", port = 80, target_port = 2368, node_port = 30080 },
+         { name = "https", port = 443, target_port = 2368, node_port = 30443 }]
+)");
+  const ServicePlan& s = plan.services.front();
+  REQUIRE(s.ports.size() == 2);
+  CHECK(s.port_id(s.ports[0]) == "default/ghost:http");
+  CHECK(svc_chain(s, s.ports[0]) != svc_chain(s, s.ports[1]));
+  auto nat = lines_of(kube_proxy_tables(plan, plan.nodes[0])[0]);
+  CHECK(has(nat, "-A KUBE-SERVICES -d " + s.cluster_ip.str() + "/32 -p tcp -m comment --comment \"default/ghost:https cluster IP\" -m tcp --dport 443 -j " +
+                     svc_chain(s, s.ports[1])));
+  CHECK(has(nat, "-A KUBE-NODEPORTS -p tcp -m comment --comment \"default/ghost:http\" -m tcp --dport 30080 -j " + ext_chain(s, s.ports[0])));
+  CHECK(has(nat, "-A KUBE-NODEPORTS -p tcp -m comment --comment \"default/ghost:https\" -m tcp --dport 30443 -j " + ext_chain(s, s.ports[1])));
+}
+
+TEST_CASE("ports = [...] and port both set, or an unnamed port among several: refused") {
+  auto one = [](std::string svc) {
+    return parse_lab("[lab]\nname = \"x\"\n[[node]]\nname = \"node1\"\n[[service]]\nname = \"s\"\n" + svc, "x.toml");
+  };
+  auto both = one("port = 80\nports = [{ port = 81 }]\n");
+  REQUIRE(!both);
+  CHECK(both.error().detail.find("'port' and 'ports' are both set") != std::string::npos);
+  auto unnamed = one("ports = [{ name = \"a\", port = 80 }, { port = 81 }]\n");
+  REQUIRE(!unnamed);
+  CHECK(unnamed.error().detail.find("has no 'name'") != std::string::npos);
+  CHECK(unnamed.error().where.line == 7);
 }
