@@ -37,6 +37,7 @@ Result<int> run_cli(int argc, char** argv) {
   register_run(app, global, action);
   register_scale(app, global, action);
   register_expose(app, global, action);
+  register_apply(app, global, action);
   register_delete(app, global, action);
   register_patch(app, global, action);
   register_labs(app, global, action);

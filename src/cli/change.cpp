@@ -1,6 +1,7 @@
 #include "cli/change.hpp"
 
 #include <fmt/core.h>
+#include <fmt/ranges.h>
 
 #include "lab/names.hpp"
 
@@ -31,6 +32,8 @@ void print_change(std::string_view what, const ChangeResult& r) {
   if (!r.removed.empty())
     detail += fmt::format("{}{} pod{} removed", detail.empty() ? "" : ", ", r.removed.size(), r.removed.size() == 1 ? "" : "s");
   if (r.tables) detail += fmt::format("{}{} iptables table{} replaced", detail.empty() ? "" : ", ", r.tables, r.tables == 1 ? "" : "s");
+  if (!r.reloaded.empty())
+    detail += fmt::format("{}nginx reloaded in {}", detail.empty() ? "" : ", ", fmt::join(r.reloaded, ", "));
   if (detail.empty()) detail = "nothing in the kernel changed";
   fmt::print(" ({}, {:.0f} ms)\n", detail, r.seconds * 1000);
 }
@@ -38,6 +41,28 @@ void print_change(std::string_view what, const ChangeResult& r) {
 Result<std::string> lab_to_change(const std::string& lab_option, std::string_view command) {
   if (!lab_option.empty()) return lab_option;
   return default_lab(command);
+}
+
+Result<Manifest> load_manifest_files(const std::vector<std::string>& files) {
+  Manifest all;
+  for (const std::string& f : files) {
+    Manifest m = KN_TRY(load_manifests(f));
+    auto append = [](auto& to, auto& from) { to.insert(to.end(), from.begin(), from.end()); };
+    append(all.objects, m.objects);
+    append(all.pods, m.pods);
+    append(all.deployments, m.deployments);
+    append(all.services, m.services);
+    append(all.l7.namespaces, m.l7.namespaces);
+    append(all.l7.secrets, m.l7.secrets);
+    append(all.l7.ingress_classes, m.l7.ingress_classes);
+    append(all.l7.ingresses, m.l7.ingresses);
+    append(all.l7.gateway_classes, m.l7.gateway_classes);
+    append(all.l7.gateways, m.l7.gateways);
+    append(all.l7.http_routes, m.l7.http_routes);
+    append(all.l7.l4_routes, m.l7.l4_routes);
+    append(all.l7.reference_grants, m.l7.reference_grants);
+  }
+  return all;
 }
 
 UpHooks verbose_hooks(const GlobalOptions& g) {

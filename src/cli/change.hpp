@@ -4,8 +4,10 @@
 #include <optional>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "cli/cli.hpp"
+#include "lab/manifest.hpp"
 #include "runtime/reconcile.hpp"
 
 namespace knlab {
@@ -22,6 +24,9 @@ void print_change(std::string_view what, const ChangeResult& r);
 
 // The lab to change: --lab, or the only one up.
 Result<std::string> lab_to_change(const std::string& lab_option, std::string_view command);
+
+// The manifests of several -f options, read and validated, as one Manifest.
+Result<Manifest> load_manifest_files(const std::vector<std::string>& files);
 
 // -v: the ops as commands.
 UpHooks verbose_hooks(const GlobalOptions& g);

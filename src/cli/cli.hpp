@@ -34,6 +34,7 @@ void register_create(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_run(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_scale(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_expose(CLI::App& app, const GlobalOptions& g, Action& action);
+void register_apply(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_delete(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_patch(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_labs(CLI::App& app, const GlobalOptions& g, Action& action);

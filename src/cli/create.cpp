@@ -1,8 +1,14 @@
 // kn-lab create deploy <name> --image=<image> [--replicas=N] [--port=P] [-n ns]
 // (kubectl create deploy ghost --replicas=3 --image=ghost:4)
+// kn-lab create secret tls <name> --cert=<file> --key=<file> [-n ns]
+// (kubectl create secret tls; a self-signed pair: see docs/ingress-and-gateway.md)
 #include <fmt/core.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "cli/change.hpp"
+#include "lab/manifest.hpp"
 
 namespace knlab {
 
@@ -11,6 +17,8 @@ namespace {
 struct CreateOptions {
   std::string kind;
   std::string name;
+  std::string extra;  // secret <type> <name>: the name
+  std::string cert, key;
   std::string image;
   int replicas = 1;
   int port = 0;
@@ -18,9 +26,48 @@ struct CreateOptions {
   std::string lab;
 };
 
+Result<std::string> read_pem(const std::string& path, std::string_view flag) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    Error e = input_error(SourceLocation{path, 0, 0}, fmt::format("cannot read the file given to {}", flag));
+    e.err = errno;
+    return fail(std::move(e));
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+Result<int> run_create_secret(const CreateOptions& o, const GlobalOptions& g) {
+  if (o.name != "tls" || o.extra.empty())
+    return fail(input_error(SourceLocation{}, "kn-lab creates TLS secrets only", "kn-lab create secret tls <name> --cert=<file> --key=<file>"));
+  if (o.cert.empty() || o.key.empty())
+    return fail(input_error(SourceLocation{}, "a TLS secret needs --cert and --key",
+                            "make a self-signed pair: openssl req -x509 -newkey rsa:2048 -nodes -days 365 -subj /CN=example.com "
+                            "-addext subjectAltName=DNS:example.com -keyout tls.key -out tls.crt"));
+  KN_TRY(check_cli_name(o.extra, "secret"));
+  std::string cert = KN_TRY(read_pem(o.cert, "--cert"));
+  std::string key = KN_TRY(read_pem(o.key, "--key"));
+  std::string yaml = KN_TRY(tls_secret_yaml(o.extra, o.ns, cert, key));
+  Manifest m = KN_TRY(parse_manifests(yaml, "secret " + o.extra));
+  std::string lab = KN_TRY(lab_to_change(o.lab, "create"));
+  auto r = KN_TRY(lab_change(lab, [&](Lab& desired, PlanMemory&) -> Status {
+    for (auto& s : desired.l7.secrets)
+      if (s.meta.name == o.extra && s.meta.ns == o.ns)
+        return fail(state_error("create secret", fmt::format("secrets \"{}\" already exists", o.extra),
+                                "delete it first, or kn-lab apply -f a Secret manifest to replace it"));
+    return apply_manifest(desired, m);
+  }, verbose_hooks(g)));
+  print_change(fmt::format("secret/{} created", o.extra), r);
+  return 0;
+}
+
 Result<int> run_create(const CreateOptions& o, const GlobalOptions& g) {
+  if (o.kind == "secret") return run_create_secret(o, g);
   if (o.kind != "deploy" && o.kind != "deployment")
-    return fail(input_error(SourceLocation{}, fmt::format("cannot create \"{}\"", o.kind), "kn-lab create deploy <name> --image=<image>"));
+    return fail(input_error(SourceLocation{}, fmt::format("cannot create \"{}\"", o.kind),
+                            "kn-lab create deploy <name> --image=<image>, or kn-lab create secret tls <name> --cert=F --key=F"));
+  if (o.image.empty()) return fail(input_error(SourceLocation{}, "--image is required", "kn-lab create deploy <name> --image=<image>"));
   KN_TRY(check_cli_name(o.name, "deployment"));
   std::string lab = KN_TRY(lab_to_change(o.lab, "create"));
   auto r = KN_TRY(lab_change(lab, [&](Lab& desired, PlanMemory&) -> Status {
@@ -46,10 +93,13 @@ Result<int> run_create(const CreateOptions& o, const GlobalOptions& g) {
 
 void register_create(CLI::App& app, const GlobalOptions& g, Action& action) {
   auto o = std::make_shared<CreateOptions>();
-  CLI::App* cmd = app.add_subcommand("create", "Create a Deployment in a running lab (kubectl create deploy)");
-  cmd->add_option("kind", o->kind, "deploy")->required();
-  cmd->add_option("name", o->name, "Name")->required();
-  cmd->add_option("--image", o->image, "Image (from the catalogue: ghost:4, stefanprodan/podinfo, nginx, alpine, ...)")->required();
+  CLI::App* cmd = app.add_subcommand("create", "Create a Deployment or a TLS Secret in a running lab (kubectl create deploy|secret tls)");
+  cmd->add_option("kind", o->kind, "deploy | secret")->required();
+  cmd->add_option("name", o->name, "Name (secret: tls)")->required();
+  cmd->add_option("secret-name", o->extra, "secret tls <name>");
+  cmd->add_option("--image", o->image, "Image (from the catalogue: ghost:4, stefanprodan/podinfo, nginx, alpine, ...)");
+  cmd->add_option("--cert", o->cert, "secret tls: PEM certificate file");
+  cmd->add_option("--key", o->key, "secret tls: PEM private key file");
   cmd->add_option("--replicas", o->replicas, "Number of pods")->check(CLI::Range(0, 250));
   cmd->add_option("--port", o->port, "Container port (default: the image's)")->check(CLI::Range(1, 65535));
   add_namespace_option(cmd, o->ns);

@@ -1,5 +1,6 @@
-// kn-lab delete pod|deploy|svc <name>. A pod of a Deployment is replaced, with a new name and a
-// new address, as the ReplicaSet controller would; other pods, deployments and services go.
+// kn-lab delete pod|deploy|svc <name>, or delete -f <manifests>. A pod of a Deployment is
+// replaced, with a new name and a new address, as the ReplicaSet controller would; other pods,
+// deployments, services and the objects of manifests go.
 #include <fmt/core.h>
 
 #include "cli/change.hpp"
@@ -13,9 +14,34 @@ struct DeleteOptions {
   std::string name;
   std::string ns = "default";
   std::string lab;
+  std::vector<std::string> files;  // -f
 };
 
+Result<int> run_delete_files(const DeleteOptions& o, const GlobalOptions& g) {
+  Manifest m = KN_TRY(load_manifest_files(o.files));
+  std::string lab = KN_TRY(lab_to_change(o.lab, "delete"));
+  std::vector<std::string> missing;
+  auto r = KN_TRY(lab_change(lab, [&](Lab& desired, PlanMemory&) -> Status {
+    delete_manifest(desired, m, missing);
+    return {};
+  }, verbose_hooks(g)));
+  std::vector<std::string> lines;
+  for (const ManifestObject& obj : m.objects)
+    if (std::find(missing.begin(), missing.end(), obj.display()) == missing.end()) lines.push_back(fmt::format("{} deleted", obj.display()));
+  for (const std::string& x : missing) fmt::print(stderr, "Error from server (NotFound): {} not found\n", x);
+  if (lines.empty()) return 1;
+  for (std::size_t i = 0; i + 1 < lines.size(); ++i) fmt::print("{}\n", lines[i]);
+  print_change(lines.back(), r);
+  return missing.empty() ? 0 : 1;
+}
+
 Result<int> run_delete(const DeleteOptions& o, const GlobalOptions& g) {
+  if (!o.files.empty()) {
+    if (!o.kind.empty()) return fail(input_error(SourceLocation{}, "give either -f <manifests> or <kind> <name>, not both"));
+    return run_delete_files(o, g);
+  }
+  if (o.kind.empty() || o.name.empty())
+    return fail(input_error(SourceLocation{}, "what to delete?", "kn-lab delete pod|deploy|svc <name>, or kn-lab delete -f <manifest>"));
   std::string kind = o.kind;
   if (auto ref = parse_ref(o.kind + "/x")) kind = ref->first;
   if (kind != "pod" && kind != "deployment" && kind != "service")
@@ -52,9 +78,10 @@ Result<int> run_delete(const DeleteOptions& o, const GlobalOptions& g) {
 
 void register_delete(CLI::App& app, const GlobalOptions& g, Action& action) {
   auto o = std::make_shared<DeleteOptions>();
-  CLI::App* cmd = app.add_subcommand("delete", "Delete a pod (a Deployment's is replaced), a Deployment or a Service");
-  cmd->add_option("kind", o->kind, "pod | deploy | svc")->required();
-  cmd->add_option("name", o->name, "Name")->required();
+  CLI::App* cmd = app.add_subcommand("delete", "Delete a pod (a Deployment's is replaced), a Deployment, a Service, or the objects of manifests (-f)");
+  cmd->add_option("kind", o->kind, "pod | deploy | svc");
+  cmd->add_option("name", o->name, "Name");
+  cmd->add_option("-f,--filename", o->files, "Delete the objects of these manifests (files or directories)");
   add_namespace_option(cmd, o->ns);
   add_lab_option(cmd, o->lab);
   cmd->callback([o, &g, &action] { action = [o, &g] { return run_delete(*o, g); }; });

@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "cli/cli.hpp"
+#include "cli/l7_views.hpp"
 #include "runtime/lifecycle.hpp"
 
 namespace knlab {
@@ -136,7 +137,9 @@ Result<int> run_describe(const DescribeOptions& o) {
       if (p.pod->name == o.name && p.pod->ns == o.ns) return describe_pod(v, p);
     return not_found("pods");
   }
-  return fail(input_error(SourceLocation{}, fmt::format("unknown resource type \"{}\"", o.kind), "use: svc, endpoints, pod"));
+  if (auto r = describe_l7(v, o.kind, L7Query{o.name, o.ns, false})) return std::move(*r);
+  return fail(input_error(SourceLocation{}, fmt::format("unknown resource type \"{}\"", o.kind),
+                          fmt::format("use: svc, endpoints, pod, {}", l7_kinds_help())));
 }
 
 }  // namespace

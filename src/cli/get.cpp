@@ -4,6 +4,7 @@
 #include <ctime>
 
 #include "cli/cli.hpp"
+#include "cli/l7_views.hpp"
 #include "core/table.hpp"
 #include "runtime/lifecycle.hpp"
 
@@ -253,8 +254,9 @@ Result<int> run_get(const GetOptions& o) {
   if (o.kind == "services" || o.kind == "service" || o.kind == "svc") return get_services(v, o);
   if (o.kind == "endpoints" || o.kind == "ep") return get_endpoints(v, o);
   if (o.kind == "deployments" || o.kind == "deployment" || o.kind == "deploy") return get_deployments(v, o);
+  if (auto r = get_l7(v, o.kind, L7Query{o.name, o.ns, o.all_namespaces})) return std::move(*r);
   return fail(input_error(SourceLocation{}, fmt::format("unknown resource type \"{}\"", o.kind),
-                          "use: nodes, pods, services (svc), endpoints (ep), deployments (deploy)"));
+                          fmt::format("use: nodes, pods, services (svc), endpoints (ep), deployments (deploy), {}", l7_kinds_help())));
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include "cli/cli.hpp"
 #include "lab/loader.hpp"
+#include "lab/writer.hpp"
 #include "net/executor.hpp"
 #include "runtime/lifecycle.hpp"
 
@@ -50,6 +51,12 @@ Result<int> run_up(const UpOptions& o, const GlobalOptions& g) {
   LabOverrides overrides;
   if (!o.cni.empty()) overrides.cni = parse_cni_mode(o.cni);
   Lab lab = KN_TRY(parse_lab(text.str(), path, overrides));
+  // A lab that lists manifests is recorded as the lab they make (its objects written out).
+  std::string lab_text = text.str();
+  if (!lab.manifests.empty()) {
+    KN_TRY(apply_lab_manifests(lab));
+    lab_text = write_lab(lab);
+  }
 
   if (o.dry_run) {
     // What `up` would do, as commands, without root and without touching anything.
@@ -65,7 +72,7 @@ Result<int> run_up(const UpOptions& o, const GlobalOptions& g) {
   UpHooks options;
   options.cni_override = o.cni;
   if (g.verbosity > 0) options.on_op = [](const Op& op) { fmt::print(stderr, "+ {}\n", op_display(op)); };
-  UpResult r = KN_TRY(lab_up(lab, text.str(), options));
+  UpResult r = KN_TRY(lab_up(lab, lab_text, options));
   if (r.already_up) {
     if (r.drift.empty() && r.unrepaired.empty()) {
       fmt::print("lab {} is already up and nothing drifted: nothing changed (`kn-lab down {}` to take it down)\n", lab.name, lab.name);

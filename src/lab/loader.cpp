@@ -693,7 +693,7 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
                             fmt::format("TOML syntax error: {}", description)));
   }
   const toml::table& root = parsed.table();
-  TableReader top(root, "the lab file", source_name, {"lab", "cluster", "rack", "node", "pod", "deployment", "service"});
+  TableReader top(root, "the lab file", source_name, {"lab", "cluster", "rack", "node", "pod", "deployment", "service", "ingress_nginx"});
   KN_TRY(top.check_keys());
 
   Lab lab;
@@ -702,11 +702,17 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
   if (!lab_table)
     return fail(input_error(SourceLocation{source_name, 1, 1}, "the lab file has no [lab] table",
                             "start the file with [lab] and name = \"my-lab\""));
-  TableReader lr(*lab_table, "[lab]", source_name, {"name", "description"});
+  TableReader lr(*lab_table, "[lab]", source_name, {"name", "description", "manifests"});
   KN_TRY(lr.check_keys());
   lab.name = KN_TRY(lr.required_string("name", "\"my-lab\""));
   KN_TRY(check_name(lr, "name", lab.name, kMaxLabNameLength, "lab"));
   lab.description = KN_TRY(lr.string("description")).value_or("");
+  lab.manifests = KN_TRY(lr.string_array("manifests"));
+  if (const toml::array* arr = lab_table->get_as<toml::array>("manifests"))
+    for (const toml::node& item : *arr) lab.manifest_where.push_back(lr.where(item.source()));
+  for (std::size_t i = 0; i < lab.manifests.size(); ++i)
+    if (lab.manifests[i].empty())
+      return fail(input_error(lab.manifest_where[i], "an empty path in manifests", "name YAML files, relative to the lab file"));
 
   if (root.get("cluster") && !top.table("cluster"))
     return fail(top.type_error("cluster", *root.get("cluster"), "a table: write [cluster]"));
@@ -745,6 +751,26 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
     lab.pods.push_back(std::move(p));
   }
   std::set<std::string> deployments, services, node_ports, cluster_ips;
+  if (const toml::node* n = root.get("ingress_nginx")) {
+    const toml::table* t = n->as_table();
+    if (!t) return fail(top.type_error("ingress_nginx", *n, "a table: write [ingress_nginx]"));
+    TableReader r(*t, "[ingress_nginx]", source_name, {"type", "http_node_port", "https_node_port"});
+    KN_TRY(r.check_keys());
+    IngressControllerSpec c;
+    c.where = r.where();
+    std::string type = KN_TRY(r.string("type")).value_or("NodePort");
+    if (type != "NodePort" && type != "LoadBalancer")
+      return fail(input_error(r.where_of("type"), fmt::format("type = \"{}\" is not allowed for the ingress controller's Service", type),
+                              "allowed: NodePort, LoadBalancer"));
+    c.type = *parse_service_type(type);
+    c.http_node_port = KN_TRY(read_port(r, "http_node_port", 30000, 32767)).value_or(c.http_node_port);
+    c.https_node_port = KN_TRY(read_port(r, "https_node_port", 30000, 32767)).value_or(c.https_node_port);
+    if (c.http_node_port == c.https_node_port)
+      return fail(input_error(r.where_of("https_node_port"), fmt::format("http and https both use node port {}", c.http_node_port)));
+    node_ports.insert(fmt::format("{}/TCP", c.http_node_port));
+    node_ports.insert(fmt::format("{}/TCP", c.https_node_port));
+    lab.ingress_nginx = c;
+  }
   for (const toml::table* t : KN_TRY(top.tables("deployment"))) {
     DeploymentSpec d = KN_TRY(read_deployment(*t, source_name));
     if (!deployments.insert(d.ns + "/" + d.name).second)
@@ -757,7 +783,8 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
       return fail(input_error(s.where, fmt::format("two services are named {}/{}", s.ns, s.name)));
     for (const ServicePortSpec& p : s.ports)
       if (p.node_port && !node_ports.insert(fmt::format("{}/{}", *p.node_port, p.protocol)).second)
-        return fail(input_error(s.where, fmt::format("node_port {} is already used by another service", *p.node_port),
+        return fail(input_error(s.where, fmt::format("node_port {} is already used by another service{}", *p.node_port,
+                                                     lab.ingress_nginx ? " (or by the ingress controller)" : ""),
                                 "each NodePort is open on every node: two services cannot share one"));
     if (s.cluster_ip && !cluster_ips.insert(s.cluster_ip->str()).second)
       return fail(input_error(s.where, fmt::format("cluster_ip {} is already used by another service", s.cluster_ip->str())));

@@ -69,6 +69,10 @@ std::string write_lab(const Lab& lab) {
     }
     root.insert("pod", std::move(pods));
   }
+  if (lab.ingress_nginx)
+    root.insert("ingress_nginx", toml::table{{"type", std::string(to_string(lab.ingress_nginx->type))},
+                                             {"http_node_port", static_cast<std::int64_t>(lab.ingress_nginx->http_node_port)},
+                                             {"https_node_port", static_cast<std::int64_t>(lab.ingress_nginx->https_node_port)}});
   if (!lab.deployments.empty()) {
     toml::array ds;
     for (auto& d : lab.deployments) {

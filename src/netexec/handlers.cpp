@@ -157,9 +157,11 @@ void append_http_response(std::string& out, const http::Request& req, std::strin
 
   int status = 200;
   std::string reply;
-  if (path == "/") {
-    reply = fmt::format("pod: {}\nnamespace: {}\nip: {}\nnode: {}\npath: {}\nclient: {}\n", id.pod,
-                        id.namespace_, id.ip, id.node, req.target, peer);
+  const bool agnhost_danger = path == "/shell" || path == "/exec" || path == "/exit";
+  if (agnhost_danger) {
+    // agnhost's shell, exec and exit endpoints: deliberately not served (see the header).
+    status = 404;
+    reply = "404 page not found\n";
   } else if (path == "/hostname") {
     reply = id.hostname;
   } else if (path == "/clientip") {
@@ -173,8 +175,10 @@ void append_http_response(std::string& out, const http::Request& req, std::strin
   } else if (path == "/healthz") {
     reply = "ok";
   } else {
-    status = 404;
-    reply = "404 page not found\n";
+    // "/" and any other path: who answered and what it received (the path after an Ingress's
+    // or an HTTPRoute's rewrite), like traefik/whoami, so that L7 routing is visible.
+    reply = fmt::format("pod: {}\nnamespace: {}\nip: {}\nnode: {}\npath: {}\nclient: {}\n", id.pod,
+                        id.namespace_, id.ip, id.node, req.target, peer);
   }
   // Responses are HTTP/1.1 (allowed for 1.0 requests); a 1.0 client that asked for
   // keep-alive must be told it got it, since 1.0 closes by default.

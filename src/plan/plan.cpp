@@ -7,6 +7,7 @@
 
 #include "plan/bird.hpp"
 #include "plan/kube_proxy.hpp"
+#include "plan/nginx.hpp"
 #include "plan/naming.hpp"
 
 namespace knlab {
@@ -108,6 +109,78 @@ Status plan_services(const ClusterSpec& cluster, const std::vector<ServiceSpec>&
     plan.services.push_back(std::move(s));
   }
   return {};
+}
+
+// A data plane's pod (one replica, like the controllers' default Deployments) and its Service.
+void add_data_plane(DataPlanePlan dp, std::map<std::string, std::string> labels, std::string container,
+                    ServiceSpec service, const Lab& lab, LabPlan& plan, std::vector<PodSpec>& pods,
+                    std::vector<std::string>& owners, std::vector<ServiceSpec>& services) {
+  DeploymentSpec d;
+  d.name = dp.name;
+  d.ns = dp.ns;
+  d.image = container;
+  PodSpec p;
+  p.name = deployment_pod_name(d, 0);
+  p.ns = dp.ns;
+  // Spread: the Deployments of a lab's data planes start on different nodes.
+  p.node = lab.nodes[plan.data_planes.size() % lab.nodes.size()].name;
+  p.labels = labels;
+  p.where = service.where;
+  p.containers.push_back(ContainerSpec{std::move(container), nginx_argv(dp), {}, SourceLocation{}});
+  pods.push_back(std::move(p));
+  owners.push_back(dp.name);
+  service.name = dp.name;
+  service.ns = dp.ns;
+  service.selector = std::move(labels);
+  services.push_back(std::move(service));
+  plan.data_planes.push_back(std::move(dp));
+}
+
+void plan_data_planes(const Lab& lab, LabPlan& plan, std::vector<PodSpec>& pods, std::vector<std::string>& owners,
+                      std::vector<ServiceSpec>& services) {
+  if (lab.ingress_nginx) {
+    // As the ingress-nginx manifests install it: namespace ingress-nginx, Deployment and Service
+    // ingress-nginx-controller, container "controller", ports http and https.
+    DataPlanePlan dp;
+    dp.kind = DataPlanePlan::Kind::kIngress;
+    dp.ns = "ingress-nginx";
+    dp.name = "ingress-nginx-controller";
+    dp.dir = fmt::format("{}/nginx/{}.{}", plan.state_dir, dp.ns, dp.name);
+    ServiceSpec svc;
+    svc.type = lab.ingress_nginx->type;
+    svc.ports = {ServicePortSpec{"http", "TCP", 80, 80, lab.ingress_nginx->http_node_port},
+                 ServicePortSpec{"https", "TCP", 443, 443, lab.ingress_nginx->https_node_port}};
+    svc.where = lab.ingress_nginx->where;
+    add_data_plane(std::move(dp),
+                   {{"app.kubernetes.io/name", "ingress-nginx"}, {"app.kubernetes.io/component", "controller"}},
+                   "controller", std::move(svc), lab, plan, pods, owners, services);
+  }
+  for (const GatewaySpec& gw : lab.l7.gateways) {
+    auto cls = std::find_if(lab.l7.gateway_classes.begin(), lab.l7.gateway_classes.end(),
+                            [&](const GatewayClassSpec& c) { return c.meta.name == gw.class_name; });
+    if (cls == lab.l7.gateway_classes.end() || cls->controller != kGatewayController) continue;  // not ours
+    // As NGINX Gateway Fabric does: a Deployment and a LoadBalancer Service "<gateway>-nginx" in
+    // the Gateway's namespace, a Service port per listener port.
+    DataPlanePlan dp;
+    dp.kind = DataPlanePlan::Kind::kGateway;
+    dp.ns = gw.meta.ns;
+    dp.name = gw.meta.name + "-nginx";
+    dp.gateway = gw.meta.name;
+    dp.dir = fmt::format("{}/nginx/{}.{}", plan.state_dir, dp.ns, dp.name);
+    ServiceSpec svc;
+    svc.type = ServiceType::kLoadBalancer;
+    svc.ports.clear();
+    for (const ListenerSpec& l : gw.listeners) {
+      std::string proto = l.protocol == ListenerProtocol::kUDP ? "UDP" : "TCP";
+      bool seen = std::any_of(svc.ports.begin(), svc.ports.end(),
+                              [&](const ServicePortSpec& p) { return p.port == l.port && p.protocol == proto; });
+      if (!seen) svc.ports.push_back(ServicePortSpec{l.name, proto, l.port, l.port, std::nullopt});
+    }
+    if (svc.ports.empty()) continue;
+    svc.where = gw.meta.where;
+    add_data_plane(std::move(dp), {{"gateway.networking.k8s.io/gateway-name", gw.meta.name}}, "nginx",
+                   std::move(svc), lab, plan, pods, owners, services);
+  }
 }
 
 }  // namespace
@@ -230,6 +303,10 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images, const Pla
     s.cluster_ip = plan.dns_ip;
     services.push_back(std::move(s));
   }
+
+  // L7 data planes: the ingress-nginx controller, and one nginx per Gateway of kn-lab's class.
+  plan.l7 = lab.l7;
+  plan_data_planes(lab, plan, all_pods, owners, services);
 
   // IPAM, host-local style: .1 is the gateway; a pod keeps the address it has (memory of a
   // running lab), a new pod takes the next free address after the last one handed out on its
@@ -477,8 +554,15 @@ std::vector<Op> up_ops(const LabPlan& plan) {
     for (const NodePlan& n : plan.nodes)
       for (IptTable& t : kube_proxy_tables(plan, n)) ops.emplace_back(IptablesApply{n.netns, std::move(t)});
   if (plan.dns) ops.emplace_back(FileWrite{plan.dns_hosts_path, dns_hosts_file(plan)});
+  for (const DataPlanePlan& dp : plan.data_planes) data_plane_ops(plan, dp, ops);
   for (const PodPlan& p : plan.pods) container_ops(p, ops);
   return ops;
+}
+
+void data_plane_ops(const LabPlan& plan, const DataPlanePlan& dp, std::vector<Op>& ops) {
+  for (auto& [path, content] : nginx_files(plan, dp)) ops.emplace_back(FileWrite{path, content});
+  ops.emplace_back(FileWrite{dp.dir + "/logs/access.log", ""});  // nginx opens its logs at start: the folder must exist
+  ops.emplace_back(FileWrite{dp.dir + "/temp/.created-by-kn-lab", ""});
 }
 
 void pod_ops(const LabPlan& plan, const PodPlan& p, std::vector<Op>& ops) {

@@ -168,6 +168,8 @@ std::vector<Op> up_ops(const LabPlan& plan);
 void pod_ops(const LabPlan& plan, const PodPlan& pod, std::vector<Op>& ops);
 void container_ops(const PodPlan& pod, std::vector<Op>& ops);
 void cloud_lb_ops(const LabPlan& plan, std::vector<Op>& ops);
+// An nginx data plane's files: its configuration, certificates, and the folders nginx expects.
+void data_plane_ops(const LabPlan& plan, const DataPlanePlan& dp, std::vector<Op>& ops);
 
 // The pod's /etc/hosts and /etc/resolv.conf, as the kubelet writes them.
 std::string pod_hosts_file(const PodPlan& pod);

@@ -13,9 +13,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "lab/manifest.hpp"
 #include "net/netns.hpp"
 #include "plan/naming.hpp"
 #include "runtime/live_executor.hpp"
+#include "runtime/preflight.hpp"
 
 namespace knlab {
 
@@ -109,6 +111,19 @@ DownResult teardown(const std::string& lab) {
 
 }  // namespace
 
+namespace {
+
+// The Debian packages of the daemons labs run, for "not installed" hints.
+std::string package_hint(const std::string& program) {
+  static const std::pair<std::string_view, std::string_view> packages[] = {
+      {"nginx", "nginx-light libnginx-mod-stream"}, {"dnsmasq", "dnsmasq-base"}, {"bird", "bird2"}};
+  for (auto& [prog, pkg] : packages)
+    if (program == prog) return fmt::format("install it: apt-get install {} (scripts/install-deps.sh does)", pkg);
+  return {};
+}
+
+}  // namespace
+
 Status resolve_programs(std::vector<Op>& ops) {
   for (Op& op : ops) {
     if (auto* c = std::get_if<ContainerStart>(&op)) {
@@ -116,6 +131,7 @@ Status resolve_programs(std::vector<Op>& ops) {
       if (!path) {
         Error e = path.error();
         e.op = fmt::format("container '{}' of pod '{}': find program", c->container, c->pod);
+        if (std::string hint = package_hint(c->argv.front()); !hint.empty()) e.hint = hint;
         return fail(std::move(e));
       }
       c->argv.front() = *path;
@@ -124,7 +140,7 @@ Status resolve_programs(std::vector<Op>& ops) {
       if (!path) {
         Error e = path.error();
         e.op = fmt::format("{} of {}: find program", d->name, d->owner);
-        e.hint = "install BIRD: apt-get install bird2 (scripts/install-deps.sh does)";
+        e.hint = package_hint("bird");
         return fail(std::move(e));
       }
       d->argv.front() = *path;
@@ -203,6 +219,25 @@ Status require_root(std::string_view what) {
   return fail(std::move(e));
 }
 
+Status apply_lab_manifests(Lab& lab) {
+  std::filesystem::path base = std::filesystem::path(lab.source).parent_path();
+  for (std::size_t i = 0; i < lab.manifests.size(); ++i) {
+    std::filesystem::path path = lab.manifests[i];
+    if (path.is_relative()) path = base / path;
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) {
+      SourceLocation where = i < lab.manifest_where.size() ? lab.manifest_where[i] : SourceLocation{lab.source, 0, 0};
+      return fail(input_error(where, fmt::format("manifest \"{}\" does not exist ({})", lab.manifests[i], path.string()),
+                              "paths in manifests are relative to the lab file"));
+    }
+    Manifest m = KN_TRY(load_manifests(path.string()));
+    KN_TRY(apply_manifest(lab, m));
+  }
+  lab.manifests.clear();
+  lab.manifest_where.clear();
+  return {};
+}
+
 Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHooks& options) {
   auto t0 = std::chrono::steady_clock::now();
   KN_TRY(require_root(fmt::format("bring up lab {}", lab.name)));
@@ -215,6 +250,7 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
   std::string pause_path = KN_TRY(resolve_program("kn-pause"));
   std::vector<Op> ops = up_ops(plan);
   KN_TRY(resolve_programs(ops));
+  KN_TRY(check_kernel_features(ops));
 
   LabLock lock = KN_TRY(LabLock::acquire(lab.name));
   auto present = netns_list(netns_prefix(lab.name));
@@ -233,7 +269,7 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
   if (std::any_of(ops.begin(), ops.end(), [](const Op& op) { return std::holds_alternative<DaemonStart>(op); }))
     KN_TRY(ensure_host_dir("/run/bird"));
   LabState state{lab.name, lab.source, "creating", options.cni_override, std::time(nullptr), {}, {}};
-  KN_TRY(save_state(state, lab_text));
+  KN_TRY(save_state(state, lab_text, l7_yaml(lab.l7)));
 
   LiveExecutor live(pause_path);
   FaultInjectingExecutor executor(live);

@@ -39,6 +39,10 @@ struct UpResult {
   double seconds = 0;
 };
 
+// Reads the YAML manifests a lab file lists (relative to the lab file) and applies them to the
+// lab: their pods, deployments and services join the lab's, their L7 objects go to lab.l7.
+Status apply_lab_manifests(Lab& lab);
+
 // Builds the lab. Validates and resolves everything first (a bad lab changes nothing); on a
 // failure halfway, what was made is undone before the error is returned. A lab that is already
 // up is left as it is.

@@ -10,11 +10,15 @@
 #include <set>
 
 #include "lab/loader.hpp"
+#include "lab/manifest.hpp"
 #include "lab/writer.hpp"
 #include "net/netns.hpp"
 #include "plan/kube_proxy.hpp"
 #include "plan/naming.hpp"
+#include "plan/nginx.hpp"
 #include "runtime/live_executor.hpp"
+#include "runtime/nginx_control.hpp"
+#include "runtime/preflight.hpp"
 
 namespace knlab {
 
@@ -74,6 +78,7 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
   LabOverrides overrides;
   if (!state.cni_override.empty()) overrides.cni = parse_cni_mode(state.cni_override);
   Lab checked = KN_TRY(parse_lab(text, state_dir(lab) + "/lab.toml", overrides));
+  checked.l7 = desired.l7;  // not in lab.toml: recorded as YAML, checked by the manifest loader
   ChangeResult result;
   result.plan = KN_TRY(plan_lab(checked, images, &state.memory));
   const LabPlan& neu = result.plan;
@@ -109,10 +114,18 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
   }
   bool dns_changed = neu.dns && (!old.dns || dns_hosts_file(old) != dns_hosts_file(neu));
   if (neu.dns && !old.dns) ops.emplace_back(FileWrite{neu.dns_hosts_path, dns_hosts_file(neu)});
+  auto old_dp = [&](const DataPlanePlan& dp) -> const DataPlanePlan* {
+    for (const DataPlanePlan& o : old.data_planes)
+      if (o.dir == dp.dir) return &o;
+    return nullptr;
+  };
+  for (const DataPlanePlan& dp : neu.data_planes)
+    if (!old_dp(dp)) data_plane_ops(neu, dp, ops);
   for (const PodPlan& p : neu.pods)
     if (!old_pods.contains(p.netns)) container_ops(p, ops);
 
   KN_TRY(resolve_programs(ops));  // before anything changes
+  KN_TRY(check_kernel_features(ops));
   std::string pause_path = KN_TRY(resolve_program("kn-pause"));
   LiveExecutor live(pause_path);
   FaultInjectingExecutor executor(live);
@@ -121,6 +134,20 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
     KN_TRY(txn.run_all(ops));  // on failure the new pods are undone; nothing was removed yet
     txn.commit();
     record_processes(txn, state);
+  }
+  // nginx data planes whose configuration changed (Ingresses, routes, endpoints): new files,
+  // then a graceful reload, before any pod its old configuration names goes away.
+  for (const DataPlanePlan& dp : neu.data_planes) {
+    const DataPlanePlan* before = old_dp(dp);
+    if (!before) continue;
+    auto files = nginx_files(neu, dp);
+    if (files == nginx_files(old, *before)) continue;
+    KN_TRY(replace_files(files));
+    for (const PodPlan& p : neu.pods)
+      if (p.ns == dp.ns && p.deployment == dp.name && !p.containers.empty())
+        if (const ProcessRecord* rec = state.find(p.name, p.containers.front().name))
+          KN_TRY(reload_nginx(rec->id, dp.dir + "/logs/error.log"));
+    result.reloaded.push_back(dp.ns + "/" + dp.name);
   }
   // Then what goes away: pods no longer wanted, after their replacements are up.
   std::vector<const PodPlan*> gone;
@@ -143,8 +170,13 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
       if (p.ns == "kube-system" && p.labels.contains("k8s-app"))
         if (const ProcessRecord* rec = state.find(p.name, "dnsmasq"); rec && process_alive(rec->id)) ::kill(rec->id.pid, SIGHUP);
   }
+  for (const DataPlanePlan& dp : old.data_planes)
+    if (std::none_of(neu.data_planes.begin(), neu.data_planes.end(), [&](const DataPlanePlan& n) { return n.dir == dp.dir; })) {
+      std::error_code ec;
+      std::filesystem::remove_all(dp.dir, ec);
+    }
   state.memory = neu.memory;
-  KN_TRY(save_state(state, text));
+  KN_TRY(save_state(state, text, l7_yaml(checked.l7)));
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return result;
 }

@@ -2,8 +2,8 @@
 // (the lab model recorded under /run/kn-lab/<lab>/lab.toml) is changed, validated as a whole,
 // planned again with the lab's memory (pods keep their addresses), and the kernel is brought to
 // it, changing only what differs: new pods are built, removed pods torn down, the iptables
-// tables of nodes whose rules changed are replaced (one commit per table), the cluster DNS
-// reloaded. All under the lab's lock, so two commands at once are serialised.
+// tables of nodes whose rules changed are replaced (one commit per table), the cluster DNS and
+// the nginx data planes (Ingress, Gateways) reloaded. All under the lab's lock, so two commands at once are serialised.
 #pragma once
 
 #include <functional>
@@ -24,6 +24,7 @@ struct ChangeResult {
   std::vector<std::string> added;    // pods built
   std::vector<std::string> removed;  // pods torn down
   std::size_t tables = 0;            // iptables tables replaced
+  std::vector<std::string> reloaded; // nginx data planes reloaded ("<ns>/<name>")
   double seconds = 0;
   LabPlan plan;                      // the lab as it is now
 };

@@ -14,6 +14,7 @@
 #include <toml++/toml.h>
 
 #include "lab/loader.hpp"
+#include "lab/manifest.hpp"
 #include "net/netns.hpp"
 #include "plan/naming.hpp"
 
@@ -53,12 +54,16 @@ const ProcessRecord* LabState::find(std::string_view pod, std::string_view conta
   return it == processes.end() ? nullptr : &*it;
 }
 
-Status save_state(const LabState& state, const std::string& lab_text) {
+Status save_state(const LabState& state, const std::string& lab_text, const std::string& l7_text) {
   std::string dir = state_dir(state.lab);
   KN_TRY(make_private_dir(std::string(kStateRoot)));
   KN_TRY(make_private_dir(dir));
   KN_TRY(make_private_dir(dir + "/logs"));
-  if (!lab_text.empty()) KN_TRY(write_private(dir + "/lab.toml", lab_text));
+  if (!lab_text.empty()) {
+    KN_TRY(write_private(dir + "/lab.toml", lab_text));
+    if (!l7_text.empty()) KN_TRY(write_private(dir + "/l7.yaml", l7_text));
+    else ::unlink((dir + "/l7.yaml").c_str());
+  }
   toml::table t{{"lab", state.lab},
                 {"source", state.source},
                 {"status", state.status},
@@ -135,7 +140,11 @@ Result<Lab> load_recorded_lab(const std::string& lab) {
   if (text.empty()) return fail(state_error("read lab state", fmt::format("lab '{}' is not up", lab)));
   LabOverrides overrides;
   if (auto state = load_state(lab); state && !state->cni_override.empty()) overrides.cni = parse_cni_mode(state->cni_override);
-  return parse_lab(text, path, overrides);
+  Lab parsed = KN_TRY(parse_lab(text, path, overrides));
+  // The Ingress / Gateway API objects applied to it, read back with the manifest loader.
+  std::string l7_path = state_dir(lab) + "/l7.yaml";
+  if (std::string l7 = read_text(l7_path); !l7.empty()) parsed.l7 = KN_TRY(parse_manifests(l7, l7_path)).l7;
+  return parsed;
 }
 
 std::vector<std::string> list_labs() {

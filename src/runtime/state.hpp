@@ -1,5 +1,7 @@
 // A lab's record under /run/kn-lab/<lab>/ (directory 0700, files 0600: root only):
 //   lab.toml    the lab file as it was brought up (the plan is re-derived from it)
+//   l7.yaml     the Ingress / Gateway API objects and TLS Secrets applied to it (manifests)
+//   nginx/      the files of each nginx data plane (config, certificates, logs, pid)
 //   state.toml  status, creation time, and the processes started (pid + start time)
 //   logs/       one log file per container
 // The record is written before `up` changes anything and again when it is done, so a crash
@@ -35,7 +37,8 @@ struct LabState {
   const ProcessRecord* find(std::string_view pod, std::string_view container) const;
 };
 
-Status save_state(const LabState& state, const std::string& lab_text);  // lab_text: "" keeps lab.toml
+// The desired state is lab_text (lab.toml) and l7_text (l7.yaml); lab_text "" keeps both as they are.
+Status save_state(const LabState& state, const std::string& lab_text, const std::string& l7_text = {});
 Result<LabState> load_state(const std::string& lab);
 // The lab as recorded (parsed from the saved copy) and its plan.
 Result<Lab> load_recorded_lab(const std::string& lab);

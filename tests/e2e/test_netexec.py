@@ -175,10 +175,11 @@ def test_healthz(server):
     assert server.get("/healthz")[2] == "ok"
 
 
-def test_unknown_path_is_404_with_identity_headers(server):
+def test_any_other_path_answers_identity_and_the_path_received(server):
+    # Like traefik/whoami: what an Ingress or HTTPRoute sent (after rewrites) is visible.
     status, headers, body = server.get("/shop/cart?id=9")
-    assert status == 404
-    assert body == "404 page not found\n"
+    assert status == 200
+    assert body.startswith("pod: ") and "\npath: /shop/cart?id=9\n" in body, body
     check_identity_headers(headers, "/shop/cart?id=9")
 
 

@@ -1,0 +1,354 @@
+#include "cli/l7_views.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <ctime>
+
+#include "core/table.hpp"
+#include "plan/nginx.hpp"
+
+namespace knlab {
+
+namespace {
+
+// Canonical kind of a `get`/`describe` argument, as kubectl's short names and plurals map.
+std::string canonical(std::string_view k) {
+  static const std::pair<std::string_view, std::string_view> names[] = {
+      {"ingress", "Ingress"}, {"ingresses", "Ingress"}, {"ing", "Ingress"},
+      {"ingressclass", "IngressClass"}, {"ingressclasses", "IngressClass"},
+      {"gatewayclass", "GatewayClass"}, {"gatewayclasses", "GatewayClass"}, {"gc", "GatewayClass"},
+      {"gateway", "Gateway"}, {"gateways", "Gateway"}, {"gtw", "Gateway"},
+      {"httproute", "HTTPRoute"}, {"httproutes", "HTTPRoute"},
+      {"tcproute", "TCPRoute"}, {"tcproutes", "TCPRoute"},
+      {"udproute", "UDPRoute"}, {"udproutes", "UDPRoute"},
+      {"referencegrant", "ReferenceGrant"}, {"referencegrants", "ReferenceGrant"}, {"refgrant", "ReferenceGrant"},
+      {"secret", "Secret"}, {"secrets", "Secret"},
+  };
+  for (auto& [arg, kind] : names)
+    if (arg == k) return std::string(kind);
+  return {};
+}
+
+std::string age(const LabView& v) { return human_age(static_cast<long>(std::time(nullptr) - v.state.created)); }
+
+const ServicePlan* service(const LabPlan& p, std::string_view ns, std::string_view name) {
+  for (const ServicePlan& s : p.services)
+    if (s.spec.ns == ns && s.spec.name == name) return &s;
+  return nullptr;
+}
+
+const DataPlanePlan* ingress_controller(const LabPlan& p) {
+  for (const DataPlanePlan& dp : p.data_planes)
+    if (dp.kind == DataPlanePlan::Kind::kIngress) return &dp;
+  return nullptr;
+}
+
+// Where an Ingress is reachable, as ingress-nginx publishes it: the controller Service's
+// EXTERNAL-IP, else the address of the node its pod runs on.
+std::string ingress_address(const LabPlan& p) {
+  const DataPlanePlan* dp = ingress_controller(p);
+  if (!dp) return "";
+  const ServicePlan* s = service(p, dp->ns, dp->name);
+  if (s && s->lb_ip) return s->lb_ip->str();
+  for (const PodPlan& pod : p.pods)
+    if (pod.ns == dp->ns && pod.deployment == dp->name)
+      if (const NodePlan* n = p.node(pod.node)) return p.has_wire() ? n->ip.addr.str() : n->bridge_address.addr.str();
+  return "";
+}
+
+std::string condition_value(const std::vector<Condition>& cs, std::string_view type) {
+  for (const Condition& c : cs)
+    if (c.type == type) return c.status ? "True" : "False";
+  return "Unknown";
+}
+
+std::string join(const std::vector<std::string>& v, std::string_view sep = ",") {
+  std::string out;
+  for (auto& s : v) out += (out.empty() ? "" : std::string(sep)) + s;
+  return out;
+}
+
+std::string backend_str(const LabPlan& p, const std::string& ns, const IngressBackend& b) {
+  std::string port = b.port ? std::to_string(b.port) : b.port_name;
+  const ServicePlan* s = service(p, ns, b.service);
+  std::string eps;
+  if (s) {
+    const ServicePortPlan* sp = b.port ? s->port(b.port) : s->port(std::string_view(b.port_name));
+    for (const EndpointPlan& e : s->endpoints)
+      if (sp) eps += fmt::format("{}{}:{}", eps.empty() ? "" : ",", e.ip.str(), sp->target_port);
+  }
+  return fmt::format("{}:{} ({})", b.service, port, s ? (eps.empty() ? "<none>" : eps) : "<error: service not found>");
+}
+
+void conditions(std::string& out, const std::vector<Condition>& cs, const std::string& indent) {
+  out += indent + "Conditions:\n";
+  for (const Condition& c : cs) {
+    out += fmt::format("{}  Type:     {}\n", indent, c.type);
+    out += fmt::format("{}  Status:   {}\n", indent, c.status ? "True" : "False");
+    out += fmt::format("{}  Reason:   {}\n", indent, c.reason);
+    if (!c.message.empty()) out += fmt::format("{}  Message:  {}\n", indent, c.message);
+  }
+}
+
+void annotations(std::string& out, const ObjectMeta& m) {
+  if (m.annotations.empty()) {
+    out += "Annotations:      <none>\n";
+    return;
+  }
+  bool first = true;
+  for (auto& [k, v] : m.annotations) {
+    out += fmt::format("{}{}: {}\n", first ? "Annotations:      " : "                  ", k, v);
+    first = false;
+  }
+}
+
+void parent_status(std::string& out, const std::vector<ParentStatus>& parents) {
+  out += "Status:\n  Parents:\n";
+  for (const ParentStatus& ps : parents) {
+    out += fmt::format("    Parent Ref:  {}\n", ps.parent);
+    out += fmt::format("    Controller Name:  {}\n", kGatewayController);
+    conditions(out, ps.conditions, "    ");
+  }
+}
+
+template <class T>
+std::vector<const T*> select(const std::vector<T>& all, const L7Query& q) {
+  std::vector<const T*> out;
+  for (const T& x : all)
+    if (q.in_ns(x.meta.ns) && (q.name.empty() || x.meta.name == q.name)) out.push_back(&x);
+  return out;
+}
+
+Result<int> print_rows(std::vector<Row> rows, const L7Query& q, std::string_view what) {
+  if (rows.size() == 1 && !q.name.empty())
+    return fail(state_error("get", fmt::format("{} \"{}\" not found", what, q.name)));
+  if (rows.size() == 1) {
+    fmt::print("No resources found{}.\n", q.all_namespaces ? "" : fmt::format(" in {} namespace", q.ns));
+    return 0;
+  }
+  fmt::print("{}", render_table(rows));
+  return 0;
+}
+
+// Prepends NAMESPACE with -A, for namespaced kinds.
+Row with_ns(const L7Query& q, const std::string& ns, Row r) {
+  if (q.all_namespaces) r.insert(r.begin(), ns);
+  return r;
+}
+
+}  // namespace
+
+std::string_view l7_kinds_help() {
+  return "ingresses (ing), ingressclasses, gatewayclasses (gc), gateways (gtw), httproutes, tcproutes, udproutes, "
+         "referencegrants, secrets";
+}
+
+std::optional<Result<int>> get_l7(const LabView& v, std::string_view kind_arg, const L7Query& q) {
+  std::string kind = canonical(kind_arg);
+  if (kind.empty()) return std::nullopt;
+  const LabPlan& p = v.plan;
+  const L7Objects& l7 = p.l7;
+  std::vector<Row> rows;
+  auto head = [&](Row r, bool namespaced = true) {
+    if (namespaced && q.all_namespaces) r.insert(r.begin(), "NAMESPACE");
+    rows.push_back(std::move(r));
+  };
+  if (kind == "Ingress") {
+    head({"NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"});
+    for (const IngressSpec* i : select(l7.ingresses, q)) {
+      std::vector<std::string> hosts;
+      for (auto& r : i->rules) hosts.push_back(r.host.empty() ? "*" : r.host);
+      if (hosts.empty()) hosts.push_back("*");
+      bool ours = ingress_is_ours(p, *i);
+      rows.push_back(with_ns(q, i->meta.ns, {i->meta.name, i->class_name.empty() ? "<none>" : i->class_name, join(hosts),
+                                             ours ? ingress_address(p) : "", i->tls.empty() ? "80" : "80, 443", age(v)}));
+    }
+    return print_rows(rows, q, "ingresses.networking.k8s.io");
+  }
+  if (kind == "IngressClass") {
+    head({"NAME", "CONTROLLER", "PARAMETERS", "AGE"}, false);
+    for (const IngressClassSpec* c : select(l7.ingress_classes, q)) rows.push_back({c->meta.name, c->controller, "<none>", age(v)});
+    return print_rows(rows, q, "ingressclasses.networking.k8s.io");
+  }
+  if (kind == "GatewayClass") {
+    head({"NAME", "CONTROLLER", "ACCEPTED", "AGE"}, false);
+    for (const GatewayClassSpec* c : select(l7.gateway_classes, q))
+      rows.push_back({c->meta.name, c->controller, c->controller == kGatewayController ? "True" : "Unknown", age(v)});
+    return print_rows(rows, q, "gatewayclasses.gateway.networking.k8s.io");
+  }
+  if (kind == "Gateway") {
+    head({"NAME", "CLASS", "ADDRESS", "PROGRAMMED", "AGE"});
+    for (const GatewaySpec* g : select(l7.gateways, q)) {
+      GatewayStatus st = gateway_status(p, *g);
+      rows.push_back(with_ns(q, g->meta.ns, {g->meta.name, g->class_name, join(st.addresses),
+                                             condition_value(st.conditions, "Programmed"), age(v)}));
+    }
+    return print_rows(rows, q, "gateways.gateway.networking.k8s.io");
+  }
+  if (kind == "HTTPRoute") {
+    head({"NAME", "HOSTNAMES", "AGE"});
+    for (const HttpRouteSpec* r : select(l7.http_routes, q))
+      rows.push_back(with_ns(q, r->meta.ns, {r->meta.name, r->hostnames.empty() ? "" : "[\"" + join(r->hostnames, "\",\"") + "\"]", age(v)}));
+    return print_rows(rows, q, "httproutes.gateway.networking.k8s.io");
+  }
+  if (kind == "TCPRoute" || kind == "UDPRoute") {
+    head({"NAME", "AGE"});
+    ListenerProtocol want = kind == "TCPRoute" ? ListenerProtocol::kTCP : ListenerProtocol::kUDP;
+    for (const L4RouteSpec* r : select(l7.l4_routes, q))
+      if (r->protocol == want) rows.push_back(with_ns(q, r->meta.ns, {r->meta.name, age(v)}));
+    return print_rows(rows, q, kind == "TCPRoute" ? "tcproutes.gateway.networking.k8s.io" : "udproutes.gateway.networking.k8s.io");
+  }
+  if (kind == "ReferenceGrant") {
+    head({"NAME", "AGE"});
+    for (const ReferenceGrantSpec* r : select(l7.reference_grants, q)) rows.push_back(with_ns(q, r->meta.ns, {r->meta.name, age(v)}));
+    return print_rows(rows, q, "referencegrants.gateway.networking.k8s.io");
+  }
+  head({"NAME", "TYPE", "DATA", "AGE"});
+  for (const SecretSpec* s : select(l7.secrets, q)) rows.push_back(with_ns(q, s->meta.ns, {s->meta.name, s->type, "2", age(v)}));
+  return print_rows(rows, q, "secrets");
+}
+
+std::optional<Result<int>> describe_l7(const LabView& v, std::string_view kind_arg, const L7Query& q) {
+  std::string kind = canonical(kind_arg);
+  if (kind.empty()) return std::nullopt;
+  const LabPlan& p = v.plan;
+  const L7Objects& l7 = p.l7;
+  std::string out;
+  auto not_found = [&](std::string_view what) -> Result<int> {
+    return fail(state_error("describe", fmt::format("{} \"{}\" not found in namespace {} of lab {}", what, q.name, q.ns, p.lab)));
+  };
+  auto head = [&](const ObjectMeta& m, std::string_view api) {
+    out += fmt::format("Name:             {}\n", m.name);
+    if (!m.ns.empty()) out += fmt::format("Namespace:        {}\n", m.ns);
+    std::string labels;
+    for (auto& [k, val] : m.labels) labels += (labels.empty() ? "" : ",") + k + "=" + val;
+    out += fmt::format("Labels:           {}\n", labels.empty() ? "<none>" : labels);
+    annotations(out, m);
+    out += fmt::format("API Version:      {}\nKind:             {}\n", api, kind);
+  };
+  if (kind == "Ingress") {
+    auto found = select(l7.ingresses, q);
+    if (found.empty()) return not_found("ingresses.networking.k8s.io");
+    const IngressSpec& i = *found.front();
+    bool ours = ingress_is_ours(p, i);
+    out += fmt::format("Name:             {}\nLabels:           <none>\nNamespace:        {}\n", i.meta.name, i.meta.ns);
+    out += fmt::format("Address:          {}\n", ours ? ingress_address(p) : "");
+    out += fmt::format("Ingress Class:    {}\n", i.class_name.empty() ? "<none>" : i.class_name);
+    out += fmt::format("Default backend:  {}\n", i.default_backend ? backend_str(p, i.meta.ns, *i.default_backend) : "<default>");
+    if (!i.tls.empty()) {
+      out += "TLS:\n";
+      for (auto& t : i.tls) out += fmt::format("  {} terminates {}\n", t.secret, join(t.hosts));
+    }
+    out += "Rules:\n  Host        Path  Backends\n  ----        ----  --------\n";
+    for (auto& r : i.rules) {
+      out += fmt::format("  {}\n", r.host.empty() ? "*" : r.host);
+      for (auto& path : r.paths)
+        out += fmt::format("              {}   {}\n", path.path, backend_str(p, i.meta.ns, path.backend));
+    }
+    annotations(out, i.meta);
+    if (!ours)
+      out += fmt::format("Note:             not served: class \"{}\" is not handled by this lab's ingress controller{}\n",
+                         i.class_name, ingress_controller(p) ? "" : " (the lab has none: add [ingress_nginx] to the lab file)");
+    else if (const DataPlanePlan* dp = ingress_controller(p))
+      out += fmt::format("Data plane:       nginx config {}\n", dp->conf());
+    out += "Events:           <none>\n";
+  } else if (kind == "Gateway") {
+    auto found = select(l7.gateways, q);
+    if (found.empty()) return not_found("gateways.gateway.networking.k8s.io");
+    const GatewaySpec& g = *found.front();
+    head(g.meta, "gateway.networking.k8s.io/v1");
+    out += fmt::format("Spec:\n  Gateway Class Name:  {}\n  Listeners:\n", g.class_name);
+    for (const ListenerSpec& l : g.listeners) {
+      out += fmt::format("    Name:      {}\n    Port:      {}\n    Protocol:  {}\n", l.name, l.port, to_string(l.protocol));
+      if (!l.hostname.empty()) out += fmt::format("    Hostname:  {}\n", l.hostname);
+      for (auto& c : l.certificates) out += fmt::format("    TLS:       Terminate with Secret {}{}\n", c.ns.empty() ? "" : c.ns + "/", c.name);
+      out += fmt::format("    Allowed Routes:  namespaces from {}\n", l.allowed_from);
+    }
+    GatewayStatus st = gateway_status(p, g);
+    out += "Status:\n  Addresses:\n";
+    for (auto& a : st.addresses) out += fmt::format("    Type:   IPAddress\n    Value:  {}\n", a);
+    conditions(out, st.conditions, "  ");
+    out += "  Listeners:\n";
+    for (auto& l : st.listeners) {
+      out += fmt::format("    Name:             {}\n    Attached Routes:  {}\n", l.name, l.attached_routes);
+      conditions(out, l.conditions, "    ");
+    }
+    for (const DataPlanePlan& dp : p.data_planes)
+      if (dp.kind == DataPlanePlan::Kind::kGateway && dp.ns == g.meta.ns && dp.gateway == g.meta.name)
+        out += fmt::format("Data plane:       Deployment and Service {}/{}, nginx config {}\n", dp.ns, dp.name, dp.conf());
+    out += "Events:           <none>\n";
+  } else if (kind == "HTTPRoute") {
+    auto found = select(l7.http_routes, q);
+    if (found.empty()) return not_found("httproutes.gateway.networking.k8s.io");
+    const HttpRouteSpec& r = *found.front();
+    head(r.meta, "gateway.networking.k8s.io/v1");
+    out += "Spec:\n";
+    if (!r.hostnames.empty()) out += fmt::format("  Hostnames:  {}\n", join(r.hostnames, ", "));
+    out += "  Parent Refs:\n";
+    for (auto& pr : r.parents)
+      out += fmt::format("    Name:  {}{}{}\n", pr.ns.empty() ? "" : pr.ns + "/", pr.name, pr.section_name.empty() ? "" : " (section " + pr.section_name + ")");
+    out += "  Rules:\n";
+    for (auto& rule : r.rules) {
+      for (auto& m : rule.matches) {
+        std::string what = m.path ? fmt::format("path {} {}", to_string(m.path->type), m.path->value) : "path PathPrefix /";
+        for (auto& h : m.headers) what += fmt::format(", header {}{}{}", h.name, h.regex ? " ~ " : " = ", h.value);
+        for (auto& qp : m.query) what += fmt::format(", query {}{}{}", qp.name, qp.regex ? " ~ " : " = ", qp.value);
+        if (!m.method.empty()) what += ", method " + m.method;
+        out += fmt::format("    Match:     {}\n", what);
+      }
+      for (auto& b : rule.backends)
+        out += fmt::format("    Backend:   {}{}:{} weight {}\n", b.ns.empty() ? "" : b.ns + "/", b.name, b.port, b.weight);
+    }
+    parent_status(out, route_status(p, r));
+  } else if (kind == "TCPRoute" || kind == "UDPRoute") {
+    auto found = select(l7.l4_routes, q);
+    std::erase_if(found, [&](const L4RouteSpec* r) { return (r->protocol == ListenerProtocol::kTCP) != (kind == "TCPRoute"); });
+    if (found.empty()) return not_found(kind == "TCPRoute" ? "tcproutes.gateway.networking.k8s.io" : "udproutes.gateway.networking.k8s.io");
+    const L4RouteSpec& r = *found.front();
+    head(r.meta, "gateway.networking.k8s.io/v1alpha2");
+    out += "Spec:\n  Backends:\n";
+    for (auto& b : r.backends) out += fmt::format("    {}{}:{} weight {}\n", b.ns.empty() ? "" : b.ns + "/", b.name, b.port, b.weight);
+    parent_status(out, route_status(p, r));
+  } else if (kind == "ReferenceGrant") {
+    auto found = select(l7.reference_grants, q);
+    if (found.empty()) return not_found("referencegrants.gateway.networking.k8s.io");
+    const ReferenceGrantSpec& g = *found.front();
+    head(g.meta, "gateway.networking.k8s.io/v1beta1");
+    out += "Spec:\n  From:\n";
+    for (auto& f : g.from) out += fmt::format("    {} {} in namespace {}\n", f.group, f.kind, f.ns);
+    out += "  To:\n";
+    for (auto& t : g.to) out += fmt::format("    {} {}{}\n", t.group.empty() ? "core" : t.group, t.kind, t.name.empty() ? "" : " " + t.name);
+  } else if (kind == "Secret") {
+    auto found = select(l7.secrets, q);
+    if (found.empty()) return not_found("secrets");
+    const SecretSpec& s = *found.front();
+    out += fmt::format("Name:         {}\nNamespace:    {}\nType:         {}\n\nData\n====\n", s.meta.name, s.meta.ns, s.type);
+    out += fmt::format("tls.crt:  {} bytes\ntls.key:  {} bytes\n", s.cert_pem.size(), s.key_pem.size());
+  } else {
+    auto any = [&](auto& all) -> const ObjectMeta* {
+      auto f = select(all, q);
+      return f.empty() ? nullptr : &f.front()->meta;
+    };
+    if (kind == "IngressClass") {
+      auto f = select(l7.ingress_classes, q);
+      if (f.empty()) return not_found("ingressclasses.networking.k8s.io");
+      out += fmt::format("Name:         {}\nController:   {}\nDefault:      {}\n", f.front()->meta.name, f.front()->controller,
+                         f.front()->is_default ? "true" : "false");
+    } else {
+      const ObjectMeta* m = any(l7.gateway_classes);
+      if (!m) return not_found("gatewayclasses.gateway.networking.k8s.io");
+      auto f = select(l7.gateway_classes, q);
+      head(*m, "gateway.networking.k8s.io/v1");
+      bool ours = f.front()->controller == kGatewayController;
+      out += fmt::format("Spec:\n  Controller Name:  {}\nStatus:\n", f.front()->controller);
+      conditions(out, {Condition{"Accepted", ours, ours ? "Accepted" : "Unsupported",
+                                 ours ? "" : fmt::format("this lab's gateway controller is {}", kGatewayController)}},
+                 "  ");
+    }
+  }
+  fmt::print("{}", out);
+  return 0;
+}
+
+}  // namespace knlab
