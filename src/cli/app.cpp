@@ -1,9 +1,14 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <memory>
 
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+
 #include "cli/cli.hpp"
+#include "lab/names.hpp"
 
 namespace knlab {
 
@@ -44,8 +49,33 @@ Result<int> run_cli(int argc, char** argv) {
 
   try {
     app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);  // prints usage; exit 0
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);  // prints usage or the parse error; returns the exit code
+    // A usage error is an input error like the others: printed once by main(), exit 2.
+    std::string first;  // the first word that is not an option: the command
+    for (int i = 1; i < argc && first.empty(); ++i)
+      if (argv[i][0] != '-') first = argv[i];
+    std::vector<CLI::App*> subs = app.get_subcommands([](CLI::App*) { return true; });
+    bool known = std::any_of(subs.begin(), subs.end(), [&](CLI::App* sub) { return sub->check_name(first); });
+    if (!first.empty() && !known) {
+      std::string hint, best;
+      std::size_t best_d = 3;
+      std::vector<std::string> names;
+      for (CLI::App* sub : subs) {
+        names.push_back(sub->get_name());
+        if (std::size_t d = edit_distance(first, sub->get_name()); d < best_d) best = sub->get_name(), best_d = d;
+      }
+      if (!best.empty()) hint = fmt::format("did you mean '{}'? ", best);
+      hint += fmt::format("commands: {}", fmt::join(names, ", "));
+      return fail(input_error(SourceLocation{}, fmt::format("unknown command \"{}\"", first), hint));
+    }
+    return fail(input_error(SourceLocation{}, e.what(),
+                            first.empty() ? "kn-lab --help" : fmt::format("kn-lab {} --help", first)));
   }
 
   auto logger = spdlog::stderr_color_st("kn-lab");

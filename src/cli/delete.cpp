@@ -19,6 +19,9 @@ struct DeleteOptions {
 
 Result<int> run_delete_files(const DeleteOptions& o, const GlobalOptions& g) {
   Manifest m = KN_TRY(load_manifest_files(o.files));
+  if (m.objects.empty())
+    return fail(input_error(SourceLocation{o.files.front(), 0, 0}, "no objects in the manifests",
+                            "a manifest holds YAML documents with apiVersion, kind and metadata"));
   std::string lab = KN_TRY(lab_to_change(o.lab, "delete"));
   std::vector<std::string> missing;
   auto r = KN_TRY(lab_change(lab, [&](Lab& desired, PlanMemory&) -> Status {

@@ -2,7 +2,9 @@
 // processes' live state.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <ctime>
+#include <iterator>
 
 #include "cli/cli.hpp"
 #include "cli/l7_views.hpp"
@@ -121,6 +123,10 @@ Result<int> describe_pod(const LabView& v, const PodView& p) {
 }
 
 Result<int> run_describe(const DescribeOptions& o) {
+  static constexpr std::string_view kCore[] = {"svc", "service", "services", "endpoints", "ep", "pod", "pods", "po"};
+  if (std::find(std::begin(kCore), std::end(kCore), o.kind) == std::end(kCore) && !is_l7_kind(o.kind))
+    return fail(input_error(SourceLocation{}, fmt::format("unknown resource type \"{}\"", o.kind),
+                            fmt::format("use: svc, endpoints, pod, {}", l7_kinds_help())));
   std::string lab = o.lab.empty() ? KN_TRY(default_lab("describe")) : o.lab;
   LabView v = KN_TRY(view_lab(lab));
   auto not_found = [&](std::string_view what) {

@@ -3,6 +3,7 @@
 
 #include "cli/cli.hpp"
 #include "runtime/lifecycle.hpp"
+#include "runtime/state.hpp"
 
 namespace knlab {
 
@@ -29,9 +30,7 @@ Result<int> run_down(const DownOptions& o) {
     return 0;
   }
   std::string lab = o.lab.empty() ? KN_TRY(default_lab("take down a lab")) : o.lab;
-  // The name becomes a path: refuse anything that is not a lab name before using it.
-  if (lab.find('/') != std::string::npos || lab.starts_with('.'))
-    return fail(input_error(SourceLocation{}, fmt::format("\"{}\" is not a lab name", lab)));
+  KN_TRY(check_lab_name(lab));  // the name becomes a path: refuse anything that is not a lab name
   return down_one(lab);
 }
 

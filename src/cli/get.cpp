@@ -1,7 +1,9 @@
 // kn-lab get nodes|pods [name] [-o wide|json] [--lab L]: kubectl's columns.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <ctime>
+#include <iterator>
 
 #include "cli/cli.hpp"
 #include "cli/l7_views.hpp"
@@ -247,6 +249,11 @@ Result<int> get_deployments(const LabView& v, const GetOptions& o) {
 }
 
 Result<int> run_get(const GetOptions& o) {
+  static constexpr std::string_view kCore[] = {"pods", "pod", "po", "nodes", "node", "no", "services", "service", "svc",
+                                               "endpoints", "ep", "deployments", "deployment", "deploy"};
+  if (std::find(std::begin(kCore), std::end(kCore), o.kind) == std::end(kCore) && !is_l7_kind(o.kind))
+    return fail(input_error(SourceLocation{}, fmt::format("unknown resource type \"{}\"", o.kind),
+                            fmt::format("use: nodes, pods, services (svc), endpoints (ep), deployments (deploy), {}", l7_kinds_help())));
   std::string lab = o.lab.empty() ? KN_TRY(default_lab("get")) : o.lab;
   LabView v = KN_TRY(view_lab(lab));
   if (o.kind == "pods" || o.kind == "pod" || o.kind == "po") return get_pods(v, o);

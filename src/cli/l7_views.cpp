@@ -139,6 +139,8 @@ Row with_ns(const L7Query& q, const std::string& ns, Row r) {
 
 }  // namespace
 
+bool is_l7_kind(std::string_view kind) { return !canonical(kind).empty(); }
+
 std::string_view l7_kinds_help() {
   return "ingresses (ing), ingressclasses, gatewayclasses (gc), gateways (gtw), httproutes, tcproutes, udproutes, "
          "referencegrants, secrets";

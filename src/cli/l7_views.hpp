@@ -23,6 +23,9 @@ struct L7Query {
 std::optional<Result<int>> get_l7(const LabView& v, std::string_view kind, const L7Query& q);
 std::optional<Result<int>> describe_l7(const LabView& v, std::string_view kind, const L7Query& q);
 
+// Whether `kind` names an L7 kind (ingress, ing, gateways, httproute, ...).
+bool is_l7_kind(std::string_view kind);
+
 // "ingresses, ingressclasses, gatewayclasses (gc), gateways (gtw), httproutes, tcproutes,
 // udproutes, referencegrants, secrets"
 std::string_view l7_kinds_help();

@@ -2,6 +2,8 @@
 // [--session-affinity=None|ClientIP]: what `kubectl patch`/`edit` do to a Service, in place.
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "cli/change.hpp"
 #include "lab/loader.hpp"
 
@@ -44,7 +46,23 @@ Result<int> run_patch(const PatchOptions& o, const GlobalOptions& g) {
         if (!o.affinity.empty()) s.session_affinity = o.affinity == "ClientIP";
         return {};
       }
-    return fail(state_error("patch", fmt::format("services \"{}\" not found", o.name)));
+    // A Service kn-lab makes itself (a data plane's): the patch is recorded beside it.
+    bool ours = (desired.ingress_nginx && o.ns == "ingress-nginx" && o.name == "ingress-nginx-controller") ||
+                std::any_of(desired.l7.gateways.begin(), desired.l7.gateways.end(),
+                            [&](const GatewaySpec& gw) { return gw.meta.ns == o.ns && gw.meta.name + "-nginx" == o.name; });
+    if (!ours) return fail(state_error("patch", fmt::format("services \"{}\" not found", o.name)));
+    auto it = std::find_if(desired.service_patches.begin(), desired.service_patches.end(),
+                           [&](const ServicePatch& sp) { return sp.ns == o.ns && sp.name == o.name; });
+    if (it == desired.service_patches.end()) it = desired.service_patches.insert(it, ServicePatch{o.ns, o.name, {}, {}, {}, {}});
+    if (!o.type.empty()) it->type = parse_service_type(o.type);
+    ServiceType effective = it->type.value_or(o.ns == "ingress-nginx" ? desired.ingress_nginx->type : ServiceType::kLoadBalancer);
+    if (!o.etp.empty()) {
+      if (effective == ServiceType::kClusterIP)
+        return fail(state_error("patch", "externalTrafficPolicy only applies to NodePort and LoadBalancer services"));
+      it->local_traffic_policy = o.etp == "Local";
+    }
+    if (!o.affinity.empty()) it->session_affinity = o.affinity == "ClientIP";
+    return {};
   }, verbose_hooks(g)));
   print_change(fmt::format("service/{} patched", o.name), r);
   return 0;

@@ -56,6 +56,16 @@ Result<int> run_up(const UpOptions& o, const GlobalOptions& g) {
   if (!lab.manifests.empty()) {
     KN_TRY(apply_lab_manifests(lab));
     lab_text = write_lab(lab);
+    // The lab and its manifests' objects together, validated as one (names, NodePorts, ...).
+    auto checked = parse_lab(lab_text, path, overrides);
+    if (!checked) {
+      Error e = checked.error();
+      e.where = SourceLocation{path, 0, 0};  // a place in the combined text would mislead
+      e.detail = "with its manifests applied: " + e.detail;
+      return fail(std::move(e));
+    }
+    checked->l7 = std::move(lab.l7);
+    lab = std::move(*checked);
   }
 
   if (o.dry_run) {

@@ -693,7 +693,8 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
                             fmt::format("TOML syntax error: {}", description)));
   }
   const toml::table& root = parsed.table();
-  TableReader top(root, "the lab file", source_name, {"lab", "cluster", "rack", "node", "pod", "deployment", "service", "ingress_nginx"});
+  TableReader top(root, "the lab file", source_name, {"lab", "cluster", "rack", "node", "pod", "deployment", "service", "ingress_nginx",
+                                                          "service_patch"});
   KN_TRY(top.check_keys());
 
   Lab lab;
@@ -789,6 +790,30 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
     if (s.cluster_ip && !cluster_ips.insert(s.cluster_ip->str()).second)
       return fail(input_error(s.where, fmt::format("cluster_ip {} is already used by another service", s.cluster_ip->str())));
     lab.services.push_back(std::move(s));
+  }
+  for (const toml::table* t : KN_TRY(top.tables("service_patch"))) {
+    TableReader r(*t, "[[service_patch]]", source_name, {"name", "namespace", "type", "external_traffic_policy", "session_affinity"});
+    KN_TRY(r.check_keys());
+    ServicePatch sp;
+    sp.where = r.where();
+    sp.name = KN_TRY(r.required_string("name", "\"ingress-nginx-controller\""));
+    KN_TRY(check_name(r, "name", sp.name, kMaxObjectNameLength, "service"));
+    sp.ns = KN_TRY(read_namespace(r));
+    if (auto type = KN_TRY(r.string("type"))) {
+      sp.type = parse_service_type(*type);
+      if (!sp.type) return fail(input_error(r.where_of("type"), fmt::format("type = \"{}\" is not allowed", *type), "allowed: ClusterIP, NodePort, LoadBalancer"));
+    }
+    if (auto etp = KN_TRY(r.string("external_traffic_policy"))) {
+      if (*etp != "Cluster" && *etp != "Local")
+        return fail(input_error(r.where_of("external_traffic_policy"), fmt::format("external_traffic_policy = \"{}\" is not allowed", *etp), "allowed: Cluster, Local"));
+      sp.local_traffic_policy = *etp == "Local";
+    }
+    if (auto aff = KN_TRY(r.string("session_affinity"))) {
+      if (*aff != "None" && *aff != "ClientIP")
+        return fail(input_error(r.where_of("session_affinity"), fmt::format("session_affinity = \"{}\" is not allowed", *aff), "allowed: None, ClientIP"));
+      sp.session_affinity = *aff == "ClientIP";
+    }
+    lab.service_patches.push_back(std::move(sp));
   }
   KN_TRY(check_capacity(lab, root, source_name, overrides));
   return lab;

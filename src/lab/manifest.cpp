@@ -1657,6 +1657,12 @@ Status apply_manifest(Lab& lab, const Manifest& m) {
   auto has_node = [&](const std::string& n) { return std::find(node_names.begin(), node_names.end(), n) != node_names.end(); };
   for (const PodSpec& given : m.pods) {
     PodSpec p = given;
+    // A pod of namespace default is the network namespace kn-<lab>.<pod>: it shares the names
+    // of nodes and the lab's own (wire, external, ...).
+    if (p.ns == "default" && (has_node(p.name) || is_reserved_name(p.name)))
+      return fail(input_error(p.where, fmt::format("Pod {}/{}: the name '{}' is used twice (pods of namespace default and nodes share one set of names: each is a network namespace)",
+                                                   p.ns, p.name, p.name),
+                              "rename the pod (reserved too: wire, external, router, cloud-lb, host)"));
     auto existing = std::find_if(next.pods.begin(), next.pods.end(), [&](const PodSpec& x) { return x.ns == p.ns && x.name == p.name; });
     if (p.node.empty() && existing != next.pods.end() && has_node(existing->node)) {
       p.node = existing->node;  // replaced in place: it stays where it is

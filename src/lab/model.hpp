@@ -112,6 +112,17 @@ struct IngressControllerSpec {
   SourceLocation where;
 };
 
+// A change to a Service that kn-lab makes itself (a data plane's: ingress-nginx-controller, a
+// Gateway's "<gateway>-nginx"), by `kn-lab patch svc`: kept beside the object that makes it.
+struct ServicePatch {
+  std::string ns;
+  std::string name;
+  std::optional<ServiceType> type;
+  std::optional<bool> local_traffic_policy;  // externalTrafficPolicy: Local
+  std::optional<bool> session_affinity;      // ClientIP
+  SourceLocation where;
+};
+
 struct Lab {
   std::string name;
   std::string description;
@@ -126,6 +137,7 @@ struct Lab {
   std::vector<std::string> manifests;  // YAML files applied at `up` (paths relative to the lab file)
   std::vector<SourceLocation> manifest_where;  // where each is named, for errors
   L7Objects l7;                        // Ingress / Gateway API objects and TLS Secrets
+  std::vector<ServicePatch> service_patches;  // [[service_patch]]
 
   const NodeSpec* find_node(std::string_view n) const;
   const PodSpec* find_pod(std::string_view n) const;

@@ -108,6 +108,17 @@ std::string write_lab(const Lab& lab) {
     }
     root.insert("service", std::move(ss));
   }
+  if (!lab.service_patches.empty()) {
+    toml::array ps;
+    for (const ServicePatch& sp : lab.service_patches) {
+      toml::table t{{"name", sp.name}, {"namespace", sp.ns}};
+      if (sp.type) t.insert("type", std::string(to_string(*sp.type)));
+      if (sp.local_traffic_policy) t.insert("external_traffic_policy", *sp.local_traffic_policy ? "Local" : "Cluster");
+      if (sp.session_affinity) t.insert("session_affinity", *sp.session_affinity ? "ClientIP" : "None");
+      ps.push_back(std::move(t));
+    }
+    root.insert("service_patch", std::move(ps));
+  }
   std::ostringstream out;
   out << "# The desired state of lab " << lab.name << " (written by kn-lab after live changes).\n" << root << "\n";
   return out.str();

@@ -132,6 +132,16 @@ void add_data_plane(DataPlanePlan dp, std::map<std::string, std::string> labels,
   service.name = dp.name;
   service.ns = dp.ns;
   service.selector = std::move(labels);
+  for (const ServicePatch& sp : lab.service_patches)  // `kn-lab patch svc` of this Service
+    if (sp.ns == service.ns && sp.name == service.name) {
+      if (sp.type) service.type = *sp.type;
+      if (sp.local_traffic_policy) service.local_traffic_policy = *sp.local_traffic_policy;
+      if (sp.session_affinity) service.session_affinity = *sp.session_affinity;
+    }
+  if (service.type == ServiceType::kClusterIP) {
+    service.local_traffic_policy = false;
+    for (ServicePortSpec& sp : service.ports) sp.node_port.reset();
+  }
   services.push_back(std::move(service));
   plan.data_planes.push_back(std::move(dp));
 }

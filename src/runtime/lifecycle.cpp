@@ -298,6 +298,7 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
 
 Result<DownResult> lab_down(const std::string& lab) {
   auto t0 = std::chrono::steady_clock::now();
+  KN_TRY(check_lab_name(lab));
   KN_TRY(require_root(fmt::format("take down lab {}", lab)));
   DownResult r;
   {

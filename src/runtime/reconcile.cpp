@@ -63,6 +63,7 @@ std::optional<int> replica_index(const DeploymentSpec& d, const PlanMemory& memo
 Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, const UpHooks& hooks) {
   auto t0 = std::chrono::steady_clock::now();
   KN_TRY(require_root(fmt::format("change lab {}", lab)));
+  KN_TRY(load_state(lab));  // a lab that is not up: say so without taking (and leaving) a lock
   LabLock lock = KN_TRY(LabLock::acquire(lab));
   LabState state = KN_TRY(load_state(lab));
   if (state.status != "up")

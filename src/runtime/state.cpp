@@ -15,6 +15,7 @@
 
 #include "lab/loader.hpp"
 #include "lab/manifest.hpp"
+#include "lab/names.hpp"
 #include "net/netns.hpp"
 #include "plan/naming.hpp"
 
@@ -90,6 +91,7 @@ Status save_state(const LabState& state, const std::string& lab_text, const std:
 }
 
 Result<LabState> load_state(const std::string& lab) {
+  KN_TRY(check_lab_name(lab));
   std::string path = state_dir(lab) + "/state.toml";
   std::string text = read_text(path);
   if (text.empty())
@@ -162,7 +164,15 @@ std::vector<std::string> list_labs() {
   return {labs.begin(), labs.end()};
 }
 
+Status check_lab_name(const std::string& lab) {
+  if (auto problem = check_label(lab, kMaxLabNameLength))
+    return fail(input_error(SourceLocation{}, fmt::format("\"{}\" is not a lab name: it {}", lab, *problem),
+                            "lab names are lowercase letters, digits and '-', at most 32 characters; `kn-lab status` lists the labs that are up"));
+  return {};
+}
+
 Result<LabLock> LabLock::acquire(const std::string& lab) {
+  KN_TRY(check_lab_name(lab));
   KN_TRY(make_private_dir(std::string(kStateRoot)));
   std::string path = fmt::format("{}/{}.lock", kStateRoot, lab);
   for (;;) {

@@ -38,6 +38,10 @@ struct LabState {
 };
 
 // The desired state is lab_text (lab.toml) and l7_text (l7.yaml); lab_text "" keeps both as they are.
+// A lab name from the command line, checked before it becomes a path or a namespace prefix
+// (the loader checks names in files the same way).
+Status check_lab_name(const std::string& lab);
+
 Status save_state(const LabState& state, const std::string& lab_text, const std::string& l7_text = {});
 Result<LabState> load_state(const std::string& lab);
 // The lab as recorded (parsed from the saved copy) and its plan.
