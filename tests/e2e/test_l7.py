@@ -211,3 +211,20 @@ def test_gateway_tcproute_forwards_raw_tcp(lab, kn):
     assert "\npath: /\n" in body
     get = kn("get", "tcproute", "--lab", s.name, check=True).stdout
     assert "api-tcp" in get
+
+
+def test_gateway_service_external_traffic_policy_is_patchable(lab, kn):
+    s = lab("10-gateway-api")
+    wait_http(s, f"http://{GW}/api", "pod: api-")
+    out = kn("patch", "svc", "my-gateway-nginx", "--external-traffic-policy=Local", "--lab", s.name, check=True).stdout
+    assert "service/my-gateway-nginx patched" in out, out
+    desc = kn("describe", "svc", "my-gateway-nginx", "--lab", s.name, check=True).stdout
+    assert re.search(r"^External Traffic Policy:\s+Local$", desc, re.M), desc
+    # The cloud balancer now sends only to the node that runs the data plane; traffic still flows.
+    lb = s.ns_exec("cloud-lb", "iptables-legacy-save", "-t", "nat", check=True).stdout
+    assert lb.count("default/my-gateway-nginx:http -> ") == 1, lb
+    assert pod_of(wait_http(s, f"http://{GW}/api", "pod: api-")).startswith("api-")
+    # The patch is part of the lab's desired state: a later change keeps it.
+    kn("scale", "deploy/api", "--replicas=3", "--lab", s.name, check=True)
+    desc = kn("describe", "svc", "my-gateway-nginx", "--lab", s.name, check=True).stdout
+    assert re.search(r"^External Traffic Policy:\s+Local$", desc, re.M), desc
