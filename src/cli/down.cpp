@@ -1,6 +1,8 @@
 // kn-lab down [<lab>] [--all]
 #include <fmt/core.h>
 
+#include <algorithm>
+
 #include "cli/cli.hpp"
 #include "runtime/lifecycle.hpp"
 #include "runtime/state.hpp"
@@ -26,7 +28,10 @@ Result<int> down_one(const std::string& lab) {
 
 Result<int> run_down(const DownOptions& o) {
   if (o.all) {
-    for (const std::string& lab : list_labs()) KN_TRY(down_one(lab));
+    std::vector<std::string> labs = list_labs();
+    for (const std::string& saved : list_saved_labs())  // not running (after a reboot) but kept
+      if (std::find(labs.begin(), labs.end(), saved) == labs.end()) labs.push_back(saved);
+    for (const std::string& lab : labs) KN_TRY(down_one(lab));
     return 0;
   }
   std::string lab = o.lab.empty() ? KN_TRY(default_lab("take down a lab")) : o.lab;

@@ -1,6 +1,7 @@
 // kn-lab status (alias: ls): the labs that are up.
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "cli/cli.hpp"
@@ -8,6 +9,7 @@
 #include "net/netns.hpp"
 #include "plan/naming.hpp"
 #include "runtime/lifecycle.hpp"
+#include "runtime/state.hpp"
 
 namespace knlab {
 
@@ -15,7 +17,10 @@ namespace {
 
 Result<int> run_status() {
   auto labs = list_labs();
-  if (labs.empty()) {
+  std::vector<std::string> saved_only;
+  for (const std::string& s : list_saved_labs())
+    if (std::find(labs.begin(), labs.end(), s) == labs.end()) saved_only.push_back(s);
+  if (labs.empty() && saved_only.empty()) {
     fmt::print("no lab is up\n");
     return 0;
   }
@@ -34,6 +39,10 @@ Result<int> run_status() {
                     std::to_string(running), human_age(static_cast<long>(std::time(nullptr) - v->state.created)),
                     v->state.source});
   }
+  // Kept desired states without a running lab: what a reboot leaves.
+  for (const std::string& lab : saved_only)
+    rows.push_back({lab, "stopped", "-", "-", "0", "-",
+                    fmt::format("not running (after a reboot?): `kn-lab up {0}` restores it, `kn-lab down {0}` forgets it", lab)});
   fmt::print("{}", render_table(rows));
   return 0;
 }

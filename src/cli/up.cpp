@@ -9,6 +9,8 @@
 #include "lab/writer.hpp"
 #include "net/executor.hpp"
 #include "runtime/lifecycle.hpp"
+#include "runtime/state.hpp"
+#include "plan/naming.hpp"
 
 namespace knlab {
 
@@ -43,8 +45,26 @@ void print_summary(const UpResult& r) {
   fmt::print("  sudo kn-lab down {}\n", p.lab);
 }
 
+// `kn-lab up <lab>` of a lab that is not running but whose desired state was kept (a reboot):
+// bring it back as it was, live changes included, pods with the names and addresses they had.
+Result<int> run_restore(const UpOptions& o, const GlobalOptions& g, SavedLab saved) {
+  UpHooks options;
+  options.cni_override = saved.state.cni_override;
+  options.memory = &saved.state.memory;
+  if (g.verbosity > 0) options.on_op = [](const Op& op) { fmt::print(stderr, "+ {}\n", op_display(op)); };
+  fmt::print("restoring lab {} from its kept desired state ({})\n", o.lab, saved_dir(o.lab));
+  saved.lab.source = saved.state.source;
+  UpResult r = KN_TRY(lab_up(saved.lab, saved.lab_text, options));
+  for (auto& w : r.warnings) fmt::print(stderr, "warning: {}\n", w);
+  print_summary(r);
+  return 0;
+}
+
 Result<int> run_up(const UpOptions& o, const GlobalOptions& g) {
-  std::string path = KN_TRY(find_lab_file(o.lab));
+  auto found = find_lab_file(o.lab);
+  if (!found && o.cni.empty() && !o.dry_run && !load_state(o.lab))
+    if (auto saved = load_saved_lab(o.lab)) return run_restore(o, g, std::move(*saved));
+  std::string path = KN_TRY(std::move(found));
   std::ifstream in(path, std::ios::binary);
   std::ostringstream text;
   text << in.rdbuf();

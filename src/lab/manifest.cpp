@@ -826,10 +826,12 @@ Status read_service(Reading& r) {
     auto port = KN_TRY(p.port("port"));
     if (!port) return fail(p.missing("port", "for example port: 80"));
     sp.port = *port;
+    // targetPort is an int-or-string in Kubernetes: a string with a letter names a container port.
     if (const YAML::Node* tp = p.get("targetPort")) {
-      bool digits = tp->IsScalar() && !tp->Scalar().empty() &&
-                    std::all_of(tp->Scalar().begin(), tp->Scalar().end(), [](char c) { return (c >= '0' && c <= '9') || c == '-' || c == '+'; });
-      if (tp->IsScalar() && (is_string_tag(tp->Tag()) || !digits))
+      bool named = tp->IsScalar() && std::any_of(tp->Scalar().begin(), tp->Scalar().end(), [](char c) {
+                     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+                   });
+      if (named)
         return fail(p.error("targetPort", fmt::format("{} \"{}\" is a named port: named target ports are not supported by kn-lab", p.path("targetPort"), tp->Scalar()),
                             "give the container's port number (for example targetPort: 8080)"));
     }

@@ -19,6 +19,7 @@ std::optional<std::pair<std::string, std::string>> parse_netns_name(std::string_
 }
 
 std::string state_dir(std::string_view lab) { return fmt::format("{}/{}", kStateRoot, lab); }
+std::string saved_dir(std::string_view lab) { return fmt::format("{}/{}", kSavedRoot, lab); }
 
 std::uint32_t fnv1a32(std::string_view data, std::uint32_t seed) {
   std::uint32_t h = seed;

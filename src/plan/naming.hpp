@@ -20,6 +20,9 @@ namespace knlab {
 inline constexpr std::string_view kNetnsDir = "/run/netns";
 inline constexpr std::string_view kStateRoot = "/run/kn-lab";
 inline constexpr std::string_view kEtcNetnsDir = "/etc/netns";
+// Where a running lab's desired state is kept across reboots (/run is not): lab.toml, l7.yaml and
+// state.toml (for the addresses and names pods had), removed by `down`.
+inline constexpr std::string_view kSavedRoot = "/var/lib/kn-lab";
 
 std::string netns_prefix(std::string_view lab);                       // "kn-<lab>."
 std::string netns_name(std::string_view lab, std::string_view object);  // "kn-<lab>.<object>"
@@ -27,6 +30,7 @@ std::string netns_name(std::string_view lab, std::string_view object);  // "kn-<
 std::optional<std::pair<std::string, std::string>> parse_netns_name(std::string_view netns);
 
 std::string state_dir(std::string_view lab);  // /run/kn-lab/<lab>
+std::string saved_dir(std::string_view lab);  // /var/lib/kn-lab/<lab>
 
 // FNV-1a, 32 bits: stable across runs and machines (std::hash is not).
 std::uint32_t fnv1a32(std::string_view data, std::uint32_t seed = 2166136261u);

@@ -106,6 +106,7 @@ DownResult teardown(const std::string& lab) {
   r.files = remove_etc_netns(lab);
   std::error_code ec;
   r.files += static_cast<std::size_t>(std::filesystem::remove_all(state_dir(lab), ec));
+  r.files += forget_saved_lab(lab);
   return r;
 }
 
@@ -157,6 +158,23 @@ void record_processes(const Transaction& txn, LabState& state) {
   }
 }
 
+// What a dead container left in its pod: its children, orphaned (an nginx master killed by hand
+// leaves its workers holding the pod's ports, and a new master could not bind them). A container
+// runtime kills the container's whole process tree; here, the processes of the pod's network
+// namespace in the session a dead container led (each container starts one: setsid).
+void kill_leftovers(const PodPlan& p, const LabState& state) {
+  std::vector<pid_t> dead_sessions;
+  for (const ProcessRecord& r : state.processes)
+    if (r.pod == p.name && !r.container.empty() && !process_alive(r.id)) dead_sessions.push_back(r.id.pid);
+  auto id = netns_id(p.netns);
+  if (dead_sessions.empty() || !id) return;
+  std::vector<pid_t> leftovers;
+  for (pid_t pid : processes_in_netns({*id}))
+    if (auto sid = session_of(pid); sid && std::find(dead_sessions.begin(), dead_sessions.end(), *sid) != dead_sessions.end())
+      leftovers.push_back(pid);
+  terminate_processes(leftovers, 300);
+}
+
 // `up` of a lab that is up: compare the kernel and the processes with the plan, restart what
 // died (a pause process with its containers, a container, a BIRD), and report what cannot be
 // repaired in place. Nothing drifted: nothing changes.
@@ -178,6 +196,9 @@ Status repair(const std::string& name, LabState& state, UpResult& result, const 
   for (const PodPlan& p : plan.pods) {
     if (std::find(present.begin(), present.end(), p.netns) == present.end()) continue;
     bool pause_ok = alive(p.name, "");
+    bool all_ok = pause_ok && std::all_of(p.containers.begin(), p.containers.end(),
+                                          [&](const ContainerPlan& c) { return alive(p.name, c.name); });
+    if (!all_ok) kill_leftovers(p, state);
     if (!pause_ok) {
       result.drift.push_back(fmt::format("pod {}: its pause process is gone (restarted, with its containers)", p.name));
       ops.emplace_back(PauseStart{p.netns, p.name, p.name});
@@ -243,7 +264,7 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
   KN_TRY(require_root(fmt::format("bring up lab {}", lab.name)));
   UpResult result;
   ImageCatalogue images = KN_TRY(catalogue_for(lab));
-  result.plan = KN_TRY(plan_lab(lab, images));
+  result.plan = KN_TRY(plan_lab(lab, images, options.memory));
   LabPlan& plan = result.plan;
 
   // Resolve every program before anything is created: a missing one changes nothing.

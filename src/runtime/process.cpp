@@ -262,6 +262,19 @@ std::optional<unsigned long long> process_start_time(pid_t pid) {
   return start;
 }
 
+std::optional<pid_t> session_of(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/stat", pid));
+  std::string line;
+  if (!std::getline(in, line)) return std::nullopt;
+  auto close = line.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream rest(line.substr(close + 2));
+  std::string state;
+  long ppid = 0, pgrp = 0, session = 0;
+  if (!(rest >> state >> ppid >> pgrp >> session) || state == "Z" || state == "X") return std::nullopt;
+  return static_cast<pid_t>(session);
+}
+
 bool process_alive(const ProcessId& p) {
   if (p.pid <= 0) return false;
   auto start = process_start_time(p.pid);

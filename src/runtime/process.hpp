@@ -25,6 +25,9 @@ std::optional<unsigned long long> process_start_time(pid_t pid);
 // True when the process exists, is not a zombie and is the same one (same start time).
 bool process_alive(const ProcessId& p);
 
+// The session of a live process (containers and daemons lead their own: setsid), nullopt if gone.
+std::optional<pid_t> session_of(pid_t pid);
+
 // Resolves a program name to an absolute path: names with a '/' as they are; kn-lab's own
 // helpers (kn-pause, kn-netexec) from the directory of the running kn-lab binary first; anything
 // else on PATH. Fails with a kMissing error naming the program.

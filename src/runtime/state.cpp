@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -87,12 +88,25 @@ Status save_state(const LabState& state, const std::string& lab_text, const std:
   t.insert("generation", std::move(gens));
   std::ostringstream out;
   out << "# kn-lab state: written by kn-lab, read by kn-lab. Do not edit.\n" << t << "\n";
-  return write_private(dir + "/state.toml", out.str());
+  KN_TRY(write_private(dir + "/state.toml", out.str()));
+  if (state.status != "up") return {};
+  // The desired state outside /run, so that a reboot does not lose it (`kn-lab up <lab>`
+  // restores it). A copy of the three files: the record stays the one under /run.
+  std::string saved = saved_dir(state.lab);
+  KN_TRY(make_private_dir(std::string(kSavedRoot)));
+  KN_TRY(make_private_dir(saved));
+  for (const char* name : {"lab.toml", "l7.yaml", "state.toml"}) {
+    std::string text = read_text(dir + "/" + name);
+    if (!text.empty()) KN_TRY(write_private(saved + "/" + name, text));
+    else ::unlink((saved + "/" + name).c_str());
+  }
+  return {};
 }
 
-Result<LabState> load_state(const std::string& lab) {
-  KN_TRY(check_lab_name(lab));
-  std::string path = state_dir(lab) + "/state.toml";
+namespace {
+
+Result<LabState> load_state_in(const std::string& dir, const std::string& lab) {
+  std::string path = dir + "/state.toml";
   std::string text = read_text(path);
   if (text.empty())
     return fail(state_error("read lab state", fmt::format("lab '{}' is not up (no {})", lab, path),
@@ -136,17 +150,61 @@ Result<LabState> load_state(const std::string& lab) {
   return s;
 }
 
-Result<Lab> load_recorded_lab(const std::string& lab) {
-  std::string path = state_dir(lab) + "/lab.toml";
+Result<Lab> load_lab_in(const std::string& dir, const std::string& lab, const std::string& cni_override) {
+  std::string path = dir + "/lab.toml";
   std::string text = read_text(path);
   if (text.empty()) return fail(state_error("read lab state", fmt::format("lab '{}' is not up", lab)));
   LabOverrides overrides;
-  if (auto state = load_state(lab); state && !state->cni_override.empty()) overrides.cni = parse_cni_mode(state->cni_override);
+  if (!cni_override.empty()) overrides.cni = parse_cni_mode(cni_override);
   Lab parsed = KN_TRY(parse_lab(text, path, overrides));
   // The Ingress / Gateway API objects applied to it, read back with the manifest loader.
-  std::string l7_path = state_dir(lab) + "/l7.yaml";
+  std::string l7_path = dir + "/l7.yaml";
   if (std::string l7 = read_text(l7_path); !l7.empty()) parsed.l7 = KN_TRY(parse_manifests(l7, l7_path)).l7;
   return parsed;
+}
+
+}  // namespace
+
+Result<LabState> load_state(const std::string& lab) {
+  KN_TRY(check_lab_name(lab));
+  return load_state_in(state_dir(lab), lab);
+}
+
+Result<Lab> load_recorded_lab(const std::string& lab) {
+  std::string cni;
+  if (auto state = load_state(lab)) cni = state->cni_override;
+  return load_lab_in(state_dir(lab), lab, cni);
+}
+
+Result<SavedLab> load_saved_lab(const std::string& lab) {
+  KN_TRY(check_lab_name(lab));
+  SavedLab saved;
+  saved.state = KN_TRY(load_state_in(saved_dir(lab), lab));
+  saved.state.processes.clear();  // of a previous boot
+  saved.lab = KN_TRY(load_lab_in(saved_dir(lab), lab, saved.state.cni_override));
+  saved.lab_text = read_text(saved_dir(lab) + "/lab.toml");
+  return saved;
+}
+
+std::vector<std::string> list_saved_labs() {
+  std::vector<std::string> out;
+  if (DIR* d = ::opendir(std::string(kSavedRoot).c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n.starts_with('.') || e->d_type != DT_DIR) continue;
+      if (::access((saved_dir(n) + "/lab.toml").c_str(), F_OK) == 0) out.push_back(n);
+    }
+    ::closedir(d);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::size_t forget_saved_lab(const std::string& lab) {
+  std::error_code ec;
+  auto n = static_cast<std::size_t>(std::filesystem::remove_all(saved_dir(lab), ec));
+  ::rmdir(std::string(kSavedRoot).c_str());  // only when empty: the last lab's
+  return n;
 }
 
 std::vector<std::string> list_labs() {

@@ -47,6 +47,18 @@ Result<LabState> load_state(const std::string& lab);
 // The lab as recorded (parsed from the saved copy) and its plan.
 Result<Lab> load_recorded_lab(const std::string& lab);
 
+// The desired state kept under /var/lib/kn-lab/<lab> while the lab is up (it survives a reboot,
+// /run does not): the lab (with its L7 objects), its text, and its state without processes
+// (the memory of pod addresses and names, the --cni choice).
+struct SavedLab {
+  Lab lab;
+  std::string lab_text;
+  LabState state;
+};
+Result<SavedLab> load_saved_lab(const std::string& lab);
+std::vector<std::string> list_saved_labs();
+std::size_t forget_saved_lab(const std::string& lab);  // files removed
+
 // Labs with a record or namespaces (a lab half-made by a killed `up` has namespaces only).
 std::vector<std::string> list_labs();
 

@@ -161,6 +161,10 @@ def _kn_residue() -> list[str]:
         out += [f"/run/kn-lab/{n}" for n in sorted(os.listdir("/run/kn-lab"))]
     except OSError:
         pass
+    try:  # desired states kept across reboots: `down` removes them too
+        out += [f"/var/lib/kn-lab/{n}" for n in sorted(os.listdir("/var/lib/kn-lab"))]
+    except OSError:
+        pass
     return out
 
 

@@ -1,0 +1,122 @@
+"""Reliability beyond crashes of `up` (issue 6): a lab's desired state survives a reboot, a
+stale lock of a dead process is taken over, and a data-plane daemon killed by hand is repaired
+without leftovers."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def lab_pids(labname: str) -> list[int]:
+    pids: set[int] = set()
+    for ns in os.listdir("/run/netns"):
+        if ns.startswith(f"kn-{labname}."):
+            out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout
+            pids.update(int(p) for p in out.split())
+    return sorted(pids)
+
+
+def simulate_reboot(labname: str) -> None:
+    """What a reboot does to a lab: its processes and namespaces are gone, and so is /run."""
+    for pid in lab_pids(labname):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for ns in os.listdir("/run/netns"):
+        if ns.startswith(f"kn-{labname}."):
+            subprocess.run(["ip", "netns", "del", ns], check=True)
+    shutil.rmtree(f"/run/kn-lab/{labname}")
+    Path(f"/run/kn-lab/{labname}.lock").unlink(missing_ok=True)
+    for d in os.listdir("/etc/netns"):
+        if d.startswith(f"kn-{labname}."):
+            shutil.rmtree(f"/etc/netns/{d}")
+
+
+def test_desired_state_survives_a_reboot(lab, kn):
+    s = lab("06-service-clusterip")
+    # Live changes: they are part of the desired state to bring back.
+    kn("scale", "deploy/ghost", "--replicas=2", "--lab", s.name, check=True)
+    kn("create", "deploy", "extra", "--image=nginx", "--lab", s.name, check=True)
+    before = {p["metadata"]["name"]: p["status"]["podIP"] for p in s.pods()["items"]}
+    assert Path(f"/var/lib/kn-lab/{s.name}/lab.toml").is_file()
+
+    simulate_reboot(s.name)
+    st = kn("status", check=True).stdout
+    assert re.search(rf"^{s.name}\s+stopped\s", st, re.M), st
+
+    r = kn("up", s.name, check=True)
+    assert "restoring lab svc from its kept desired state" in r.stdout, r.stdout
+    after = {p["metadata"]["name"]: p["status"]["podIP"] for p in s.pods()["items"]}
+    assert after == before  # same pods, same names, same addresses
+    ghost = next(n for n in after if n.startswith("ghost-"))
+    vip = kn("get", "svc", "ghost", "--lab", s.name, check=True).stdout.splitlines()[1].split()[2]
+    assert s.wait_tcp("client", after[ghost], 2368)
+    body = s.exec("client", "curl", "-s", "--max-time", "3", f"http://{vip}:2368/", check=True).stdout
+    assert body.startswith("pod: ghost-"), body
+
+    # down forgets it: nothing is kept.
+    s.down(check=True)
+    assert not Path(f"/var/lib/kn-lab/{s.name}").exists()
+
+
+def test_stale_lock_of_a_dead_process_is_taken_over(lab, kn):
+    os.makedirs("/run/kn-lab", mode=0o700, exist_ok=True)
+    path = "/run/kn-lab/p2p.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import fcntl,sys,time; f=open(sys.argv[1],'w'); fcntl.flock(f, fcntl.LOCK_EX); print('locked', flush=True); time.sleep(60)",
+         path], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        holder.kill()  # dies holding the lock: the kernel releases it, the file stays
+        holder.wait()
+        assert os.path.exists(path)
+        t0 = time.monotonic()
+        s = lab("02-pod-to-pod-same-node")
+        assert time.monotonic() - t0 < 5
+        assert s.up.returncode == 0
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+
+
+def test_nginx_killed_by_hand_is_seen_and_repaired_without_leftovers(lab, kn):
+    s = lab("09-ingress")
+    url = "http://192.168.56.11:30080/api"
+    deadline = time.monotonic() + 10
+    while s.exec("external", "curl", "-sf", "--max-time", "2", url).returncode != 0:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    conf = f"/run/kn-lab/{s.name}/nginx/ingress-nginx.ingress-nginx-controller/nginx.conf"
+    master = int(subprocess.run(["pgrep", "-f", f"nginx: master.*{conf}"], capture_output=True, text=True).stdout.split()[0])
+    os.kill(master, signal.SIGKILL)  # its worker lives on, orphaned, holding port 80
+    time.sleep(0.2)
+    pods = kn("get", "pods", "-n", "ingress-nginx", "--lab", s.name, check=True).stdout.splitlines()[1].split()
+    assert pods[1] == "0/1" and pods[2] != "Running", pods
+    r = kn("up", "09-ingress", check=True)
+    assert "container controller is not running (restarted)" in r.stdout, r.stdout
+    deadline = time.monotonic() + 10
+    while True:
+        body = s.exec("external", "curl", "-s", "--max-time", "2", url).stdout
+        if body.startswith("pod: api-"):
+            break
+        assert time.monotonic() < deadline, body
+        time.sleep(0.1)
+    # One master and its worker: the orphaned worker of the killed master is gone.
+    ps = subprocess.run(["pgrep", "-f", "nginx: worker"], capture_output=True, text=True).stdout.split()
+    mine = [p for p in ps if any(p == q for q in map(str, lab_pids(s.name)))]
+    assert len(mine) == 1, mine
+    assert "nothing drifted" in kn("up", "09-ingress", check=True).stdout
