@@ -26,6 +26,8 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
+#include <set>
 #include <bit>
 #include <cerrno>
 #include <cstdint>
@@ -722,6 +724,33 @@ Status iptables_apply(const NetnsRef& ns, const IptTable& table) {
       return fail(std::move(e));
     }
   }
+}
+
+Result<bool> iptables_in_place(const NetnsRef& ns, const IptTable& table) {
+  auto inside = KN_TRY(ScopedNetns::enter(ns));
+  IptcHandle h(iptc_init(table.name.c_str()));
+  if (!h) return fail(sys_error("read iptables table", fmt::format("table {}", table.name), errno, ns.name()));
+  std::map<std::string, std::vector<const IptRule*>> by_chain;
+  for (const IptRule& r : table.rules) by_chain[r.chain].push_back(&r);
+  std::set<std::string> wanted(table.chains.begin(), table.chains.end());
+  for (const char* c = iptc_first_chain(h.get()); c; c = iptc_next_chain(h.get())) {
+    std::string chain = c;
+    std::vector<std::string> targets;
+    for (const ipt_entry* e = iptc_first_rule(c, h.get()); e; e = iptc_next_rule(e, h.get()))
+      targets.emplace_back(rule_target(e, h.get()));
+    const auto& want = by_chain[chain];
+    if (iptc_builtin(c, h.get())) {
+      // The hooks first, in order (the chain may hold other rules after them).
+      if (targets.size() < want.size()) return false;
+      for (std::size_t i = 0; i < want.size(); ++i)
+        if (want[i]->target == IptRule::Target::kJump && targets[i] != want[i]->jump) return false;
+    } else if (wanted.erase(chain)) {
+      if (targets.size() != want.size()) return false;
+    } else if (chain.starts_with("KUBE-")) {
+      return false;  // a stale chain of kn-lab's
+    }
+  }
+  return wanted.empty();  // every listed chain exists
 }
 
 }  // namespace knlab

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "lab/manifest.hpp"
+#include "net/iptables.hpp"
 #include "net/netns.hpp"
 #include "plan/naming.hpp"
 #include "runtime/live_executor.hpp"
@@ -175,6 +176,56 @@ void kill_leftovers(const PodPlan& p, const LabState& state) {
   terminate_processes(leftovers, 300);
 }
 
+// The namespaces an op works in.
+std::vector<std::string> op_namespaces(const Op& op) {
+  return std::visit(
+      [](const auto& o) -> std::vector<std::string> {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, NetnsAdd>) return {o.name};
+        else if constexpr (std::is_same_v<T, VethAdd>) return {o.netns, o.peer_netns};
+        else if constexpr (requires { o.netns; }) return {o.netns};
+        else return {};
+      },
+      op);
+}
+
+// Links, addresses, routes, neighbour and FDB entries, kube-proxy's rules: the network part of
+// up_ops is replayed. What is there answers EEXIST and is kept; what is missing (a deleted veth,
+// a flushed route, a deleted flannel.1) is made again and reported. iptables tables are checked
+// first (iptables_in_place) and rewritten only when they differ.
+void repair_network(const LabPlan& plan, const std::vector<std::string>& present, LiveExecutor& live, UpResult& result,
+                    const UpHooks& hooks) {
+  for (const Op& op : up_ops(plan)) {
+    if (std::holds_alternative<NetnsAdd>(op) || std::holds_alternative<FileWrite>(op) ||
+        std::holds_alternative<PauseStart>(op) || std::holds_alternative<ContainerStart>(op) ||
+        std::holds_alternative<DaemonStart>(op) || std::holds_alternative<BgpWait>(op))
+      continue;
+    auto nss = op_namespaces(op);
+    if (std::any_of(nss.begin(), nss.end(), [&](const std::string& n) {
+          return std::find(present.begin(), present.end(), n) == present.end();
+        }))
+      continue;  // reported as a missing namespace
+    if (auto* ipt = std::get_if<IptablesApply>(&op)) {
+      auto ns = NetnsRef::open(ipt->netns);
+      auto same = ns ? iptables_in_place(*ns, ipt->table) : Result<bool>(std::unexpected(ns.error()));
+      if (same && *same) continue;
+      result.drift.push_back(fmt::format("{}: the iptables {} table differed from kube-proxy's rules (rewritten)", ipt->netns,
+                                         ipt->table.name));
+    }
+    bool creates = std::holds_alternative<BridgeAdd>(op) || std::holds_alternative<VethAdd>(op) ||
+                   std::holds_alternative<AddrAdd>(op) || std::holds_alternative<RouteAdd>(op) ||
+                   std::holds_alternative<VxlanAdd>(op);
+    auto r = live.run(op);
+    if (!r) {
+      if (r.error().err == EEXIST) continue;  // there: nothing to repair
+      result.unrepaired.push_back(r.error().format());
+      continue;
+    }
+    if (hooks.on_op) hooks.on_op(op);
+    if (creates) result.drift.push_back(fmt::format("was missing, made again: {}", op_display(op)));
+  }
+}
+
 // `up` of a lab that is up: compare the kernel and the processes with the plan, restart what
 // died (a pause process with its containers, a container, a BIRD), and report what cannot be
 // repaired in place. Nothing drifted: nothing changes.
@@ -220,14 +271,17 @@ Status repair(const std::string& name, LabState& state, UpResult& result, const 
       result.drift.push_back(fmt::format("{}: {} is not running (restarted)", d->owner, d->name));
       ops.push_back(op);
     }
-  if (ops.empty()) return {};
-  KN_TRY(resolve_programs(ops));
-  Transaction txn(live, hooks.on_op);
-  KN_TRY(txn.run_all(ops));
-  txn.commit();
-  std::erase_if(state.processes, [&](const ProcessRecord& r) { return !process_alive(r.id); });
-  record_processes(txn, state);
-  return save_state(state, "");
+  if (!ops.empty()) {
+    KN_TRY(resolve_programs(ops));
+    Transaction txn(live, hooks.on_op);
+    KN_TRY(txn.run_all(ops));
+    txn.commit();
+    std::erase_if(state.processes, [&](const ProcessRecord& r) { return !process_alive(r.id); });
+    record_processes(txn, state);
+    KN_TRY(save_state(state, ""));
+  }
+  repair_network(plan, present, live, result, hooks);
+  return {};
 }
 
 Status require_root(std::string_view what) {

@@ -120,3 +120,26 @@ def test_nginx_killed_by_hand_is_seen_and_repaired_without_leftovers(lab, kn):
     mine = [p for p in ps if any(p == q for q in map(str, lab_pids(s.name)))]
     assert len(mine) == 1, mine
     assert "nothing drifted" in kn("up", "09-ingress", check=True).stdout
+
+
+def test_up_repairs_missing_links_routes_and_rules_in_place(lab, kn):
+    s = lab("06-service-clusterip")
+    ghost = next(p for p in s.pods()["items"] if p["metadata"]["name"].startswith("ghost-")
+                 and p["spec"]["nodeName"] == "node2")
+    vip = kn("get", "svc", "ghost", "--lab", s.name, check=True).stdout.splitlines()[1].split()[2]
+    # Break the data path three ways: node1's VXLAN device, node2's Service rules, a pod's route.
+    s.ns_exec("node1", "ip", "link", "del", "flannel.1", check=True)
+    s.ns_exec("node2", "iptables-legacy", "-t", "nat", "-F", "KUBE-SERVICES", check=True)
+    subprocess.run(["ip", "netns", "exec", ghost["status"]["netns"], "ip", "route", "del", "default"], check=True)
+    assert s.exec("client", "curl", "-s", "--max-time", "2", f"http://{ghost['status']['podIP']}:2368/").returncode != 0
+
+    r = kn("up", "06-service-clusterip", check=True).stdout
+    assert "made again: ip -n kn-svc.node1 link add flannel.1" in r, r
+    assert f"made again: ip -n {ghost['status']['netns']} route add default" in r, r
+    assert "kn-svc.node2: the iptables nat table differed from kube-proxy's rules (rewritten)" in r, r
+    # Traffic flows again, across nodes and through the Service.
+    assert s.wait_tcp("client", ghost["status"]["podIP"], 2368)
+    seen = s.exec("client", "sh", "-c", f"for i in $(seq 30); do curl -s --max-time 2 http://{vip}:2368/ | head -1; done",
+                  check=True).stdout.splitlines()
+    assert f"pod: {ghost['metadata']['name']}" in seen, seen
+    assert "nothing drifted" in kn("up", "06-service-clusterip", check=True).stdout
