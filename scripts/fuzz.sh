@@ -28,8 +28,10 @@ fi
 
 if [ "$which" = all ] || [ "$which" = manifest ]; then
   mkdir -p "$out/corpus-manifest"
-  # (tests/data/manifests has the course's manifests, as manifests/course does, and the tests' own)
+  # The tests' manifests (with the course's two) and the shipped ones, named by their directory
+  # since names repeat (course/ingress.yaml, examples/ingress-tls.yaml).
   cp tests/data/manifests/*.yaml "$out/corpus-manifest/"
+  for f in manifests/*/*.yaml; do cp "$f" "$out/corpus-manifest/shipped-$(basename "$(dirname "$f")")-$(basename "$f")"; done
   # yaml-cpp is Debian's (not instrumented): the target checks our side of it, and that nothing
   # yaml-cpp throws escapes parse_manifests.
   clang++-19 "${flags[@]}" \
