@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
-# Soak: up / scale / down cycles of the services lab, checking that nothing grows: open files of
-# this shell's process tree, network namespaces, processes, mounts, files under /run/kn-lab and
-# /etc/netns. Prints the counts every 20 cycles and fails if any ends above where it started.
-#   sudo scripts/soak.sh [cycles]      default 200
+# Soak: up / scale / down cycles of a lab, checking that nothing grows: open files of this
+# shell's process tree, network namespaces, processes, mounts, files under /run/kn-lab,
+# /var/lib/kn-lab and /etc/netns. Prints the counts every 20 cycles and fails if any ends above
+# where it started.
+#   sudo scripts/soak.sh [cycles] [services|ingress]      default 200 services
+# services: lab 06, scale 3 -> 5 -> 1. ingress: lab 09, scale 2 -> 4 -> 1 (nginx reloads each
+# time), delete -f and apply -f the course's Ingress.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cycles=${1:-200}
+mode=${2:-services}
 kn=./build/kn-lab
 counts() {
   printf '%s %s %s %s %s\n' \
     "$(ls /run/netns 2>/dev/null | wc -l)" \
     "$(ps -e --no-headers -o stat | grep -vc '^Z')" \
     "$(wc -l < /proc/self/mountinfo)" \
-    "$( (find /run/kn-lab /etc/netns 2>/dev/null || true) | wc -l)" \
+    "$( (find /run/kn-lab /var/lib/kn-lab /etc/netns 2>/dev/null || true) | wc -l)" \
     "$(ls /proc/$$/fd | wc -l)"
 }
 echo "cycle netns processes mounts files fds"
@@ -20,10 +24,19 @@ start=$(counts)
 echo "0 $start"
 t0=$(date +%s.%N)
 for ((i = 1; i <= cycles; i++)); do
-  $kn up 06-service-clusterip >/dev/null
-  $kn scale deploy/ghost --replicas=5 --lab svc >/dev/null
-  $kn scale deploy/ghost --replicas=1 --lab svc >/dev/null
-  $kn down svc >/dev/null
+  if [ "$mode" = ingress ]; then
+    $kn up labs/09-ingress.toml >/dev/null
+    $kn scale deploy/api --replicas=4 --lab ingress >/dev/null
+    $kn scale deploy/api --replicas=1 --lab ingress >/dev/null
+    $kn delete -f manifests/course/ingress.yaml --lab ingress >/dev/null
+    $kn apply -f manifests/course/ingress.yaml --lab ingress >/dev/null
+    $kn down ingress >/dev/null
+  else
+    $kn up 06-service-clusterip >/dev/null
+    $kn scale deploy/ghost --replicas=5 --lab svc >/dev/null
+    $kn scale deploy/ghost --replicas=1 --lab svc >/dev/null
+    $kn down svc >/dev/null
+  fi
   if (( i % 20 == 0 )); then echo "$i $(counts)"; fi
 done
 t1=$(date +%s.%N)

@@ -63,15 +63,9 @@ Result<int> run_cli(int argc, char** argv) {
     std::vector<CLI::App*> subs = app.get_subcommands([](CLI::App*) { return true; });
     bool known = std::any_of(subs.begin(), subs.end(), [&](CLI::App* sub) { return sub->check_name(first); });
     if (!first.empty() && !known) {
-      std::string hint, best;
-      std::size_t best_d = 3;
       std::vector<std::string> names;
-      for (CLI::App* sub : subs) {
-        names.push_back(sub->get_name());
-        if (std::size_t d = edit_distance(first, sub->get_name()); d < best_d) best = sub->get_name(), best_d = d;
-      }
-      if (!best.empty()) hint = fmt::format("did you mean '{}'? ", best);
-      hint += fmt::format("commands: {}", fmt::join(names, ", "));
+      for (CLI::App* sub : subs) names.push_back(sub->get_name());
+      std::string hint = did_you_mean(first, {names.begin(), names.end()}) + fmt::format("commands: {}", fmt::join(names, ", "));
       return fail(input_error(SourceLocation{}, fmt::format("unknown command \"{}\"", first), hint));
     }
     return fail(input_error(SourceLocation{}, e.what(),

@@ -89,15 +89,7 @@ class TableReader {
       (void)value;
       std::string_view k = key.str();
       if (std::find(allowed_.begin(), allowed_.end(), k) != allowed_.end()) continue;
-      std::string hint;
-      std::string_view best;
-      std::size_t best_d = 3;
-      for (auto a : allowed_) {
-        std::size_t d = edit_distance(k, a);
-        if (d < best_d) best = a, best_d = d;
-      }
-      if (!best.empty()) hint = fmt::format("did you mean '{}'? ", best);
-      hint += fmt::format("allowed keys in {}: {}", context_, join(allowed_));
+      std::string hint = did_you_mean(k, allowed_) + fmt::format("allowed keys in {}: {}", context_, join(allowed_));
       return fail(input_error(where(key.source()),
                               fmt::format("unknown key '{}' in {}", k, context_), hint));
     }
@@ -222,30 +214,6 @@ Status check_name(const TableReader& r, std::string_view key, const std::string&
   return {};
 }
 
-// Kubernetes label syntax: optional "prefix/" then a name of [A-Za-z0-9._-], alphanumeric at
-// both ends, at most 63 characters; values the same or empty.
-bool valid_label_part(std::string_view s, bool allow_empty) {
-  if (s.empty()) return allow_empty;
-  if (s.size() > 63) return false;
-  auto alnum = [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
-  };
-  if (!alnum(s.front()) || !alnum(s.back())) return false;
-  return std::all_of(s.begin(), s.end(),
-                     [&](char c) { return alnum(c) || c == '-' || c == '_' || c == '.'; });
-}
-
-bool valid_label_key(std::string_view k) {
-  auto slash = k.find('/');
-  if (slash == std::string_view::npos) return valid_label_part(k, false);
-  auto prefix = k.substr(0, slash);
-  if (prefix.empty() || prefix.size() > 253) return false;
-  return valid_label_part(k.substr(slash + 1), false) &&
-         std::all_of(prefix.begin(), prefix.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
-         });
-}
-
 bool valid_env_name(std::string_view k) {
   if (k.empty() || (k.front() >= '0' && k.front() <= '9')) return false;
   return std::all_of(k.begin(), k.end(), [](char c) {
@@ -300,10 +268,7 @@ Result<std::string> read_namespace(const TableReader& r) {
 
 // An image reference: registry/repository:tag, as Kubernetes accepts (no spaces, no shell).
 Status check_image(const TableReader& r, const std::string& image) {
-  bool ok = !image.empty() && image.size() <= 255 && std::all_of(image.begin(), image.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || std::string_view("./:_-@").find(c) != std::string_view::npos;
-  });
-  if (!ok)
+  if (!valid_image(image))
     return fail(input_error(r.where_of("image"), fmt::format("image \"{}\" is not a valid image reference", image),
                             "like \"ghost:4\" or \"stefanprodan/podinfo\" (data/images.toml lists what a lab can run)"));
   return {};

@@ -209,26 +209,6 @@ void emit_string(YAML::Emitter& out, std::string_view s) {
 
 // --- syntax rules of names and values ----------------------------------------------------
 
-// Kubernetes label syntax: optional "prefix/" then a name of [A-Za-z0-9._-], alphanumeric at
-// both ends, at most 63 characters; values the same or empty. (As the lab loader has it.)
-bool valid_label_part(std::string_view s, bool allow_empty) {
-  if (s.empty()) return allow_empty;
-  if (s.size() > 63) return false;
-  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
-  if (!alnum(s.front()) || !alnum(s.back())) return false;
-  return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-' || c == '_' || c == '.'; });
-}
-
-bool valid_label_key(std::string_view k) {
-  auto slash = k.find('/');
-  if (slash == std::string_view::npos) return valid_label_part(k, false);
-  auto prefix = k.substr(0, slash);
-  if (prefix.empty() || prefix.size() > 253) return false;
-  return valid_label_part(k.substr(slash + 1), false) && std::all_of(prefix.begin(), prefix.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
-         });
-}
-
 // A DNS-1123 subdomain: lowercase labels joined by '.', at most 253 characters.
 bool is_dns_subdomain(std::string_view s) {
   if (s.empty() || s.size() > 253) return false;
@@ -245,13 +225,6 @@ bool is_dns_subdomain(std::string_view s) {
 bool is_hostname(std::string_view s, bool wildcard) {
   if (wildcard && s.starts_with("*.")) s.remove_prefix(2);
   return is_dns_subdomain(s) && !Ipv4::parse(s);
-}
-
-// An image reference as the lab loader takes it: registry/repository:tag, no spaces, no shell.
-bool valid_image(std::string_view image) {
-  return !image.empty() && image.size() <= 255 && std::all_of(image.begin(), image.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || std::string_view("./:_-@").find(c) != std::string_view::npos;
-         });
 }
 
 // What the Gateway API allows in a PathPrefix/Exact path (and redirect/rewrite paths), which
@@ -306,16 +279,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-// "did you mean 'x'? " when a close one exists.
-std::string suggestion(std::string_view word, const std::vector<std::string_view>& candidates) {
-  std::string_view best;
-  std::size_t best_d = 3;
-  for (auto c : candidates) {
-    std::size_t d = std::min(edit_distance(word, c), edit_distance(lower(word), lower(c)));
-    if (d < best_d) best = c, best_d = d;
-  }
-  return best.empty() ? std::string{} : fmt::format("did you mean '{}'? ", best);
-}
 
 // --- base64 and PEM ------------------------------------------------------------------------
 
@@ -435,7 +398,7 @@ class Fields {
     for (auto& e : entries_) {
       if (std::find(allowed.begin(), allowed.end(), e.key) != allowed.end()) continue;
       if (std::find(ignored.begin(), ignored.end(), e.key) != ignored.end()) continue;
-      std::string hint = suggestion(e.key, allowed);
+      std::string hint = did_you_mean(e.key, allowed);
       hint += fmt::format("fields of {} that kn-lab reads: {}", path_.empty() ? std::string("the object") : path_, join(allowed));
       return fail(doc_->error(e.key_mark, fmt::format("field {} is unknown or not supported by kn-lab", path(e.key)), hint));
     }
@@ -517,7 +480,7 @@ class Fields {
       return std::string(dflt);
     }
     if (std::find(allowed.begin(), allowed.end(), *v) == allowed.end())
-      return fail(error(key, fmt::format("{} \"{}\" is not supported", path(key), *v), suggestion(*v, allowed) + "allowed: " + join(allowed)));
+      return fail(error(key, fmt::format("{} \"{}\" is not supported", path(key), *v), did_you_mean(*v, allowed) + "allowed: " + join(allowed)));
     return *v;
   }
 
@@ -1439,7 +1402,7 @@ Status read_object(Session& s, const YAML::Node& node, Doc doc, const std::strin
     std::vector<std::string_view> names;
     for (auto& k : kinds()) names.push_back(k.kind);
     return fail(top.error("kind", fmt::format("kind {} is not supported by kn-lab; supported: {}", kind, supported_kinds()),
-                          suggestion(kind, names) + "kn-lab builds pods, Deployments and Services, and serves Ingress and Gateway API objects"));
+                          did_you_mean(kind, names) + "kn-lab builds pods, Deployments and Services, and serves Ingress and Gateway API objects"));
   }
   doc.label = std::string(info->kind);
   if (std::none_of(info->versions.begin(), info->versions.end(), [&](std::string_view v) { return api_version(*info, v) == version; })) {

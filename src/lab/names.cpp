@@ -47,4 +47,44 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+std::string did_you_mean(std::string_view word, const std::vector<std::string_view>& candidates) {
+  auto lower = [](std::string_view v) {
+    std::string out(v);
+    for (char& c : out)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+  };
+  std::string_view best;
+  std::size_t best_d = 3;
+  for (auto c : candidates) {
+    std::size_t d = std::min(edit_distance(word, c), edit_distance(lower(word), lower(c)));
+    if (d < best_d) best = c, best_d = d;
+  }
+  return best.empty() ? std::string{} : "did you mean '" + std::string(best) + "'? ";
+}
+
+bool valid_label_part(std::string_view s, bool allow_empty) {
+  if (s.empty()) return allow_empty;
+  if (s.size() > 63) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); };
+  if (!alnum(s.front()) || !alnum(s.back())) return false;
+  return std::all_of(s.begin(), s.end(), [&](char c) { return alnum(c) || c == '-' || c == '_' || c == '.'; });
+}
+
+bool valid_label_key(std::string_view k) {
+  auto slash = k.find('/');
+  if (slash == std::string_view::npos) return valid_label_part(k, false);
+  auto prefix = k.substr(0, slash);
+  if (prefix.empty() || prefix.size() > 253) return false;
+  return valid_label_part(k.substr(slash + 1), false) && std::all_of(prefix.begin(), prefix.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.';
+         });
+}
+
+bool valid_image(std::string_view image) {
+  return !image.empty() && image.size() <= 255 && std::all_of(image.begin(), image.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || std::string_view("./:_-@").find(c) != std::string_view::npos;
+         });
+}
+
 }  // namespace knlab

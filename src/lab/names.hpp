@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace knlab {
 
@@ -21,5 +22,16 @@ bool is_reserved_name(std::string_view name);
 
 // Levenshtein distance, for "did you mean" suggestions.
 std::size_t edit_distance(std::string_view a, std::string_view b);
+// "did you mean 'x'? " for the closest candidate (case-insensitive, distance < 3), else "".
+std::string did_you_mean(std::string_view word, const std::vector<std::string_view>& candidates);
+
+// Kubernetes label syntax: optional "prefix/" then a name of [A-Za-z0-9._-], alphanumeric at
+// both ends, at most 63 characters; values the same or empty.
+bool valid_label_part(std::string_view s, bool allow_empty);
+bool valid_label_key(std::string_view k);
+
+// An image reference (registry/repository:tag@digest): lowercase, digits and "./:_-@", no
+// spaces, nothing a shell could read.
+bool valid_image(std::string_view image);
 
 }  // namespace knlab
