@@ -119,6 +119,15 @@ class TableReader {
     return *s;
   }
 
+  // A string that must be one of `allowed`; nullopt when absent.
+  Result<std::optional<std::string>> choice(std::string_view key, const std::vector<std::string_view>& allowed) const {
+    auto v = KN_TRY(string(key));
+    if (v && std::find(allowed.begin(), allowed.end(), *v) == allowed.end())
+      return fail(input_error(where_of(key), fmt::format("{} = \"{}\" is not allowed in {}", key, *v, context_),
+                              did_you_mean(*v, allowed) + "allowed: " + join(allowed)));
+    return v;
+  }
+
   Result<std::optional<std::int64_t>> integer(std::string_view key, std::int64_t lo,
                                               std::int64_t hi) const {
     const toml::node* n = table_.get(key);
@@ -357,10 +366,7 @@ Result<ServicePortSpec> read_service_port(const TableReader& r, ServiceType type
   p.node_port = KN_TRY(read_port(r, "node_port", 30000, 32767));
   if (p.node_port && type == ServiceType::kClusterIP)
     return fail(input_error(r.where_of("node_port"), "node_port is set on a ClusterIP service", "set type = \"NodePort\" or \"LoadBalancer\""));
-  std::string proto = KN_TRY(r.string("protocol")).value_or("TCP");
-  if (proto != "TCP" && proto != "UDP")
-    return fail(input_error(r.where_of("protocol"), fmt::format("protocol = \"{}\" is not allowed", proto), "allowed: TCP, UDP"));
-  p.protocol = proto;
+  p.protocol = KN_TRY(r.choice("protocol", {"TCP", "UDP"})).value_or("TCP");
   return p;
 }
 
@@ -375,10 +381,7 @@ Result<ServiceSpec> read_service(const toml::table& t, const std::string& file, 
   KN_TRY(check_name(r, "name", s.name, kMaxObjectNameLength, "service"));
   s.ns = KN_TRY(read_namespace(r));
   auto choice = [&](std::string_view key, std::vector<std::string_view> allowed, std::string_view dflt) -> Result<std::string> {
-    std::string v = KN_TRY(r.string(key)).value_or(std::string(dflt));
-    if (std::find(allowed.begin(), allowed.end(), v) == allowed.end())
-      return fail(input_error(r.where_of(key), fmt::format("{} = \"{}\" is not allowed", key, v), "allowed: " + join(allowed)));
-    return v;
+    return KN_TRY(r.choice(key, allowed)).value_or(std::string(dflt));
   };
   std::string type = KN_TRY(choice("type", {"ClusterIP", "NodePort", "LoadBalancer"}, "ClusterIP"));
   s.type = *parse_service_type(type);  // `choice` admitted only the three names
@@ -724,11 +727,7 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
     KN_TRY(r.check_keys());
     IngressControllerSpec c;
     c.where = r.where();
-    std::string type = KN_TRY(r.string("type")).value_or("NodePort");
-    if (type != "NodePort" && type != "LoadBalancer")
-      return fail(input_error(r.where_of("type"), fmt::format("type = \"{}\" is not allowed for the ingress controller's Service", type),
-                              "allowed: NodePort, LoadBalancer"));
-    c.type = *parse_service_type(type);
+    c.type = *parse_service_type(KN_TRY(r.choice("type", {"NodePort", "LoadBalancer"})).value_or("NodePort"));
     c.http_node_port = KN_TRY(read_port(r, "http_node_port", 30000, 32767)).value_or(c.http_node_port);
     c.https_node_port = KN_TRY(read_port(r, "https_node_port", 30000, 32767)).value_or(c.https_node_port);
     if (c.http_node_port == c.https_node_port)
@@ -764,20 +763,9 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
     sp.name = KN_TRY(r.required_string("name", "\"ingress-nginx-controller\""));
     KN_TRY(check_name(r, "name", sp.name, kMaxObjectNameLength, "service"));
     sp.ns = KN_TRY(read_namespace(r));
-    if (auto type = KN_TRY(r.string("type"))) {
-      sp.type = parse_service_type(*type);
-      if (!sp.type) return fail(input_error(r.where_of("type"), fmt::format("type = \"{}\" is not allowed", *type), "allowed: ClusterIP, NodePort, LoadBalancer"));
-    }
-    if (auto etp = KN_TRY(r.string("external_traffic_policy"))) {
-      if (*etp != "Cluster" && *etp != "Local")
-        return fail(input_error(r.where_of("external_traffic_policy"), fmt::format("external_traffic_policy = \"{}\" is not allowed", *etp), "allowed: Cluster, Local"));
-      sp.local_traffic_policy = *etp == "Local";
-    }
-    if (auto aff = KN_TRY(r.string("session_affinity"))) {
-      if (*aff != "None" && *aff != "ClientIP")
-        return fail(input_error(r.where_of("session_affinity"), fmt::format("session_affinity = \"{}\" is not allowed", *aff), "allowed: None, ClientIP"));
-      sp.session_affinity = *aff == "ClientIP";
-    }
+    if (auto type = KN_TRY(r.choice("type", {"ClusterIP", "NodePort", "LoadBalancer"}))) sp.type = parse_service_type(*type);
+    if (auto etp = KN_TRY(r.choice("external_traffic_policy", {"Cluster", "Local"}))) sp.local_traffic_policy = *etp == "Local";
+    if (auto aff = KN_TRY(r.choice("session_affinity", {"None", "ClientIP"}))) sp.session_affinity = *aff == "ClientIP";
     lab.service_patches.push_back(std::move(sp));
   }
   KN_TRY(check_capacity(lab, root, source_name, overrides));

@@ -245,34 +245,35 @@ Error exec_with(const PodEntry& entry, const std::vector<std::string>& argv, con
 
 }  // namespace
 
-std::optional<unsigned long long> process_start_time(pid_t pid) {
+namespace {
+
+// The fields of /proc/<pid>/stat after "pid (comm)" (comm may hold spaces and parentheses: the
+// fields start after the last ')'), from field 3 (state) on; nullopt for a gone or zombie process.
+std::optional<std::vector<std::string>> stat_fields(pid_t pid) {
   std::ifstream in(fmt::format("/proc/{}/stat", pid));
   std::string line;
   if (!std::getline(in, line)) return std::nullopt;
   auto close = line.rfind(')');
   if (close == std::string::npos) return std::nullopt;
   std::istringstream rest(line.substr(close + 2));
-  std::string state;
-  rest >> state;
-  if (state == "Z" || state == "X") return std::nullopt;
-  std::string field;
-  for (int i = 4; i < 22; ++i) rest >> field;  // fields 4..21
-  unsigned long long start = 0;
-  if (!(rest >> start)) return std::nullopt;
-  return start;
+  std::vector<std::string> fields;
+  for (std::string f; rest >> f;) fields.push_back(std::move(f));
+  if (fields.empty() || fields[0] == "Z" || fields[0] == "X") return std::nullopt;
+  return fields;
+}
+
+}  // namespace
+
+std::optional<unsigned long long> process_start_time(pid_t pid) {
+  auto f = stat_fields(pid);
+  if (!f || f->size() < 20) return std::nullopt;
+  return std::stoull((*f)[19]);  // field 22: starttime
 }
 
 std::optional<pid_t> session_of(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/stat", pid));
-  std::string line;
-  if (!std::getline(in, line)) return std::nullopt;
-  auto close = line.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::istringstream rest(line.substr(close + 2));
-  std::string state;
-  long ppid = 0, pgrp = 0, session = 0;
-  if (!(rest >> state >> ppid >> pgrp >> session) || state == "Z" || state == "X") return std::nullopt;
-  return static_cast<pid_t>(session);
+  auto f = stat_fields(pid);
+  if (!f || f->size() < 4) return std::nullopt;
+  return static_cast<pid_t>(std::stol((*f)[3]));  // field 6: session
 }
 
 bool process_alive(const ProcessId& p) {

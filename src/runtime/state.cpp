@@ -41,6 +41,20 @@ Status make_private_dir(const std::string& dir) {
   return {};
 }
 
+// The subdirectories of `dir` (not hidden), sorted; none when it does not exist.
+std::vector<std::string> subdirectories(const std::string& dir) {
+  std::vector<std::string> out;
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (dirent* e = ::readdir(d)) {
+      std::string_view n = e->d_name;
+      if (!n.starts_with('.') && e->d_type == DT_DIR) out.emplace_back(n);
+    }
+    ::closedir(d);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
 std::string read_text(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream s;
@@ -187,16 +201,8 @@ Result<SavedLab> load_saved_lab(const std::string& lab) {
 }
 
 std::vector<std::string> list_saved_labs() {
-  std::vector<std::string> out;
-  if (DIR* d = ::opendir(std::string(kSavedRoot).c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n.starts_with('.') || e->d_type != DT_DIR) continue;
-      if (::access((saved_dir(n) + "/lab.toml").c_str(), F_OK) == 0) out.push_back(n);
-    }
-    ::closedir(d);
-  }
-  std::sort(out.begin(), out.end());
+  std::vector<std::string> out = subdirectories(std::string(kSavedRoot));
+  std::erase_if(out, [](const std::string& n) { return ::access((saved_dir(n) + "/lab.toml").c_str(), F_OK) != 0; });
   return out;
 }
 
@@ -208,15 +214,8 @@ std::size_t forget_saved_lab(const std::string& lab) {
 }
 
 std::vector<std::string> list_labs() {
-  std::set<std::string> labs;
-  if (DIR* d = ::opendir(std::string(kStateRoot).c_str())) {
-    while (dirent* e = ::readdir(d)) {
-      std::string_view n = e->d_name;
-      if (n.starts_with('.') || e->d_type != DT_DIR) continue;
-      labs.emplace(n);
-    }
-    ::closedir(d);
-  }
+  std::vector<std::string> dirs = subdirectories(std::string(kStateRoot));
+  std::set<std::string> labs(dirs.begin(), dirs.end());
   for (const std::string& ns : netns_list("kn-"))
     if (auto parsed = parse_netns_name(ns)) labs.insert(parsed->first);
   return {labs.begin(), labs.end()};

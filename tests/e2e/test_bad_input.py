@@ -484,7 +484,7 @@ TOML_CASES = [
 
         [ingress_nginx]
         type = "ClusterIP"
-        """, '{file}:8:8: invalid input: type = "ClusterIP" is not allowed for the ingress controller\'s Service',
+        """, '{file}:8:8: invalid input: type = "ClusterIP" is not allowed in [ingress_nginx]',
          "hint: allowed: NodePort, LoadBalancer", lab="bi-ingtype"),
     toml("toml-ingress-nginx-not-a-table", """
         ingress_nginx = "yes"
@@ -683,8 +683,8 @@ YAML_CASES = [
           ports:
           - port: 80
             targetPort: "8080"
-        """, '{file}:10:17: invalid input: Service default/web: spec.ports[0].targetPort "8080"',
-         "hint: give the container's port number (for example targetPort: 8080)"),
+        """, '{file}:10:17: invalid input: Service default/web: spec.ports[0].targetPort must be a number, not the string "8080"',
+         "hint: write it without quotes: targetPort: 8080"),
     yaml("yaml-service-node-port-out-of-range", """
         apiVersion: v1
         kind: Service
