@@ -9,7 +9,7 @@ packages=(
   libnl-3-dev libnl-route-3-dev libiptc-dev libxtables-dev
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev doctest-dev libyaml-cpp-dev
   # run: what labs and learners use inside namespaces
-  iproute2 iptables iputils-ping curl tcpdump procps util-linux
+  iproute2 iptables iputils-ping curl netcat-openbsd tcpdump procps util-linux
   # daemons the later labs run for real (BGP, ingress/gateway data planes, cluster DNS)
   bird2 nginx-light libnginx-mod-stream dnsmasq-base openssl
   # tests: pytest for end-to-end, iperf3 for benchmarks, clang 19 + its runtime for libFuzzer

@@ -55,6 +55,10 @@ Result<ImageCatalogue> parse_images(std::string_view text, std::string source_na
     e.server = role == "server";
     if (e.server && (port < 1 || port > 65535)) return fail(input_error(at, fmt::format("image {}: a server needs a port (1-65535)", e.name)));
     e.port = static_cast<std::uint16_t>(port);
+    std::int64_t udp = (*t)["udp_port"].value_or(std::int64_t{0});
+    if (udp < 0 || udp > 65535 || (udp && !e.server))
+      return fail(input_error(at, fmt::format("image {}: udp_port must be a port (1-65535) of a server", e.name)));
+    e.udp_port = static_cast<std::uint16_t>(udp);
     c.images.push_back(std::move(e));
   }
   return c;

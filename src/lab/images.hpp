@@ -15,6 +15,7 @@ struct ImageEntry {
   std::string name;        // repository name: "ghost", "stefanprodan/podinfo"
   bool server = false;     // server: kn-netexec on `port`; client: sleep
   std::uint16_t port = 0;
+  std::uint16_t udp_port = 0;  // server: also answers UDP on this port (0: no UDP)
 };
 
 struct ImageCatalogue {

@@ -392,6 +392,7 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images, const Pla
           if (d.name == p.deployment && d.ns == p.ns && d.port) port = *d.port;
       c.command = image->server ? std::vector<std::string>{"kn-netexec", "--http-port", std::to_string(port)}
                                 : std::vector<std::string>{"sleep", "infinity"};
+      if (image->udp_port) c.command.insert(c.command.end(), {"--udp-port", std::to_string(image->udp_port)});
       containers.push_back(std::move(c));
     }
     for (const ContainerSpec& c : containers) {

@@ -228,3 +228,17 @@ def test_gateway_service_external_traffic_policy_is_patchable(lab, kn):
     kn("scale", "deploy/api", "--replicas=3", "--lab", s.name, check=True)
     desc = kn("describe", "svc", "my-gateway-nginx", "--lab", s.name, check=True).stdout
     assert re.search(r"^External Traffic Policy:\s+Local$", desc, re.M), desc
+
+
+def test_gateway_udproute_forwards_datagrams(lab, kn):
+    s = lab("10-gateway-api")
+    kn("apply", "-f", str(EXAMPLES / "udproute.yaml"), "--lab", s.name, check=True)
+    desc = kn("describe", "udproute", "api-udp", "--lab", s.name, check=True).stdout
+    assert "Reason:   Accepted" in desc and "Reason:   ResolvedRefs" in desc, desc
+    deadline = time.monotonic() + 10
+    while True:
+        r = s.exec("external", "sh", "-c", f"echo hostname | nc -u -w1 {GW} 9001")
+        if r.stdout.startswith("api-"):
+            break
+        assert time.monotonic() < deadline, r
+        time.sleep(0.2)
