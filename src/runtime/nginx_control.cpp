@@ -10,7 +10,6 @@
 #include <chrono>
 #include <fstream>
 #include <set>
-#include <sstream>
 #include <thread>
 
 #include "runtime/live_executor.hpp"
@@ -19,7 +18,8 @@ namespace knlab {
 
 namespace {
 
-// The children of `parent`, found by their /proc/<pid>/stat (works without CONFIG_PROC_CHILDREN).
+// The live children of `parent`, found by their /proc/<pid>/stat (works without
+// CONFIG_PROC_CHILDREN).
 std::set<pid_t> children_of(pid_t parent) {
   std::set<pid_t> out;
   DIR* d = ::opendir("/proc");
@@ -28,17 +28,7 @@ std::set<pid_t> children_of(pid_t parent) {
     char* end = nullptr;
     long pid = std::strtol(e->d_name, &end, 10);
     if (pid <= 0 || *end != '\0') continue;
-    std::ifstream in(fmt::format("/proc/{}/stat", pid));
-    std::string line;
-    if (!std::getline(in, line)) continue;
-    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so parse after the last ')'.
-    auto close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 1));
-    char state = 0;
-    long ppid = 0;
-    rest >> state >> ppid;
-    if (ppid == parent && state != 'Z') out.insert(static_cast<pid_t>(pid));
+    if (parent_of(static_cast<pid_t>(pid)) == parent) out.insert(static_cast<pid_t>(pid));
   }
   ::closedir(d);
   return out;

@@ -26,12 +26,12 @@ struct Feature {
 };
 
 // true: present or loadable; false: definitely missing.
-bool available(const Feature& f) {
-  if (::access(fmt::format("/sys/module/{}", f.module).c_str(), F_OK) == 0) return true;
-  if (f.shows[0] && ::access(f.shows, F_OK) == 0) return true;
+bool available(const Feature& f, const std::string& root) {
+  if (::access(fmt::format("{}/sys/module/{}", root, f.module).c_str(), F_OK) == 0) return true;
+  if (f.shows[0] && ::access((root + f.shows).c_str(), F_OK) == 0) return true;
   utsname u{};
   if (::uname(&u) != 0) return true;
-  std::string dir = fmt::format("/lib/modules/{}/", u.release);
+  std::string dir = fmt::format("{}/lib/modules/{}/", root, u.release);
   std::string dep = read_all(dir + "modules.dep"), builtin = read_all(dir + "modules.builtin");
   if (dep.empty() && builtin.empty()) return true;  // nothing to go by: let the op tell
   std::string name = fmt::format("/{}.ko", f.module);
@@ -40,7 +40,7 @@ bool available(const Feature& f) {
 
 }  // namespace
 
-Status check_kernel_features(const std::vector<Op>& ops) {
+Status check_kernel_features(const std::vector<Op>& ops, const std::string& root) {
   bool vxlan = false, iptables = false, bridge = false;
   for (const Op& op : ops) {
     vxlan |= std::holds_alternative<VxlanAdd>(op);
@@ -72,7 +72,7 @@ Status check_kernel_features(const std::vector<Op>& ops) {
         }
       }
   for (const Feature& f : needed)
-    if (!available(f)) {
+    if (!available(f, root)) {
       Error e;
       e.kind = ErrorKind::kMissing;
       e.op = "check kernel features";

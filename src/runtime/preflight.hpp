@@ -7,6 +7,7 @@
 // of the doubt: the op itself then fails with its own error.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "core/error.hpp"
@@ -14,6 +15,8 @@
 
 namespace knlab {
 
-Status check_kernel_features(const std::vector<Op>& ops);
+// `root` is where /sys, /proc and /lib/modules are looked for ("" for the machine's own; tests
+// give a directory of their own).
+Status check_kernel_features(const std::vector<Op>& ops, const std::string& root = "");
 
 }  // namespace knlab

@@ -270,6 +270,12 @@ std::optional<unsigned long long> process_start_time(pid_t pid) {
   return std::stoull((*f)[19]);  // field 22: starttime
 }
 
+std::optional<pid_t> parent_of(pid_t pid) {
+  auto f = stat_fields(pid);
+  if (!f || f->size() < 2) return std::nullopt;
+  return static_cast<pid_t>(std::stol((*f)[1]));  // field 4: ppid
+}
+
 std::optional<pid_t> session_of(pid_t pid) {
   auto f = stat_fields(pid);
   if (!f || f->size() < 4) return std::nullopt;

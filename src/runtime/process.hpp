@@ -25,6 +25,8 @@ std::optional<unsigned long long> process_start_time(pid_t pid);
 // True when the process exists, is not a zombie and is the same one (same start time).
 bool process_alive(const ProcessId& p);
 
+// The parent of a live process, nullopt if gone (or a zombie).
+std::optional<pid_t> parent_of(pid_t pid);
 // The session of a live process (containers and daemons lead their own: setsid), nullopt if gone.
 std::optional<pid_t> session_of(pid_t pid);
 

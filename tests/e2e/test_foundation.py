@@ -164,6 +164,20 @@ def test_missing_program_is_found_before_anything_is_made(kn, tmp_path):
     assert netns_of("prog") == []
 
 
+@pytest.mark.parametrize("labfile,program,package", [
+    ("09-ingress", "dnsmasq", "dnsmasq-base"),     # cluster DNS comes first in the lab's ops
+    ("05-pod-to-pod-bgp", "bird", "bird2"),
+])
+def test_missing_daemon_is_named_with_its_package(labfile, program, package):
+    # A PATH without /usr/sbin: Debian's daemons are not found; kn-lab's own helpers still are.
+    r = subprocess.run([str(KN_LAB), "up", labfile], capture_output=True, text=True, timeout=30,
+                       env={**os.environ, "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 1, r
+    assert f"find program {program}" in r.stderr and f"apt-get install {package}" in r.stderr, r.stderr
+    name = "ingress" if labfile == "09-ingress" else "bgp"
+    assert netns_of(name) == [] and not os.path.exists(f"/run/kn-lab/{name}")
+
+
 def test_not_root_is_told_what_it_needs(tmp_path):
     r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(KN_LAB), "up",
                         "02-pod-to-pod-same-node"], capture_output=True, text=True, timeout=30)
