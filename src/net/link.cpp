@@ -56,6 +56,15 @@ Status veth_add(NsContext& ctx, const std::string& name, const std::string& mast
   return {};
 }
 
+Status link_delete(NsContext& ctx, const std::string& ifname) {
+  NlLinkPtr link(rtnl_link_alloc());
+  if (!link) return fail(sys_error("allocate link", ifname, ENOMEM, ctx.ns.name()));
+  rtnl_link_set_name(link.get(), ifname.c_str());
+  if (int err = rtnl_link_delete(ctx.sock.get(), link.get()); err < 0 && err != -NLE_OBJ_NOTFOUND && err != -NLE_NODEV)
+    return fail(nl_error("delete link", ifname, err, ctx.ns.name()));
+  return {};
+}
+
 Status bridge_port_set_hairpin(NsContext& ctx, const std::string& ifname, bool on) {
   int index = KN_TRY(ctx.ifindex(ifname));
   // Port flags live in IFLA_PROTINFO of an AF_BRIDGE RTM_SETLINK (what `bridge link set` sends);

@@ -12,6 +12,7 @@
 #include "lab/loader.hpp"
 #include "lab/manifest.hpp"
 #include "lab/writer.hpp"
+#include "net/link.hpp"
 #include "net/netns.hpp"
 #include "plan/kube_proxy.hpp"
 #include "plan/naming.hpp"
@@ -33,7 +34,7 @@ std::map<std::string, std::string> rendered_tables(const LabPlan& plan, const No
 
 // Kills the processes of the pods (recorded, and any still living in their namespaces: one scan
 // of /proc for all of them) and removes their namespaces and files: what `down` does, for pods.
-void teardown_pods(const std::vector<const PodPlan*>& pods, const LabState& state) {
+void teardown_pods(const LabPlan& plan, const std::vector<const PodPlan*>& pods, const LabState& state) {
   std::vector<NsId> ids;
   for (const PodPlan* p : pods)
     if (auto id = netns_id(p->netns)) ids.push_back(*id);
@@ -43,7 +44,14 @@ void teardown_pods(const std::vector<const PodPlan*>& pods, const LabState& stat
       if (rec.pod == p->name && process_alive(rec.id) && std::find(pids.begin(), pids.end(), rec.id.pid) == pids.end())
         pids.push_back(rec.id.pid);
   terminate_processes(pids, 300);
+  NetlinkSession session;
   for (const PodPlan* p : pods) {
+    // The node's end of the pod's veth first, synchronously: deleting the pod's namespace would
+    // take it too, but only once the kernel gets to destroy that namespace (asynchronously), and
+    // a pod of the same name made again at once (scale down, then up) needs its veth name free.
+    if (const NodePlan* node = plan.node(p->node))
+      if (auto ctx = session.context(node->netns); ctx)
+        if (auto st = link_delete(**ctx, p->host_veth); !st) spdlog::warn("{}", st.error().format());
     if (auto st = netns_delete(p->netns); !st) spdlog::warn("{}", st.error().format());
     std::error_code ec;
     std::filesystem::remove_all(pod_etc_dir(*p), ec);
@@ -154,7 +162,7 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
   std::vector<const PodPlan*> gone;
   for (const PodPlan& p : old.pods)
     if (!new_pods.contains(p.netns)) gone.push_back(&p);
-  teardown_pods(gone, state);
+  teardown_pods(old, gone, state);
   for (const PodPlan* p : gone) {
     result.removed.push_back(p->name);
     std::erase_if(state.processes, [&](const ProcessRecord& r) { return r.pod == p->name; });

@@ -133,3 +133,16 @@ def test_client_ip_session_affinity_pins_a_client_to_one_pod(lab, kn):
     assert len(answering(v, 20)) == 1  # the recent match sends a1 back to the same pod
     dump = v.ns_exec("node1", "iptables-legacy-save", "-t", "nat", check=True).stdout
     assert "-m recent --rcheck --seconds 10800 --reap" in dump
+
+
+def test_scale_down_then_up_at_once_reuses_pod_names(lab, kn):
+    # Replica 2 goes and comes back under the same name, its veth name with it: the node's end of
+    # the old veth must be gone by then, not left to the kernel's asynchronous namespace cleanup.
+    s = lab("06-service-clusterip")
+    for _ in range(3):
+        kn("scale", "deploy/ghost", "--replicas=1", "--lab", s.name, check=True)
+        kn("scale", "deploy/ghost", "--replicas=3", "--lab", s.name, check=True)
+    ghosts = [p for p in s.pods()["items"] if p["metadata"]["name"].startswith("ghost-")]
+    assert len(ghosts) == 3 and all(p["status"]["phase"] == "Running" for p in ghosts), ghosts
+    for p in ghosts:
+        assert s.wait_tcp("client", p["status"]["podIP"], 2368), p["metadata"]["name"]
