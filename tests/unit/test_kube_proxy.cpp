@@ -17,11 +17,11 @@ ImageCatalogue catalogue() {
                        "[[image]]\nname = \"alpine\"\nrole = \"client\"\n", "images.toml");
 }
 
-LabPlan service_lab(const std::string& service_extra, int replicas = 3) {
+// The plan of a lab of `nodes` nodes with a Deployment ghost of `replicas` pods, and `services`.
+LabPlan plan_of(const std::string& services, int nodes, int replicas) {
   std::string t = "[lab]\nname = \"k\"\n[cluster]\ndns = false\n";
-  for (int n = 1; n <= 3; ++n) t += "[[node]]\nname = \"node" + std::to_string(n) + "\"\n";
-  t += "[[deployment]]\nname = \"ghost\"\nimage = \"ghost:4\"\nreplicas = " + std::to_string(replicas) + "\n";
-  t += "[[service]]\nname = \"ghost\"\nselector = { app = \"ghost\" }\nport = 2368\ncluster_ip = \"10.96.100.100\"\n" + service_extra;
+  for (int n = 1; n <= nodes; ++n) t += "[[node]]\nname = \"node" + std::to_string(n) + "\"\n";
+  t += "[[deployment]]\nname = \"ghost\"\nimage = \"ghost:4\"\nreplicas = " + std::to_string(replicas) + "\n" + services;
   auto lab = parse_lab(t, "k.toml");
   REQUIRE(lab);
   auto plan = plan_lab(*lab, catalogue());
@@ -29,15 +29,13 @@ LabPlan service_lab(const std::string& service_extra, int replicas = 3) {
   return *plan;
 }
 
-LabPlan service_lab_text(const std::string& services) {
-  std::string t = "[lab]\nname = \"k\"\n[cluster]\ndns = false\n[[node]]\nname = \"node1\"\n";
-  t += "[[deployment]]\nname = \"ghost\"\nimage = \"ghost:4\"\nreplicas = 2\n" + services;
-  auto lab = parse_lab(t, "k.toml");
-  REQUIRE(lab);
-  auto plan = plan_lab(*lab, catalogue());
-  REQUIRE(plan);
-  return *plan;
+LabPlan service_lab(const std::string& service_extra, int replicas = 3) {
+  return plan_of("[[service]]\nname = \"ghost\"\nselector = { app = \"ghost\" }\nport = 2368\ncluster_ip = \"10.96.100.100\"\n" +
+                     service_extra,
+                 3, replicas);
 }
+
+LabPlan service_lab_text(const std::string& services) { return plan_of(services, 1, 2); }
 
 std::vector<std::string> lines_of(const IptTable& t) {
   std::vector<std::string> out;
