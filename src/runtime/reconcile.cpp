@@ -145,18 +145,22 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
     record_processes(txn, state);
   }
   // nginx data planes whose configuration changed (Ingresses, routes, endpoints): new files,
-  // then a graceful reload, before any pod its old configuration names goes away.
+  // then a graceful reload, before any pod its old configuration names goes away. A reload that
+  // fails does not stop the change (the kernel already has the new pods and rules, and the
+  // record must say so): it is reported once the record is saved.
+  Status reloads;
   for (const DataPlanePlan& dp : neu.data_planes) {
     const DataPlanePlan* before = old_dp(dp);
     if (!before) continue;
     auto files = nginx_files(neu, dp);
     if (files == nginx_files(old, *before)) continue;
-    KN_TRY(replace_files(files));
+    Status st = replace_files(files);
     for (const PodPlan& p : neu.pods)
-      if (p.ns == dp.ns && p.deployment == dp.name && !p.containers.empty())
+      if (st && p.ns == dp.ns && p.deployment == dp.name && !p.containers.empty())
         if (const ProcessRecord* rec = state.find(p.name, p.containers.front().name))
-          KN_TRY(reload_nginx(rec->id, dp.dir + "/logs/error.log"));
-    result.reloaded.push_back(dp.ns + "/" + dp.name);
+          st = reload_nginx(rec->id, dp.dir + "/logs/error.log");
+    if (!st && reloads) reloads = st;
+    if (st) result.reloaded.push_back(dp.ns + "/" + dp.name);
   }
   // Then what goes away: pods no longer wanted, after their replacements are up.
   std::vector<const PodPlan*> gone;
@@ -186,6 +190,7 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
     }
   state.memory = neu.memory;
   KN_TRY(save_state(state, text, l7_yaml(checked.l7)));
+  KN_TRY(reloads);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return result;
 }
