@@ -6,7 +6,10 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/veth.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+
+#include <cstring>
 
 #include <fmt/core.h>
 
@@ -22,6 +25,14 @@ Status link_set_up(NsContext& ctx, const std::string& ifname) {
   if (int err = rtnl_link_change(ctx.sock.get(), orig.get(), change.get(), 0); err < 0)
     return fail(nl_error("set link up", ifname, err, ctx.ns.name()));
   return {};
+}
+
+Result<bool> link_is_up(const NsContext& ctx, const std::string& ifname) {
+  ifreq ifr{};
+  if (ifname.size() >= IFNAMSIZ) return fail(sys_error("read link flags", ifname, ENAMETOOLONG, ctx.ns.name()));
+  std::memcpy(ifr.ifr_name, ifname.c_str(), ifname.size());
+  if (::ioctl(ctx.inet.get(), SIOCGIFFLAGS, &ifr) != 0) return fail(sys_error("read link flags", ifname, errno, ctx.ns.name()));
+  return (ifr.ifr_flags & IFF_UP) != 0;
 }
 
 Status bridge_add(NsContext& ctx, const std::string& name, unsigned mtu) {

@@ -10,6 +10,8 @@
 namespace knlab {
 
 Status link_set_up(NsContext& ctx, const std::string& ifname);
+// Whether link `ifname` is administratively up (IFF_UP; one ioctl).
+Result<bool> link_is_up(const NsContext& ctx, const std::string& ifname);
 Status bridge_add(NsContext& ctx, const std::string& name, unsigned mtu);
 // veth `name` (in ctx, master `master`, up) <-> `peer_name` created inside `peer` (up).
 Status veth_add(NsContext& ctx, const std::string& name, const std::string& master,

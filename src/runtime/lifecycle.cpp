@@ -15,6 +15,7 @@
 
 #include "lab/manifest.hpp"
 #include "net/iptables.hpp"
+#include "net/link.hpp"
 #include "net/netns.hpp"
 #include "plan/naming.hpp"
 #include "runtime/live_executor.hpp"
@@ -195,6 +196,7 @@ std::vector<std::string> op_namespaces(const Op& op) {
 // first (iptables_in_place) and rewritten only when they differ.
 void repair_network(const LabPlan& plan, const std::vector<std::string>& present, LiveExecutor& live, UpResult& result,
                     const UpHooks& hooks) {
+  NetlinkSession probe;  // to read link state before setting it
   for (const Op& op : up_ops(plan)) {
     if (std::holds_alternative<NetnsAdd>(op) || std::holds_alternative<FileWrite>(op) ||
         std::holds_alternative<PauseStart>(op) || std::holds_alternative<ContainerStart>(op) ||
@@ -211,6 +213,13 @@ void repair_network(const LabPlan& plan, const std::vector<std::string>& present
       if (same && *same) continue;
       result.drift.push_back(fmt::format("{}: the iptables {} table differed from kube-proxy's rules (rewritten)", ipt->netns,
                                          ipt->table.name));
+    }
+    if (auto* up = std::get_if<LinkUp>(&op)) {
+      // Setting a link up is idempotent: report only a link that was down (or gone).
+      auto ctx = probe.context(up->netns);
+      auto is_up = ctx ? link_is_up(**ctx, up->ifname) : Result<bool>(std::unexpected(ctx.error()));
+      if (is_up && *is_up) continue;
+      if (is_up) result.drift.push_back(fmt::format("{}: link {} was down (set up)", up->netns, up->ifname));
     }
     bool creates = std::holds_alternative<BridgeAdd>(op) || std::holds_alternative<VethAdd>(op) ||
                    std::holds_alternative<AddrAdd>(op) || std::holds_alternative<RouteAdd>(op) ||

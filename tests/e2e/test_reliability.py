@@ -127,9 +127,11 @@ def test_up_repairs_missing_links_routes_and_rules_in_place(lab, kn):
     ghost = next(p for p in s.pods()["items"] if p["metadata"]["name"].startswith("ghost-")
                  and p["spec"]["nodeName"] == "node2")
     vip = kn("get", "svc", "ghost", "--lab", s.name, check=True).stdout.splitlines()[1].split()[2]
-    # Break the data path three ways: node1's VXLAN device, node2's Service rules, a pod's route.
+    # Break the data path four ways: node1's VXLAN device, node2's Service rules, node3's bridge,
+    # a pod's route.
     s.ns_exec("node1", "ip", "link", "del", "flannel.1", check=True)
     s.ns_exec("node2", "iptables-legacy", "-t", "nat", "-F", "KUBE-SERVICES", check=True)
+    s.ns_exec("node3", "ip", "link", "set", "cni0", "down", check=True)
     subprocess.run(["ip", "netns", "exec", ghost["status"]["netns"], "ip", "route", "del", "default"], check=True)
     assert s.exec("client", "curl", "-s", "--max-time", "2", f"http://{ghost['status']['podIP']}:2368/").returncode != 0
 
@@ -137,6 +139,7 @@ def test_up_repairs_missing_links_routes_and_rules_in_place(lab, kn):
     assert "made again: ip -n kn-svc.node1 link add flannel.1" in r, r
     assert f"made again: ip -n {ghost['status']['netns']} route add default" in r, r
     assert "kn-svc.node2: the iptables nat table differed from kube-proxy's rules (rewritten)" in r, r
+    assert "kn-svc.node3: link cni0 was down (set up)" in r, r
     # Traffic flows again, across nodes and through the Service.
     assert s.wait_tcp("client", ghost["status"]["podIP"], 2368)
     seen = s.exec("client", "sh", "-c", f"for i in $(seq 30); do curl -s --max-time 2 http://{vip}:2368/ | head -1; done",
