@@ -732,25 +732,35 @@ Result<bool> iptables_in_place(const NetnsRef& ns, const IptTable& table) {
   if (!h) return fail(sys_error("read iptables table", fmt::format("table {}", table.name), errno, ns.name()));
   std::map<std::string, std::vector<const IptRule*>> by_chain;
   for (const IptRule& r : table.rules) by_chain[r.chain].push_back(&r);
-  std::set<std::string> wanted(table.chains.begin(), table.chains.end());
+  std::set<std::string> wanted(table.chains.begin(), table.chains.end()), missing = wanted;
+  EntryBuilder enc(table.name);
+  // Rule `want` is entry `e`: encoded as iptables_apply would, compared as it compares hooks.
+  auto same = [&](const ipt_entry* e, const IptRule& want) {
+    if (enc.build(want, [&](const std::string& c) { return wanted.contains(c) || iptc_is_chain(c.c_str(), h.get()); }))
+      return false;
+    return same_entry(e, h.get(), enc.entry(), want);
+  };
   for (const char* c = iptc_first_chain(h.get()); c; c = iptc_next_chain(h.get())) {
     std::string chain = c;
-    std::vector<std::string> targets;
-    for (const ipt_entry* e = iptc_first_rule(c, h.get()); e; e = iptc_next_rule(e, h.get()))
-      targets.emplace_back(rule_target(e, h.get()));
-    const auto& want = by_chain[chain];
-    if (iptc_builtin(c, h.get())) {
-      // The hooks first, in order (the chain may hold other rules after them).
-      if (targets.size() < want.size()) return false;
-      for (std::size_t i = 0; i < want.size(); ++i)
-        if (want[i]->target == IptRule::Target::kJump && targets[i] != want[i]->jump) return false;
-    } else if (wanted.erase(chain)) {
-      if (targets.size() != want.size()) return false;
-    } else if (chain.starts_with("KUBE-")) {
-      return false;  // a stale chain of kn-lab's
+    bool builtin = iptc_builtin(c, h.get());
+    if (!builtin && !wanted.contains(chain)) {
+      if (chain.starts_with("KUBE-")) return false;  // a stale chain of kn-lab's
+      continue;                                      // someone else's
     }
+    missing.erase(chain);
+    // A listed chain holds exactly its rules; a built-in one starts with its hooks.
+    const auto& want = by_chain[chain];
+    std::size_t n = 0;
+    for (const ipt_entry* e = iptc_first_rule(c, h.get()); e; e = iptc_next_rule(e, h.get()), ++n) {
+      if (n >= want.size()) {
+        if (builtin) break;
+        return false;
+      }
+      if (!same(e, *want[n])) return false;
+    }
+    if (n < want.size()) return false;
   }
-  return wanted.empty();  // every listed chain exists
+  return missing.empty();
 }
 
 }  // namespace knlab

@@ -30,9 +30,10 @@ namespace knlab {
 // or comment, DNAT outside nat, --dport without -p, ...) are refused before anything changes.
 Status iptables_apply(const NetnsRef& ns, const IptTable& table);
 
-// Whether kn-lab's part of `table` looks in place in `ns`: every listed chain exists with as many
-// rules as listed, no other KUBE-* chain, and each built-in chain starts with its hooks. A cheap
-// drift check (rules are counted, not compared field by field) for `up` on a running lab.
+// Whether kn-lab's part of `table` is in place in `ns`, as iptables_apply would leave it: every
+// listed chain holds exactly its rules (each compared as encoded: addresses, matches, target),
+// no other KUBE-* chain exists, each built-in chain starts with its hooks. One read, no change:
+// the drift check of `up` on a running lab.
 Result<bool> iptables_in_place(const NetnsRef& ns, const IptTable& table);
 
 // The statistic match's stored probability: the kernel compares a 31-bit random number with
