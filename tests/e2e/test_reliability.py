@@ -127,11 +127,18 @@ def test_up_repairs_missing_links_routes_and_rules_in_place(lab, kn):
     ghost = next(p for p in s.pods()["items"] if p["metadata"]["name"].startswith("ghost-")
                  and p["spec"]["nodeName"] == "node2")
     vip = kn("get", "svc", "ghost", "--lab", s.name, check=True).stdout.splitlines()[1].split()[2]
-    # Break the data path four ways: node1's VXLAN device, node2's Service rules, node3's bridge,
+    # Break the data path five ways: node1's VXLAN device, node2's Service rules, node3's bridge,
     # a pod's route.
     s.ns_exec("node1", "ip", "link", "del", "flannel.1", check=True)
     s.ns_exec("node2", "iptables-legacy", "-t", "nat", "-F", "KUBE-SERVICES", check=True)
     s.ns_exec("node3", "ip", "link", "set", "cni0", "down", check=True)
+    # ... and node1's first DNAT edited in place to another port (same rule count: a compare of
+    # counts would miss it).
+    dnat = next(l for l in s.ns_exec("node1", "iptables-legacy-save", "-t", "nat", check=True).stdout.splitlines()
+                if l.startswith("-A KUBE-SEP-") and "-j DNAT" in l)
+    chain, rest = dnat.split()[1], dnat.split()[2:]
+    edited = [a.replace(":2368", ":2369").strip("\"") for a in rest]
+    s.ns_exec("node1", "iptables-legacy", "-t", "nat", "-R", chain, "2", *edited, check=True)
     subprocess.run(["ip", "netns", "exec", ghost["status"]["netns"], "ip", "route", "del", "default"], check=True)
     assert s.exec("client", "curl", "-s", "--max-time", "2", f"http://{ghost['status']['podIP']}:2368/").returncode != 0
 
@@ -140,6 +147,8 @@ def test_up_repairs_missing_links_routes_and_rules_in_place(lab, kn):
     assert f"made again: ip -n {ghost['status']['netns']} route add default" in r, r
     assert "kn-svc.node2: the iptables nat table differed from kube-proxy's rules (rewritten)" in r, r
     assert "kn-svc.node3: link cni0 was down (set up)" in r, r
+    assert "kn-svc.node1: the iptables nat table differed from kube-proxy's rules (rewritten)" in r, r
+    assert ":2369" not in s.ns_exec("node1", "iptables-legacy-save", "-t", "nat", check=True).stdout
     # Traffic flows again, across nodes and through the Service.
     assert s.wait_tcp("client", ghost["status"]["podIP"], 2368)
     seen = s.exec("client", "sh", "-c", f"for i in $(seq 30); do curl -s --max-time 2 http://{vip}:2368/ | head -1; done",
