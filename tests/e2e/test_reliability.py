@@ -155,3 +155,46 @@ def test_up_repairs_missing_links_routes_and_rules_in_place(lab, kn):
                   check=True).stdout.splitlines()
     assert f"pod: {ghost['metadata']['name']}" in seen, seen
     assert "nothing drifted" in kn("up", "06-service-clusterip", check=True).stdout
+
+
+def _kill_by_cmdline(pattern: str, labname: str) -> int:
+    """SIGKILLs the lab's process whose command line matches `pattern`; returns its pid."""
+    mine = set(lab_pids(labname))
+    out = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True).stdout.split()
+    pid = next(int(p) for p in out if int(p) in mine)
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+def test_bird_killed_by_hand_is_repaired_and_routes_come_back(lab, kn):
+    s = lab("05-pod-to-pod-bgp")
+    _kill_by_cmdline(r"bird -f -c /run/kn-lab/bgp/bird/node2/", s.name)
+    time.sleep(0.3)
+    r = kn("up", "05-pod-to-pod-bgp", check=True).stdout
+    assert "node2: bird is not running (restarted)" in r, r
+    # BIRD on node2 learns the other nodes' pod subnets again (proto bird routes).
+    deadline = time.monotonic() + 15
+    while True:
+        routes = s.ns_exec("node2", "ip", "route", "show", "proto", "bird", check=True).stdout
+        if routes.count("via 192.168.56.") >= 2:
+            break
+        assert time.monotonic() < deadline, routes
+        time.sleep(0.2)
+    assert "nothing drifted" in kn("up", "05-pod-to-pod-bgp", check=True).stdout
+
+
+def test_dnsmasq_killed_by_hand_is_repaired_and_names_resolve(lab, kn):
+    s = lab("06-service-clusterip")
+    _kill_by_cmdline(r"dnsmasq --keep-in-foreground", s.name)
+    time.sleep(0.3)
+    pods = kn("get", "pods", "-n", "kube-system", "--lab", s.name, check=True).stdout.splitlines()[1].split()
+    assert pods[1] == "0/1", pods
+    r = kn("up", "06-service-clusterip", check=True).stdout
+    assert "container dnsmasq is not running (restarted)" in r, r
+    deadline = time.monotonic() + 10
+    while True:
+        ans = s.exec("client", "getent", "hosts", "ghost.default.svc.cluster.local")
+        if ans.returncode == 0 and ans.stdout.startswith("10."):
+            break
+        assert time.monotonic() < deadline, ans
+        time.sleep(0.2)
