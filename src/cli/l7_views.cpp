@@ -328,22 +328,18 @@ std::optional<Result<int>> describe_l7(const LabView& v, std::string_view kind_a
     out += fmt::format("Name:         {}\nNamespace:    {}\nType:         {}\n\nData\n====\n", s.meta.name, s.meta.ns, s.type);
     out += fmt::format("tls.crt:  {} bytes\ntls.key:  {} bytes\n", s.cert_pem.size(), s.key_pem.size());
   } else {
-    auto any = [&](auto& all) -> const ObjectMeta* {
-      auto f = select(all, q);
-      return f.empty() ? nullptr : &f.front()->meta;
-    };
     if (kind == "IngressClass") {
       auto f = select(l7.ingress_classes, q);
       if (f.empty()) return not_found("ingressclasses.networking.k8s.io");
       out += fmt::format("Name:         {}\nController:   {}\nDefault:      {}\n", f.front()->meta.name, f.front()->controller,
                          f.front()->is_default ? "true" : "false");
     } else {
-      const ObjectMeta* m = any(l7.gateway_classes);
-      if (!m) return not_found("gatewayclasses.gateway.networking.k8s.io");
       auto f = select(l7.gateway_classes, q);
-      head(*m, "gateway.networking.k8s.io/v1");
-      bool ours = f.front()->controller == kGatewayController;
-      out += fmt::format("Spec:\n  Controller Name:  {}\nStatus:\n", f.front()->controller);
+      if (f.empty()) return not_found("gatewayclasses.gateway.networking.k8s.io");
+      const GatewayClassSpec& c = *f.front();
+      head(c.meta, "gateway.networking.k8s.io/v1");
+      bool ours = c.controller == kGatewayController;
+      out += fmt::format("Spec:\n  Controller Name:  {}\nStatus:\n", c.controller);
       conditions(out, {Condition{"Accepted", ours, ours ? "Accepted" : "Unsupported",
                                  ours ? "" : fmt::format("this lab's gateway controller is {}", kGatewayController)}},
                  "  ");

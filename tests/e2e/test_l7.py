@@ -168,6 +168,8 @@ def test_gateway_course_httproute_http_and_https(lab, kn):
     assert status_code(s, f"http://{GW}/other") == "404"
     desc = kn("describe", "httproute", "api-route", "--lab", s.name, check=True).stdout
     assert "Reason:   Accepted" in desc and "Reason:   ResolvedRefs" in desc, desc
+    gc = kn("describe", "gatewayclass", "kn-lab", "--lab", s.name, check=True).stdout
+    assert "Controller Name:  kn-lab.dev/gateway-controller" in gc and "Reason:   Accepted" in gc, gc
     # HTTPS listener: TLS terminated with the lab's self-signed certificate.
     v = s.exec("external", "curl", "-skv", "--max-time", "3", "--resolve", f"example.com:443:{GW}", "https://example.com/api")
     assert pod_of(v.stdout).startswith("api-") and "subject: CN=example.com" in v.stderr, v
