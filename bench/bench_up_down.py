@@ -48,7 +48,7 @@ from pathlib import Path
 BENCH_DIR = Path(__file__).resolve().parent
 REPO = BENCH_DIR.parent
 DEFAULT_KN_LAB = REPO / "build" / "kn-lab"
-DEFAULT_REF_DIR = Path("/work/shared/reference-bench")
+DEFAULT_REF_DIR = REPO.parent / "shared" / "reference-bench"  # ../shared beside the clone
 DEFAULT_OUT_DIR = BENCH_DIR / "out"
 P2P_LAB_FILE = REPO / "labs" / "02-pod-to-pod-same-node.toml"
 

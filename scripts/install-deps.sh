@@ -12,8 +12,12 @@ packages=(
   iproute2 iptables iputils-ping curl netcat-openbsd tcpdump procps util-linux
   # daemons the later labs run for real (BGP, ingress/gateway data planes, cluster DNS)
   bird2 nginx-light libnginx-mod-stream dnsmasq-base openssl
-  # tests: pytest for end-to-end, iperf3 for benchmarks, clang 19 + its runtime for libFuzzer
-  python3 python3-pytest iperf3 clang-19 libclang-rt-19-dev
+  # tests: pytest for end-to-end, nftables for the host-safety harness (`nft list ruleset`),
+  # iperf3 for benchmarks, clang 19 + its runtime for libFuzzer and the clang build
+  python3 python3-pytest nftables iperf3 clang-19 libclang-rt-19-dev
+  # packaging: dpkg-shlibdeps (dpkg-dev) and file for the .deb's Depends, man-db to read the
+  # man page, bash-completion and zsh for the completion tests
+  dpkg-dev file man-db bash-completion zsh
 )
 
 if [ "$(id -u)" -ne 0 ]; then

@@ -46,6 +46,7 @@ Result<int> run_cli(int argc, char** argv) {
   register_delete(app, global, action);
   register_patch(app, global, action);
   register_labs(app, global, action);
+  register_completion(app, global, action);
 
   try {
     app.parse(argc, argv);
@@ -60,7 +61,7 @@ Result<int> run_cli(int argc, char** argv) {
     std::string first;  // the first word that is not an option: the command
     for (int i = 1; i < argc && first.empty(); ++i)
       if (argv[i][0] != '-') first = argv[i];
-    std::vector<CLI::App*> subs = app.get_subcommands([](CLI::App*) { return true; });
+    std::vector<CLI::App*> subs = app.get_subcommands([](CLI::App* s) { return !s->get_group().empty(); });
     bool known = std::any_of(subs.begin(), subs.end(), [&](CLI::App* sub) { return sub->check_name(first); });
     if (!first.empty() && !known) {
       std::vector<std::string> names;

@@ -38,6 +38,8 @@ void register_apply(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_delete(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_patch(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_labs(CLI::App& app, const GlobalOptions& g, Action& action);
+// `completion bash|zsh`, and the hidden `__complete` (its dynamic values) and `__man` (the man page).
+void register_completion(CLI::App& app, const GlobalOptions& g, Action& action);
 
 // Parses argv and runs the chosen subcommand. Returns the process exit code, or the Error to
 // print.

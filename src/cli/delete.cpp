@@ -68,7 +68,7 @@ Result<int> run_delete(const DeleteOptions& o, const GlobalOptions& g) {
     for (auto& d : desired.deployments)
       if (d.ns == o.ns)
         if (auto index = replica_index(d, memory, o.name)) {
-          ++memory.generations[fmt::format("{}/{}#{}", d.ns, d.name, *index)];  // the ReplicaSet makes a new one
+          ++memory.generations[PlanMemory::replica_key(d, *index)];  // the ReplicaSet makes a new one
           return {};
         }
     return not_found("pods");

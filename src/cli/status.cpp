@@ -35,7 +35,7 @@ Result<int> run_status() {
     }
     int running = 0;
     for (auto& p : v->pods) running += p.running ? 1 : 0;
-    rows.push_back({lab, v->state.status, std::to_string(v->plan.nodes.size()), std::to_string(v->plan.pods.size()),
+    rows.push_back({lab, std::string(to_string(v->state.status)), std::to_string(v->plan.nodes.size()), std::to_string(v->plan.pods.size()),
                     std::to_string(running), human_age(static_cast<long>(std::time(nullptr) - v->state.created)),
                     v->state.source});
   }

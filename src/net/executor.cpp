@@ -55,20 +55,36 @@ Status RecordingExecutor::undo(const Op& op, const Outcome&) {
 }
 
 namespace {
-std::size_t env_count(const char* name) {
+// A fault point: the N-th op (digits), or the first op whose `ip` rendering contains the text
+// (so that a test names the op it breaks, and does not move when ops are added before it).
+FaultPoint env_point(const char* name) {
   const char* v = std::getenv(name);
-  return v ? std::strtoull(v, nullptr, 10) : 0;
+  FaultPoint p;
+  if (v == nullptr || *v == '\0') return p;
+  std::string s = v;
+  if (s.find_first_not_of("0123456789") == std::string::npos)
+    p.index = std::strtoull(v, nullptr, 10);
+  else
+    p.text = std::move(s);
+  return p;
 }
 }  // namespace
 
+bool FaultPoint::hit(std::size_t count, const Op& op) const {
+  if (index != 0) return count == index;
+  return !text.empty() && op_display(op).find(text) != std::string::npos;
+}
+
 FaultInjectingExecutor::FaultInjectingExecutor(Executor& inner)
-    : inner_(inner), kill_at_(env_count("KNLAB_TEST_KILL_AT")), fail_at_(env_count("KNLAB_TEST_FAIL_AT")) {}
+    : inner_(inner), kill_at_(env_point("KNLAB_TEST_KILL_AT")), fail_at_(env_point("KNLAB_TEST_FAIL_AT")) {}
 
 Result<Outcome> FaultInjectingExecutor::run(const Op& op) {
   ++count_;
-  if (kill_at_ != 0 && count_ == kill_at_) ::raise(SIGKILL);
-  if (fail_at_ != 0 && count_ == fail_at_)
+  if (kill_at_.hit(count_, op)) ::raise(SIGKILL);
+  if (fail_at_.hit(count_, op)) {
+    fail_at_ = {};  // once: the rollback's own ops are not failed again
     return fail(sys_error("injected failure (KNLAB_TEST_FAIL_AT)", op_display(op), EIO));
+  }
   return inner_.run(op);
 }
 

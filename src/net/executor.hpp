@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "net/op.hpp"
+#include "ops/op.hpp"
 
 namespace knlab {
 
@@ -81,9 +81,16 @@ class RecordingExecutor final : public Executor {
 
 // Test-only fault injection around another executor, driven by the environment so that
 // end-to-end tests can break a real `kn-lab up` at a precise point:
-//   KNLAB_TEST_KILL_AT=N   the process SIGKILLs itself just before the N-th op (crash test)
-//   KNLAB_TEST_FAIL_AT=N   the N-th op fails with an error (rollback test)
+//   KNLAB_TEST_KILL_AT=N|TEXT   the process SIGKILLs itself just before the N-th op, or before
+//                               the first op whose `ip` rendering contains TEXT (crash test)
+//   KNLAB_TEST_FAIL_AT=N|TEXT   that op fails with an error (rollback test)
 // Without those variables it is a transparent pass-through.
+struct FaultPoint {
+  std::size_t index = 0;  // 1-based; 0: by text
+  std::string text;       // empty with index 0: never
+  bool hit(std::size_t count, const Op& op) const;
+};
+
 class FaultInjectingExecutor final : public Executor {
  public:
   explicit FaultInjectingExecutor(Executor& inner);
@@ -92,7 +99,8 @@ class FaultInjectingExecutor final : public Executor {
 
  private:
   Executor& inner_;
-  std::size_t count_ = 0, kill_at_ = 0, fail_at_ = 0;
+  std::size_t count_ = 0;
+  FaultPoint kill_at_, fail_at_;
 };
 
 }  // namespace knlab

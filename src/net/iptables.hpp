@@ -10,7 +10,7 @@
 #include <cstdint>
 
 #include "core/error.hpp"
-#include "net/iptables_rule.hpp"
+#include "ops/iptables_rule.hpp"
 #include "net/netns.hpp"
 
 namespace knlab {
@@ -36,8 +36,5 @@ Status iptables_apply(const NetnsRef& ns, const IptTable& table);
 // the drift check of `up` on a running lab.
 Result<bool> iptables_in_place(const NetnsRef& ns, const IptTable& table);
 
-// The statistic match's stored probability: the kernel compares a 31-bit random number with
-// lround(p * 2^31) (libxt_statistic.c), and iptables-save prints that fraction back with %.11f.
-std::uint32_t statistic_probability_fraction(double probability);
 
 }  // namespace knlab

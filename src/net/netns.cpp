@@ -12,16 +12,11 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "plan/naming.hpp"
-
 namespace knlab {
 
 namespace {
 
 std::string netns_path(const std::string& name) { return fmt::format("{}/{}", kNetnsDir, name); }
-
-// Marker telling a later `down` that kn-lab (not the learner) made /run/netns a mount point.
-constexpr const char* kMountMarker = "/run/kn-lab/.netns-mount-made-by-kn-lab";
 
 bool is_mount_point(const char* path) {
   struct stat self{}, parent{};
@@ -44,25 +39,6 @@ bool is_mount_point(const char* path) {
   }
   std::fclose(f);
   return found;
-}
-
-// What `ip netns add` does before its first namespace: /run/netns exists and is a shared mount.
-Status ensure_netns_dir() {
-  static bool done = false;
-  if (done) return {};
-  const std::string dir(kNetnsDir);
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
-    return fail(sys_error("create directory", dir, errno));
-  if (!is_mount_point(dir.c_str())) {
-    if (::mount(dir.c_str(), dir.c_str(), "none", MS_BIND | MS_REC, nullptr) != 0)
-      return fail(sys_error("bind-mount", dir, errno));
-    ::mkdir(std::string(kStateRoot).c_str(), 0700);
-    if (int fd = ::open(kMountMarker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600); fd >= 0) ::close(fd);
-  }
-  if (::mount("", dir.c_str(), "none", MS_SHARED | MS_REC, nullptr) != 0)
-    return fail(sys_error("make shared mount", dir, errno));
-  done = true;
-  return {};
 }
 
 }  // namespace
@@ -101,8 +77,27 @@ ScopedNetns::~ScopedNetns() {
   }
 }
 
+Result<bool> netns_dir_is_mount() {
+  const std::string dir(kNetnsDir);
+  struct stat st{};
+  if (::stat(dir.c_str(), &st) != 0) return fail(sys_error("stat", dir, errno));
+  return is_mount_point(dir.c_str());
+}
+
+Status netns_dir_make_shared() {
+  const std::string dir(kNetnsDir);
+  if (!is_mount_point(dir.c_str()) && ::mount(dir.c_str(), dir.c_str(), "none", MS_BIND | MS_REC, nullptr) != 0)
+    return fail(sys_error("bind-mount", dir, errno));
+  if (::mount("", dir.c_str(), "none", MS_SHARED | MS_REC, nullptr) != 0)
+    return fail(sys_error("make shared mount", dir, errno));
+  return {};
+}
+
+bool netns_dir_unmount() {
+  return ::umount2(std::string(kNetnsDir).c_str(), MNT_DETACH) == 0 || errno == EINVAL;
+}
+
 Status netns_add(const std::string& name) {
-  KN_TRY(ensure_netns_dir());
   std::string path = netns_path(name);
   int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0);
   if (fd < 0) return fail(sys_error("create network namespace", name, errno));
@@ -156,17 +151,6 @@ Result<NsId> netns_id(const std::string& name) {
   std::string path = netns_path(name);
   if (::stat(path.c_str(), &st) != 0) return fail(sys_error("stat network namespace", name, errno));
   return NsId{static_cast<unsigned long>(st.st_dev), static_cast<unsigned long>(st.st_ino)};
-}
-
-void netns_dir_release_if_unused() {
-  struct stat st{};
-  if (::stat(kMountMarker, &st) != 0) return;
-  if (!netns_list("").empty()) return;
-  const std::string dir(kNetnsDir);
-  if (::umount2(dir.c_str(), MNT_DETACH) == 0 || errno == EINVAL) {
-    ::rmdir(dir.c_str());
-    ::unlink(kMountMarker);
-  }
 }
 
 }  // namespace knlab

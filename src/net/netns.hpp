@@ -3,12 +3,16 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/error.hpp"
 #include "net/fd.hpp"
 
 namespace knlab {
+
+// Where named namespaces live (iproute2's convention).
+inline constexpr std::string_view kNetnsDir = "/run/netns";
 
 // An open handle on a named network namespace (an fd on /run/netns/<name>). Move-only.
 class NetnsRef {
@@ -41,9 +45,16 @@ class ScopedNetns {
   Fd saved_;
 };
 
-// Creates the named namespace (`ip netns add <name>`). Fails with EEXIST if the name is taken.
-// Makes /run/netns a shared bind mount first, as iproute2 does, so that a later delete
-// propagates into mount namespaces that copied it (containers, `ip netns exec` shells).
+// /run/netns as iproute2 leaves it before its first namespace: a shared bind mount of itself,
+// so that a later delete propagates into mount namespaces that copied it (containers, `ip netns
+// exec` shells). The directory must exist; when to make and undo it is the runtime's policy
+// (runtime/host_dirs).
+Result<bool> netns_dir_is_mount();
+Status netns_dir_make_shared();
+bool netns_dir_unmount();  // true when it is no longer a mount point
+
+// Creates the named namespace (`ip netns add <name>`) in the prepared /run/netns. Fails with
+// EEXIST if the name is taken.
 Status netns_add(const std::string& name);
 
 // Deletes the named namespace (`ip netns del <name>`): lazy unmount and unlink. The kernel frees
@@ -61,8 +72,5 @@ struct NsId {
   bool operator==(const NsId&) const = default;
 };
 Result<NsId> netns_id(const std::string& name);
-
-// Undoes the /run/netns self bind mount when kn-lab made it and no namespace is left under it.
-void netns_dir_release_if_unused();
 
 }  // namespace knlab

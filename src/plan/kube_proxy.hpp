@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "net/iptables_rule.hpp"
+#include "ops/iptables_rule.hpp"
 #include "plan/plan.hpp"
 
 namespace knlab {

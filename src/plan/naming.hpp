@@ -17,7 +17,6 @@
 
 namespace knlab {
 
-inline constexpr std::string_view kNetnsDir = "/run/netns";
 inline constexpr std::string_view kStateRoot = "/run/kn-lab";
 inline constexpr std::string_view kEtcNetnsDir = "/etc/netns";
 // Where a running lab's desired state is kept across reboots (/run is not): lab.toml, l7.yaml and

@@ -199,9 +199,18 @@ std::string pod_template_hash(const DeploymentSpec& d) {
   return safe_encode(fmt::format("{}/{}|{}|{}", d.ns, d.name, d.image, d.port ? *d.port : 0), 10);
 }
 
+std::string PlanMemory::replica_key(const DeploymentSpec& d, int index) {
+  return fmt::format("{}/{}#{}", d.ns, d.name, index);
+}
+
+int PlanMemory::generation(const DeploymentSpec& d, int index) const {
+  auto g = generations.find(replica_key(d, index));
+  return g == generations.end() ? 0 : g->second;
+}
+
 std::string deployment_pod_name(const DeploymentSpec& d, int index, int generation) {
-  std::string key = generation == 0 ? fmt::format("{}/{}#{}", d.ns, d.name, index)
-                                    : fmt::format("{}/{}#{}#{}", d.ns, d.name, index, generation);
+  std::string key = PlanMemory::replica_key(d, index);
+  if (generation != 0) key += fmt::format("#{}", generation);
   return fmt::format("{}-{}-{}", d.name, pod_template_hash(d), safe_encode(key, 5));
 }
 
@@ -261,11 +270,7 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images, const Pla
   for (const DeploymentSpec& d : lab.deployments) {
     for (int i = 0; i < d.replicas; ++i) {
       PodSpec p;
-      int generation = 0;
-      if (memory)
-        if (auto g = memory->generations.find(fmt::format("{}/{}#{}", d.ns, d.name, i)); g != memory->generations.end())
-          generation = g->second;
-      p.name = deployment_pod_name(d, i, generation);
+      p.name = deployment_pod_name(d, i, memory ? memory->generation(d, i) : 0);
       p.ns = d.ns;
       p.node = lab.nodes[static_cast<std::size_t>(i) % lab.nodes.size()].name;
       p.labels = d.labels;

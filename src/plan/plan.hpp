@@ -13,7 +13,7 @@
 #include "core/ip.hpp"
 #include "lab/images.hpp"
 #include "lab/model.hpp"
-#include "net/op.hpp"
+#include "ops/op.hpp"
 
 namespace knlab {
 
@@ -23,7 +23,11 @@ namespace knlab {
 struct PlanMemory {
   std::map<std::string, Ipv4> pod_ips;            // by pod namespace name
   std::map<std::string, std::uint32_t> last_host; // per node: the host index handed out last
-  std::map<std::string, int> generations;         // "<ns>/<deployment>#<index>" -> replacements
+  std::map<std::string, int> generations;         // replica_key() -> replacements
+
+  // The one spelling of a Deployment's replica slot: "<ns>/<deployment>#<index>".
+  static std::string replica_key(const DeploymentSpec& d, int index);
+  int generation(const DeploymentSpec& d, int index) const;  // 0 for a slot never replaced
 };
 
 struct NodePlan {

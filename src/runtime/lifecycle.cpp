@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "lab/manifest.hpp"
@@ -18,16 +19,15 @@
 #include "net/link.hpp"
 #include "net/netns.hpp"
 #include "plan/naming.hpp"
+#include "runtime/host_dirs.hpp"
 #include "runtime/live_executor.hpp"
+#include "runtime/nginx_control.hpp"
 #include "runtime/preflight.hpp"
+#include "runtime/teardown.hpp"
 
 namespace knlab {
 
 namespace {
-
-// Host directories a lab may need: pods' /etc files, and the directory where birdc looks for
-// BIRD's socket (bind-mounted per node by `kn-lab exec`).
-constexpr const char* kHostDirs[] = {"/etc/netns", "/run/bird"};
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -53,59 +53,16 @@ std::size_t remove_etc_netns(const std::string& lab) {
   return n;
 }
 
-// When no lab is left, undo what kn-lab did to make room for labs at all: the /run/netns mount,
-// /etc/netns, and /run/kn-lab itself — each only if kn-lab made it and it is empty.
-// Host directories kn-lab creates only when missing (as `ip netns add` creates /run/netns): a
-// marker /run/kn-lab/.made<path with '/' as '_'> remembers that kn-lab made it, so the last
-// `down` removes it again (only if it is empty by then) and leaves a directory it found alone.
-std::string marker_for(const std::string& dir) {
-  std::string m = dir;
-  std::replace(m.begin(), m.end(), '/', '_');
-  return fmt::format("{}/.made{}", kStateRoot, m);
-}
-
-Status ensure_host_dir(const std::string& dir) {
-  if (exists(dir)) return {};
-  if (::mkdir(std::string(kStateRoot).c_str(), 0700) != 0 && errno != EEXIST)
-    return fail(sys_error("create directory", std::string(kStateRoot), errno));
-  if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return fail(sys_error("create directory", dir, errno));
-  Fd marker(::open(marker_for(dir).c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600));
-  if (!marker.valid()) return fail(sys_error("create marker", marker_for(dir), errno));
-  return {};
-}
-
-// When no lab is left, undo what kn-lab did to make room for labs at all: the /run/netns mount,
-// the host directories it made, and /run/kn-lab itself.
-void release_shared_dirs() {
-  std::error_code ec;
-  for (auto& entry : std::filesystem::directory_iterator(std::string(kStateRoot), ec)) {
-    auto name = entry.path().filename().string();
-    if (!name.starts_with('.')) return;  // another lab (or its lock) is still there
-  }
-  netns_dir_release_if_unused();
-  for (const char* dir : kHostDirs)
-    if (exists(marker_for(dir)) && ::rmdir(dir) == 0) ::unlink(marker_for(dir).c_str());
-  // Only kn-lab's own dot-files can remain; the directory goes once they are gone.
-  ::rmdir(std::string(kStateRoot).c_str());
-}
-
 // Everything of the lab, found from the kernel and the filesystem; the caller holds the lock.
 DownResult teardown(const std::string& lab) {
   DownResult r;
-  std::vector<std::string> namespaces = netns_list(netns_prefix(lab));
-  std::vector<NsId> ids;
-  for (auto& ns : namespaces)
-    if (auto id = netns_id(ns)) ids.push_back(*id);
-  std::vector<pid_t> pids = processes_in_netns(ids);
-  // Recorded processes too: one whose namespace is already gone would be missed by the scan.
+  TeardownOptions options;
   if (auto state = load_state(lab))
-    for (auto& p : state->processes)
-      if (process_alive(p.id) && std::find(pids.begin(), pids.end(), p.id.pid) == pids.end()) pids.push_back(p.id.pid);
-  r.processes = terminate_processes(pids, 300);
-  for (auto& ns : namespaces)
-    if (auto st = netns_delete(ns); st) ++r.namespaces;
-    else spdlog::warn("{}", st.error().format());
-  r.files = remove_etc_netns(lab);
+    for (auto& p : state->processes) options.recorded.push_back(p.id);
+  TeardownCount c = remove_namespaces(netns_list(netns_prefix(lab)), options);
+  r.processes = c.processes;
+  r.namespaces = c.namespaces;
+  r.files = c.files + remove_etc_netns(lab);  // and files whose namespace is already gone
   std::error_code ec;
   r.files += static_cast<std::size_t>(std::filesystem::remove_all(state_dir(lab), ec));
   r.files += forget_saved_lab(lab);
@@ -153,10 +110,15 @@ Status resolve_programs(std::vector<Op>& ops) {
 }
 
 void record_processes(const Transaction& txn, LabState& state) {
+  // One record per pod and container: a new process replaces what an older one left.
+  auto record = [&](const std::string& owner, const std::string& name, const Outcome& out) {
+    std::erase_if(state.processes, [&](const ProcessRecord& r) { return r.pod == owner && r.container == name; });
+    state.processes.push_back({owner, name, {out.pid, out.start}});
+  };
   for (auto& [op, out] : txn.done()) {
-    if (auto* p = std::get_if<PauseStart>(&op)) state.processes.push_back({p->pod, "", {out.pid, out.start}});
-    if (auto* c = std::get_if<ContainerStart>(&op)) state.processes.push_back({c->pod, c->container, {out.pid, out.start}});
-    if (auto* d = std::get_if<DaemonStart>(&op)) state.processes.push_back({d->owner, d->name, {out.pid, out.start}});
+    if (auto* p = std::get_if<PauseStart>(&op)) record(p->pod, "", out);
+    if (auto* c = std::get_if<ContainerStart>(&op)) record(c->pod, c->container, out);
+    if (auto* d = std::get_if<DaemonStart>(&op)) record(d->owner, d->name, out);
   }
 }
 
@@ -235,6 +197,73 @@ void repair_network(const LabPlan& plan, const std::vector<std::string>& present
   }
 }
 
+// Namespaces of the lab that its desired state does not know (a live change killed before it
+// removed a pod, or after it made one but before the record said so): removed with everything
+// in them, and reported.
+void remove_unknown_namespaces(const LabPlan& plan, UpResult& result) {
+  std::vector<std::string> wanted = plan.namespaces(), unknown;
+  for (const std::string& ns : netns_list(netns_prefix(plan.lab)))
+    if (std::find(wanted.begin(), wanted.end(), ns) == wanted.end()) unknown.push_back(ns);
+  if (unknown.empty()) return;
+  TeardownCount c = remove_namespaces(unknown, {.recorded = {}, .free_veth_names = true});
+  for (const std::string& ns : unknown)
+    result.drift.push_back(fmt::format("namespace {} is not in the lab's desired state (removed)", ns));
+  if (c.processes) result.drift.push_back(fmt::format("stopped {} processes that lived in them", c.processes));
+}
+
+// Pods of the desired state whose namespace does not exist (a live change killed before it made
+// them): made whole, as `up` makes a pod.
+std::vector<Op> missing_pods(const LabPlan& plan, const std::vector<std::string>& present, UpResult& result) {
+  std::vector<Op> ops, containers;
+  for (const PodPlan& p : plan.pods) {
+    if (std::find(present.begin(), present.end(), p.netns) != present.end()) continue;
+    result.drift.push_back(fmt::format("pod {} was missing (made)", p.name));
+    pod_ops(plan, p, ops);
+    container_ops(p, containers);
+  }
+  ops.insert(ops.end(), containers.begin(), containers.end());
+  return ops;
+}
+
+// Every process of a pod whose pause process is gone: the pod restarts whole.
+void stop_all_in(const PodPlan& p) {
+  if (auto id = netns_id(p.netns)) terminate_processes(processes_in_netns({*id}), 300);
+}
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Files of the desired state that differ on disk (a change killed before it rewrote them): pods'
+// hosts and resolv.conf and the DNS hosts file rewritten in place (pods see them through bind
+// mounts: same inode), a data plane's configuration replaced atomically; then the daemon that
+// reads them is told (dnsmasq: SIGHUP; nginx: a graceful reload).
+void repair_files(const LabPlan& plan, const LabState& state, UpResult& result) {
+  std::set<const DataPlanePlan*> reload;
+  bool dns = false;
+  for (const Op& op : up_ops(plan)) {
+    auto* f = std::get_if<FileWrite>(&op);
+    if (!f || f->content.empty() || file_text(f->path) == f->content) continue;  // logs start empty
+    const DataPlanePlan* dp = nullptr;
+    for (const DataPlanePlan& d : plan.data_planes)
+      if (f->path.starts_with(d.dir + "/")) dp = &d;
+    Status st = dp ? replace_files({{f->path, f->content}}) : write_file(f->path, f->content);
+    if (!st) {
+      result.unrepaired.push_back(st.error().format());
+      continue;
+    }
+    result.drift.push_back(fmt::format("{} differed from the desired state (rewritten)", f->path));
+    if (dp) reload.insert(dp);
+    dns |= f->path == plan.dns_hosts_path;
+  }
+  if (dns) signal_dns(plan, state);
+  for (const DataPlanePlan* dp : reload)
+    if (auto st = reload_data_plane(plan, *dp, state); !st) result.unrepaired.push_back(st.error().format());
+}
+
 // `up` of a lab that is up: compare the kernel and the processes with the plan, restart what
 // died (a pause process with its containers, a container, a BIRD), and report what cannot be
 // repaired in place. Nothing drifted: nothing changes.
@@ -243,12 +272,19 @@ Status repair(const std::string& name, LabState& state, UpResult& result, const 
   Lab recorded = KN_TRY(load_recorded_lab(name));
   ImageCatalogue images = KN_TRY(catalogue_for(recorded));
   LabPlan plan = KN_TRY(plan_lab(recorded, images, &state.memory));
+  remove_unknown_namespaces(plan, result);
+  // Records of processes gone with pods the desired state does not have (a change killed before
+  // it forgot them): a pod made again under such a name must not be judged by them.
+  std::size_t records = state.processes.size();
+  std::erase_if(state.processes, [&](const ProcessRecord& r) { return !plan.pod(r.pod) && !process_alive(r.id); });
+  if (state.processes.size() != records) KN_TRY(save_state(state, ""));
   std::vector<std::string> present = netns_list(netns_prefix(name));
-  for (const std::string& ns : plan.namespaces())
-    if (std::find(present.begin(), present.end(), ns) == present.end())
-      result.unrepaired.push_back(fmt::format("network namespace {} is missing", ns));
   LiveExecutor live(pause_path);
-  std::vector<Op> ops;
+  std::vector<Op> ops = missing_pods(plan, present, result);
+  for (const std::string& ns : plan.namespaces())
+    if (std::find(present.begin(), present.end(), ns) == present.end() &&
+        std::none_of(plan.pods.begin(), plan.pods.end(), [&](const PodPlan& p) { return p.netns == ns; }))
+      result.unrepaired.push_back(fmt::format("network namespace {} is missing", ns));
   auto alive = [&](std::string_view owner, std::string_view what) {
     const ProcessRecord* r = state.find(owner, what);
     return r && process_alive(r->id);
@@ -258,7 +294,8 @@ Status repair(const std::string& name, LabState& state, UpResult& result, const 
     bool pause_ok = alive(p.name, "");
     bool all_ok = pause_ok && std::all_of(p.containers.begin(), p.containers.end(),
                                           [&](const ContainerPlan& c) { return alive(p.name, c.name); });
-    if (!all_ok) kill_leftovers(p, state);
+    if (!pause_ok) stop_all_in(p);  // unrecorded ones too: a change killed before it recorded them
+    else if (!all_ok) kill_leftovers(p, state);
     if (!pause_ok) {
       result.drift.push_back(fmt::format("pod {}: its pause process is gone (restarted, with its containers)", p.name));
       ops.emplace_back(PauseStart{p.netns, p.name, p.name});
@@ -290,6 +327,7 @@ Status repair(const std::string& name, LabState& state, UpResult& result, const 
     KN_TRY(save_state(state, ""));
   }
   repair_network(plan, present, live, result, hooks);
+  repair_files(plan, state, result);
   return {};
 }
 
@@ -338,7 +376,7 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
 
   LabLock lock = KN_TRY(LabLock::acquire(lab.name));
   auto present = netns_list(netns_prefix(lab.name));
-  if (auto state = load_state(lab.name); state && state->status == "up") {
+  if (auto state = load_state(lab.name); state && state->status == LabStatus::kUp) {
     result.already_up = true;
     KN_TRY(repair(lab.name, *state, result, pause_path, options));
     result.seconds = seconds_since(t0);
@@ -349,10 +387,7 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
                             fmt::format("{} namespaces of it exist from an earlier run that did not finish", present.size()),
                             fmt::format("clean up with `kn-lab down {}`, then bring it up again", lab.name)));
 
-  KN_TRY(ensure_host_dir(std::string(kEtcNetnsDir)));
-  if (std::any_of(ops.begin(), ops.end(), [](const Op& op) { return std::holds_alternative<DaemonStart>(op); }))
-    KN_TRY(ensure_host_dir("/run/bird"));
-  LabState state{lab.name, lab.source, "creating", options.cni_override, std::time(nullptr), {}, {}};
+  LabState state{lab.name, lab.source, LabStatus::kCreating, options.cni_override, std::time(nullptr), {}, {}};
   KN_TRY(save_state(state, lab_text, l7_yaml(lab.l7)));
 
   LiveExecutor live(pause_path);
@@ -366,13 +401,13 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
       std::filesystem::remove_all(state_dir(lab.name), ec);
       lock.remove_file();
       { LabLock released = std::move(lock); }
-      release_shared_dirs();
+      host_dirs_release_if_unused();
       return fail(std::move(e));
     }
     txn.commit();
     record_processes(txn, state);
   }
-  state.status = "up";
+  state.status = LabStatus::kUp;
   state.memory = plan.memory;
   KN_TRY(save_state(state, ""));
   result.warnings = live.warnings();
@@ -390,7 +425,7 @@ Result<DownResult> lab_down(const std::string& lab) {
     r = teardown(lab);
     lock.remove_file();
   }
-  release_shared_dirs();
+  host_dirs_release_if_unused();
   r.seconds = seconds_since(t0);
   return r;
 }

@@ -10,7 +10,7 @@
 #include "lab/images.hpp"
 #include "lab/model.hpp"
 #include "net/executor.hpp"
-#include "net/op.hpp"
+#include "ops/op.hpp"
 #include "plan/plan.hpp"
 #include "runtime/state.hpp"
 

@@ -20,6 +20,7 @@
 #include "net/route.hpp"
 #include "net/sysctl.hpp"
 #include "runtime/bird_client.hpp"
+#include "runtime/host_dirs.hpp"
 
 namespace knlab {
 
@@ -168,7 +169,25 @@ struct LiveExecutor::Visitor {
   }
 };
 
-Result<Outcome> LiveExecutor::run(const Op& op) { return std::visit(Visitor{*this}, op); }
+namespace {
+// The host directory an op needs (runtime/host_dirs), or nullptr.
+const char* host_dir_needed(const Op& op) {
+  if (std::holds_alternative<NetnsAdd>(op)) return "/run/netns";
+  if (auto* f = std::get_if<FileWrite>(&op); f && f->path.starts_with("/etc/netns/")) return "/etc/netns";
+  if (std::holds_alternative<DaemonStart>(op)) return "/run/bird";
+  return nullptr;
+}
+}  // namespace
+
+Result<Outcome> LiveExecutor::run(const Op& op) {
+  if (const char* dir = host_dir_needed(op); dir && dirs_ready_.insert(dir).second) {
+    if (auto st = host_dir_prepare(dir); !st) {
+      dirs_ready_.erase(dir);
+      return fail(st.error());
+    }
+  }
+  return std::visit(Visitor{*this}, op);
+}
 
 Status LiveExecutor::undo(const Op& op, const Outcome& outcome) {
   if (auto* n = std::get_if<NetnsAdd>(&op)) {

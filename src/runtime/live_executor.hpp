@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,7 @@ class LiveExecutor final : public Executor {
   std::map<std::string, ProcessId> pauses_;
   std::map<std::string, ProcessId> daemons_;  // by owner (node or router)
   std::vector<std::string> warnings_;
+  std::set<std::string> dirs_ready_;  // host directories prepared for this executor's ops
 };
 
 // Writes `content` to `path` (mode 0644), creating missing parent directories (0755).

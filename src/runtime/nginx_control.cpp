@@ -92,4 +92,18 @@ Status reload_nginx(const ProcessId& master, const std::string& error_log, int t
                           "the previous configuration is still serving"));
 }
 
+Status reload_data_plane(const LabPlan& plan, const DataPlanePlan& dp, const LabState& state) {
+  for (const PodPlan& p : plan.pods)
+    if (p.ns == dp.ns && p.deployment == dp.name && !p.containers.empty())
+      if (const ProcessRecord* rec = state.find(p.name, p.containers.front().name))
+        KN_TRY(reload_nginx(rec->id, dp.dir + "/logs/error.log"));
+  return {};
+}
+
+void signal_dns(const LabPlan& plan, const LabState& state) {
+  for (const PodPlan& p : plan.pods)
+    if (p.ns == "kube-system" && p.labels.contains("k8s-app"))
+      if (const ProcessRecord* rec = state.find(p.name, "dnsmasq"); rec && process_alive(rec->id)) ::kill(rec->id.pid, SIGHUP);
+}
+
 }  // namespace knlab

@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "plan/plan.hpp"
 #include "runtime/process.hpp"
+#include "runtime/state.hpp"
 
 namespace knlab {
 
@@ -23,5 +25,11 @@ Status replace_files(const std::vector<std::pair<std::string, std::string>>& fil
 // pods the old one named may go. Fails with the end of the data plane's error log when nginx
 // does not take the configuration.
 Status reload_nginx(const ProcessId& master, const std::string& error_log, int timeout_ms = 5000);
+
+// Reloads the data plane's nginx (its master: the pod's first container, as recorded).
+Status reload_data_plane(const LabPlan& plan, const DataPlanePlan& dp, const LabState& state);
+
+// Tells the cluster DNS (dnsmasq, kube-system) to read its hosts file again: SIGHUP.
+void signal_dns(const LabPlan& plan, const LabState& state);
 
 }  // namespace knlab

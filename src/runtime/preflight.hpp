@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/error.hpp"
-#include "net/op.hpp"
+#include "ops/op.hpp"
 
 namespace knlab {
 

@@ -20,6 +20,7 @@
 #include "runtime/live_executor.hpp"
 #include "runtime/nginx_control.hpp"
 #include "runtime/preflight.hpp"
+#include "runtime/teardown.hpp"
 
 namespace knlab {
 
@@ -32,39 +33,24 @@ std::map<std::string, std::string> rendered_tables(const LabPlan& plan, const No
   return out;
 }
 
-// Kills the processes of the pods (recorded, and any still living in their namespaces: one scan
-// of /proc for all of them) and removes their namespaces and files: what `down` does, for pods.
-void teardown_pods(const LabPlan& plan, const std::vector<const PodPlan*>& pods, const LabState& state) {
-  std::vector<NsId> ids;
-  for (const PodPlan* p : pods)
-    if (auto id = netns_id(p->netns)) ids.push_back(*id);
-  std::vector<pid_t> pids = processes_in_netns(ids);
-  for (const PodPlan* p : pods)
-    for (auto& rec : state.processes)
-      if (rec.pod == p->name && process_alive(rec.id) && std::find(pids.begin(), pids.end(), rec.id.pid) == pids.end())
-        pids.push_back(rec.id.pid);
-  terminate_processes(pids, 300);
-  NetlinkSession session;
+// Removes the pods (their processes, recorded and found, namespaces and files): what `down`
+// does, for pods.
+void teardown_pods(const std::vector<const PodPlan*>& pods, const LabState& state) {
+  std::vector<std::string> namespaces;
+  TeardownOptions options{.recorded = {}, .free_veth_names = true};
   for (const PodPlan* p : pods) {
-    // The node's end of the pod's veth first, synchronously: deleting the pod's namespace would
-    // take it too, but only once the kernel gets to destroy that namespace (asynchronously), and
-    // a pod of the same name made again at once (scale down, then up) needs its veth name free.
-    if (const NodePlan* node = plan.node(p->node))
-      if (auto ctx = session.context(node->netns); ctx)
-        if (auto st = link_delete(**ctx, p->host_veth); !st) spdlog::warn("{}", st.error().format());
-    if (auto st = netns_delete(p->netns); !st) spdlog::warn("{}", st.error().format());
-    std::error_code ec;
-    std::filesystem::remove_all(pod_etc_dir(*p), ec);
+    namespaces.push_back(p->netns);
+    for (auto& rec : state.processes)
+      if (rec.pod == p->name) options.recorded.push_back(rec.id);
   }
+  remove_namespaces(namespaces, options);
 }
 
 }  // namespace
 
 std::optional<int> replica_index(const DeploymentSpec& d, const PlanMemory& memory, std::string_view pod) {
-  for (int i = 0; i < d.replicas; ++i) {
-    auto g = memory.generations.find(fmt::format("{}/{}#{}", d.ns, d.name, i));
-    if (deployment_pod_name(d, i, g == memory.generations.end() ? 0 : g->second) == pod) return i;
-  }
+  for (int i = 0; i < d.replicas; ++i)
+    if (deployment_pod_name(d, i, memory.generation(d, i)) == pod) return i;
   return std::nullopt;
 }
 
@@ -74,8 +60,8 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
   KN_TRY(load_state(lab));  // a lab that is not up: say so without taking (and leaving) a lock
   LabLock lock = KN_TRY(LabLock::acquire(lab));
   LabState state = KN_TRY(load_state(lab));
-  if (state.status != "up")
-    return fail(state_error(fmt::format("change lab {}", lab), fmt::format("the lab is {}", state.status),
+  if (state.status != LabStatus::kUp)
+    return fail(state_error(fmt::format("change lab {}", lab), fmt::format("the lab is {}", to_string(state.status)),
                             fmt::format("`kn-lab down {}` and bring it up again", lab)));
   Lab desired = KN_TRY(load_recorded_lab(lab));
   ImageCatalogue images = KN_TRY(load_image_catalogue());
@@ -136,13 +122,26 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
   KN_TRY(resolve_programs(ops));  // before anything changes
   KN_TRY(check_kernel_features(ops));
   std::string pause_path = KN_TRY(resolve_program("kn-pause"));
+  // Write-ahead: the record says where the lab is going before the kernel changes, so that a
+  // change killed at any point is finished by the next `up` (which makes the pods that are
+  // missing and removes the namespaces the record does not know). If the transaction fails, the
+  // kernel is as it was (the new pods are undone): the record goes back too.
+  LabState recorded_before = state;
+  std::string before_text = KN_TRY(recorded_text(lab, "lab.toml")), before_l7 = KN_TRY(recorded_text(lab, "l7.yaml"));
+  state.memory = neu.memory;
+  KN_TRY(save_state(state, text, l7_yaml(checked.l7)));
   LiveExecutor live(pause_path);
   FaultInjectingExecutor executor(live);
   {
     Transaction txn(executor, hooks.on_op);
-    KN_TRY(txn.run_all(ops));  // on failure the new pods are undone; nothing was removed yet
+    if (auto st = txn.run_all(ops); !st) {
+      txn.rollback();
+      if (auto back = save_state(recorded_before, before_text, before_l7); !back) spdlog::warn("{}", back.error().format());
+      return fail(st.error());
+    }
     txn.commit();
     record_processes(txn, state);
+    KN_TRY(save_state(state, text, l7_yaml(checked.l7)));
   }
   // nginx data planes whose configuration changed (Ingresses, routes, endpoints): new files,
   // then a graceful reload, before any pod its old configuration names goes away. A reload that
@@ -155,10 +154,7 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
     auto files = nginx_files(neu, dp);
     if (files == nginx_files(old, *before)) continue;
     Status st = replace_files(files);
-    for (const PodPlan& p : neu.pods)
-      if (st && p.ns == dp.ns && p.deployment == dp.name && !p.containers.empty())
-        if (const ProcessRecord* rec = state.find(p.name, p.containers.front().name))
-          st = reload_nginx(rec->id, dp.dir + "/logs/error.log");
+    if (st) st = reload_data_plane(neu, dp, state);
     if (!st && reloads) reloads = st;
     if (st) result.reloaded.push_back(dp.ns + "/" + dp.name);
   }
@@ -166,7 +162,7 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
   std::vector<const PodPlan*> gone;
   for (const PodPlan& p : old.pods)
     if (!new_pods.contains(p.netns)) gone.push_back(&p);
-  teardown_pods(old, gone, state);
+  teardown_pods(gone, state);
   for (const PodPlan* p : gone) {
     result.removed.push_back(p->name);
     std::erase_if(state.processes, [&](const ProcessRecord& r) { return r.pod == p->name; });
@@ -179,16 +175,13 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
       KN_TRY(write_file(pod_etc_dir(p) + "/resolv.conf", pod_resolv_conf(neu, p)));
   if (dns_changed && old.dns) {
     KN_TRY(write_file(neu.dns_hosts_path, dns_hosts_file(neu)));
-    for (const PodPlan& p : neu.pods)
-      if (p.ns == "kube-system" && p.labels.contains("k8s-app"))
-        if (const ProcessRecord* rec = state.find(p.name, "dnsmasq"); rec && process_alive(rec->id)) ::kill(rec->id.pid, SIGHUP);
+    signal_dns(neu, state);
   }
   for (const DataPlanePlan& dp : old.data_planes)
     if (std::none_of(neu.data_planes.begin(), neu.data_planes.end(), [&](const DataPlanePlan& n) { return n.dir == dp.dir; })) {
       std::error_code ec;
       std::filesystem::remove_all(dp.dir, ec);
     }
-  state.memory = neu.memory;
   KN_TRY(save_state(state, text, l7_yaml(checked.l7)));
   KN_TRY(reloads);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();

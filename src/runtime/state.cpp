@@ -82,7 +82,7 @@ Status save_state(const LabState& state, const std::string& lab_text, const std:
   }
   toml::table t{{"lab", state.lab},
                 {"source", state.source},
-                {"status", state.status},
+                {"status", to_string(state.status)},
                 {"cni_override", state.cni_override},
                 {"created", static_cast<std::int64_t>(state.created)}};
   toml::array procs;
@@ -103,7 +103,7 @@ Status save_state(const LabState& state, const std::string& lab_text, const std:
   std::ostringstream out;
   out << "# kn-lab state: written by kn-lab, read by kn-lab. Do not edit.\n" << t << "\n";
   KN_TRY(write_private(dir + "/state.toml", out.str()));
-  if (state.status != "up") return {};
+  if (state.status != LabStatus::kUp) return {};
   // The desired state outside /run, so that a reboot does not lose it (`kn-lab up <lab>`
   // restores it). A copy of the three files: the record stays the one under /run.
   std::string saved = saved_dir(state.lab);
@@ -132,7 +132,8 @@ Result<LabState> load_state_in(const std::string& dir, const std::string& lab) {
   LabState s;
   s.lab = t["lab"].value_or(std::string(lab));
   s.source = t["source"].value_or(std::string());
-  s.status = t["status"].value_or(std::string("unknown"));
+  std::string status = t["status"].value_or(std::string("unknown"));
+  s.status = status == "up" ? LabStatus::kUp : status == "creating" ? LabStatus::kCreating : LabStatus::kUnknown;
   s.cni_override = t["cni_override"].value_or(std::string());
   s.created = static_cast<std::time_t>(t["created"].value_or(std::int64_t{0}));
   if (const toml::array* procs = t["process"].as_array()) {
@@ -184,6 +185,11 @@ Result<LabState> load_state(const std::string& lab) {
   return load_state_in(state_dir(lab), lab);
 }
 
+Result<std::string> recorded_text(const std::string& lab, const std::string& file) {
+  KN_TRY(check_lab_name(lab));
+  return read_text(state_dir(lab) + "/" + file);
+}
+
 Result<Lab> load_recorded_lab(const std::string& lab) {
   std::string cni;
   if (auto state = load_state(lab)) cni = state->cni_override;
@@ -219,6 +225,15 @@ std::vector<std::string> list_labs() {
   for (const std::string& ns : netns_list("kn-"))
     if (auto parsed = parse_netns_name(ns)) labs.insert(parsed->first);
   return {labs.begin(), labs.end()};
+}
+
+std::string_view to_string(LabStatus s) {
+  switch (s) {
+    case LabStatus::kCreating: return "creating";
+    case LabStatus::kUp: return "up";
+    case LabStatus::kUnknown: break;
+  }
+  return "unknown";
 }
 
 Status check_lab_name(const std::string& lab) {

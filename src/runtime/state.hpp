@@ -25,10 +25,14 @@ struct ProcessRecord {
   ProcessId id;
 };
 
+// kCreating while `up` runs (a crash leaves it so: `up` then refuses, `down` cleans), then kUp.
+enum class LabStatus { kCreating, kUp, kUnknown };
+std::string_view to_string(LabStatus s);  // "creating", "up", "unknown": as state.toml spells it
+
 struct LabState {
   std::string lab;
   std::string source;         // where the lab file came from
-  std::string status;         // "creating" while up runs, then "up"
+  LabStatus status = LabStatus::kUnknown;
   std::string cni_override;   // `up --cni`, applied again whenever the recorded lab is read
   std::time_t created = 0;
   std::vector<ProcessRecord> processes;
@@ -44,6 +48,8 @@ Status check_lab_name(const std::string& lab);
 
 Status save_state(const LabState& state, const std::string& lab_text, const std::string& l7_text = {});
 Result<LabState> load_state(const std::string& lab);
+// The text of one file of the record ("lab.toml", "l7.yaml"); "" when it does not exist.
+Result<std::string> recorded_text(const std::string& lab, const std::string& file);
 // The lab as recorded (parsed from the saved copy) and its plan.
 Result<Lab> load_recorded_lab(const std::string& lab);
 

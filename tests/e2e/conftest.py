@@ -152,19 +152,10 @@ def _session_residue_check():
 
 
 def _kn_residue() -> list[str]:
-    out = []
-    try:
-        out += [f"/run/netns/{n}" for n in sorted(os.listdir("/run/netns")) if n.startswith("kn-")]
-    except OSError:
-        pass
-    try:
-        out += [f"/run/kn-lab/{n}" for n in sorted(os.listdir("/run/kn-lab"))]
-    except OSError:
-        pass
-    try:  # desired states kept across reboots: `down` removes them too
-        out += [f"/var/lib/kn-lab/{n}" for n in sorted(os.listdir("/var/lib/kn-lab"))]
-    except OSError:
-        pass
+    out = [f"/run/netns/{n}" for n in harness.listdir("/run/netns") if n.startswith("kn-")]
+    out += [f"/run/kn-lab/{n}" for n in harness.listdir("/run/kn-lab")]
+    # desired states kept across reboots: `down` removes them too
+    out += [f"/var/lib/kn-lab/{n}" for n in harness.listdir("/var/lib/kn-lab")]
     return out
 
 

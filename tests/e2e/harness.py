@@ -50,6 +50,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from contextlib import contextmanager
 
 SNAPSHOT_VERSION = 1
 
@@ -591,6 +592,52 @@ def settle_diff(before: dict, timeout: float = 5.0, interval: float = 0.25) -> t
         if not d or time.monotonic() >= deadline:
             return d, after
         time.sleep(interval)
+
+
+# --------------------------------------------------------------------------- host directories
+
+def listdir(path: str) -> list[str]:
+    """The entries of `path`, or [] when it does not exist: /run/netns, /etc/netns and
+    /run/kn-lab come and go (kn-lab removes the ones it made when its last lab goes down,
+    and a fresh machine has none of them)."""
+    try:
+        return sorted(os.listdir(path))
+    except FileNotFoundError:
+        return []
+
+
+def _run_netns_mounts() -> int:
+    return sum(1 for m in read_mounts() if m[0] == "/run/netns")
+
+
+@contextmanager
+def scratch_netns(name: str):
+    """`ip netns add name` ... `ip netns del name`, restoring /run/netns exactly.
+
+    On a host where /run/netns did not exist, `ip netns add` creates the directory and
+    bind-mounts it onto itself (and `ip netns del` leaves both): those are undone too, so the
+    host ends as it began.
+    """
+    if not name.startswith("kn-"):
+        raise ValueError(f"scratch namespaces are named kn-*, not {name!r}")
+    if os.path.exists(f"/run/netns/{name}"):
+        subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=30)  # a leftover
+    had_dir = os.path.isdir("/run/netns")
+    mounts_before = _run_netns_mounts()
+    try:
+        subprocess.run(["ip", "netns", "add", name], check=True, capture_output=True, timeout=30)
+        yield name
+    finally:
+        if os.path.exists(f"/run/netns/{name}"):
+            subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=30)
+        while _run_netns_mounts() > mounts_before:
+            if subprocess.run(["umount", "/run/netns"], capture_output=True, timeout=30).returncode:
+                break
+        if not had_dir:
+            try:
+                os.rmdir("/run/netns")
+            except OSError:
+                pass
 
 
 # --------------------------------------------------------------------------- in-namespace helpers

@@ -32,6 +32,7 @@ from pathlib import Path
 
 import pytest
 
+from harness import listdir
 from conftest import KN_LAB, require_kn_lab
 
 pytestmark = pytest.mark.e2e
@@ -989,25 +990,15 @@ def _traces(lab: str) -> set[str]:
     Only the row's own lab: other people's labs may come and go meanwhile (the host guard sees
     everything, and a difference there that names another lab is not this row's).
     """
-    out = set()
-    try:
-        out |= {f"/run/netns/{n}" for n in os.listdir("/run/netns") if n.startswith(f"kn-{lab}.")}
-    except OSError:
-        pass
-    try:
-        out |= {f"/etc/netns/{n}" for n in os.listdir("/etc/netns") if n.startswith(f"kn-{lab}.")}
-    except OSError:
-        pass
+    out = {f"/run/netns/{n}" for n in listdir("/run/netns") if n.startswith(f"kn-{lab}.")}
+    out |= {f"/etc/netns/{n}" for n in listdir("/etc/netns") if n.startswith(f"kn-{lab}.")}
     if _safe_component(lab):
         for p in (f"/run/kn-lab/{lab}", f"/run/kn-lab/{lab}.lock"):
             if os.path.lexists(p):
                 out.add(p)
     else:
         # A name that is not a path component (`..`, `a/b`): any new entry of /run/kn-lab counts.
-        try:
-            out |= {f"/run/kn-lab/{n}" for n in os.listdir("/run/kn-lab")}
-        except OSError:
-            pass
+        out |= {f"/run/kn-lab/{n}" for n in listdir("/run/kn-lab")}
     return out
 
 

@@ -7,6 +7,7 @@ Traffic goes only between the lab's own namespaces, to the lab's own addresses.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -14,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import KN_LAB
+import harness
+from harness import listdir
+
+from conftest import KN_LAB, _skip_or_fail
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +28,7 @@ def pod_ips(lab) -> dict[str, str]:
 
 
 def netns_of(labname: str) -> list[str]:
-    return sorted(n for n in os.listdir("/run/netns") if n.startswith(f"kn-{labname}."))
+    return sorted(n for n in listdir("/run/netns") if n.startswith(f"kn-{labname}."))
 
 
 def test_container_to_container_over_localhost(lab):
@@ -115,10 +119,34 @@ def test_verbose_up_prints_equivalent_commands(lab):
     assert "hairpin on" in err
 
 
-@pytest.mark.parametrize("kill_at", [1, 4, 9, 14, 17, 22, 25, 27])
+# Fault points name the op (a part of its `ip` rendering, see `kn-lab up --dry-run`), so that they
+# stay where they are when ops are added before them. A text that matches no op never fires: the
+# tests below then fail on the exit status.
+KILL_POINTS = [
+    "ip netns add kn-p2p.node1",                       # the very first op
+    "net.bridge.bridge-nf-call-iptables=1",            # the node half made
+    "/etc/netns/kn-p2p.web/hosts",                     # a pod namespace, no files yet
+    "hostname api && exec kn-pause",                   # web complete, api's pause not started
+    "ip -n kn-p2p.web link set lo up",                 # web's veth made, not configured
+    "ip -n kn-p2p.web route add default",
+    "peer name eth0 netns kn-p2p.api",                 # api's pause running, no veth
+    "ip -n kn-p2p.api link set eth0 up",
+    "ip -n kn-p2p.api route add default",
+    "logs/web_server.log",                             # the network done, no container yet
+]
+FAIL_POINTS = [
+    "ip -n kn-p2p.node1 link set lo up",
+    "/etc/netns/kn-p2p.web/hosts",
+    "peer name eth0 netns kn-p2p.web",
+    "/etc/netns/kn-p2p.api/resolv.conf",
+    "logs/api_server.log",                             # the last op: everything to undo
+]
+
+
+@pytest.mark.parametrize("kill_at", KILL_POINTS)
 def test_up_killed_halfway_then_down_cleans(kill_at, kn):
-    """SIGKILL `up` just before its N-th operation; `down` must still remove everything."""
-    env = dict(os.environ, KNLAB_TEST_KILL_AT=str(kill_at))
+    """SIGKILL `up` just before the named operation; `down` must still remove everything."""
+    env = dict(os.environ, KNLAB_TEST_KILL_AT=kill_at)
     r = subprocess.run([str(KN_LAB), "up", "02-pod-to-pod-same-node"], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == -9, r
     if netns_of("p2p"):
@@ -133,12 +161,12 @@ def test_up_killed_halfway_then_down_cleans(kill_at, kn):
     kn("down", "p2p", check=True)
 
 
-@pytest.mark.parametrize("fail_at", [2, 9, 12, 20])
+@pytest.mark.parametrize("fail_at", FAIL_POINTS)
 def test_failed_up_rolls_back(fail_at, kn):
-    env = dict(os.environ, KNLAB_TEST_FAIL_AT=str(fail_at))
+    env = dict(os.environ, KNLAB_TEST_FAIL_AT=fail_at)
     r = subprocess.run([str(KN_LAB), "up", "02-pod-to-pod-same-node"], env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 1
-    assert "injected failure" in r.stderr
+    assert "injected failure" in r.stderr and fail_at in r.stderr  # at the op named, not another
     # Nothing left even before any down: the transaction undid it.
     assert netns_of("p2p") == []
     assert not Path("/run/kn-lab/p2p").exists()
@@ -238,3 +266,32 @@ def test_up_on_a_running_lab_repairs_what_died(lab, kn):
     assert p2p.exec("api", "hostname", check=True).stdout.strip() == "api"  # a new UTS namespace, named again
     again = kn("up", "02-pod-to-pod-same-node", check=True)
     assert "nothing drifted" in again.stdout
+
+
+def _netns_dir_state() -> tuple[bool, bool, list[str]]:
+    """(/run/netns exists, is a mount point, its entries)."""
+    mounted = any(m[0] == "/run/netns" for m in harness.read_mounts())
+    return os.path.isdir("/run/netns"), mounted, listdir("/run/netns")
+
+
+@pytest.mark.parametrize("start", ["absent", "plain-directory", "iproute2-layout-with-a-namespace"])
+def test_host_directories_are_left_as_found(start, kn):
+    """Whatever state /run/netns is in (absent on a fresh machine, a plain directory, or the
+    layout `ip netns add` leaves, holding somebody else's namespace), a lab's up and down leave it
+    exactly so: kn-lab undoes only what it did itself."""
+    exists, mounted, entries = _netns_dir_state()
+    if entries or mounted or exists:
+        _skip_or_fail(f"/run/netns is in use on this machine ({entries or 'a mount'}): "
+                      "the test needs it absent at its start, as on a fresh machine")
+    with contextlib.ExitStack() as stack:
+        if start == "plain-directory":
+            os.mkdir("/run/netns")
+            stack.callback(os.rmdir, "/run/netns")
+        elif start == "iproute2-layout-with-a-namespace":
+            stack.enter_context(harness.scratch_netns("kn-hostdirs-other.x"))
+        before = _netns_dir_state()
+        kn("up", "02-pod-to-pod-same-node", check=True)
+        assert _netns_dir_state()[1], "labs need /run/netns to be a (shared) mount"
+        kn("down", "p2p", check=True)
+        assert _netns_dir_state() == before
+        assert not os.path.exists("/run/kn-lab")  # no marker left behind either

@@ -18,7 +18,6 @@ import signal
 import statistics
 import subprocess
 import time
-from contextlib import contextmanager
 
 import pytest
 
@@ -309,36 +308,8 @@ def _run(*cmd):
                           stdin=subprocess.DEVNULL)
 
 
-def _run_netns_mounts() -> int:
-    return sum(1 for m in harness.read_mounts() if m[0] == "/run/netns")
-
-
-@contextmanager
-def temp_netns(name: str):
-    """`ip netns add name` ... `ip netns del name`, restoring /run/netns exactly.
-
-    On a host where /run/netns did not exist, `ip netns add` creates the
-    directory and bind-mounts it onto itself (and `ip netns del` leaves both):
-    those are undone too, so the host ends as it began.
-    """
-    if os.path.exists(f"/run/netns/{name}"):
-        pytest.fail(f"stale /run/netns/{name} from an earlier run: `ip netns del {name}` first")
-    had_dir = os.path.isdir("/run/netns")
-    mounts_before = _run_netns_mounts()
-    try:
-        _run("ip", "netns", "add", name)
-        yield name
-    finally:
-        if os.path.exists(f"/run/netns/{name}"):
-            subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=30)
-        while _run_netns_mounts() > mounts_before:
-            if subprocess.run(["umount", "/run/netns"], capture_output=True, timeout=30).returncode:
-                break
-        if not had_dir:
-            try:
-                os.rmdir("/run/netns")
-            except OSError:
-                pass
+_run_netns_mounts = harness._run_netns_mounts
+temp_netns = harness.scratch_netns
 
 
 def _unrelated(lines):

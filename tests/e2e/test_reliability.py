@@ -16,12 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from harness import listdir
+
 pytestmark = pytest.mark.e2e
 
 
 def lab_pids(labname: str) -> list[int]:
     pids: set[int] = set()
-    for ns in os.listdir("/run/netns"):
+    for ns in listdir("/run/netns"):
         if ns.startswith(f"kn-{labname}."):
             out = subprocess.run(["ip", "netns", "pids", ns], capture_output=True, text=True).stdout
             pids.update(int(p) for p in out.split())
@@ -35,12 +37,12 @@ def simulate_reboot(labname: str) -> None:
             os.kill(pid, signal.SIGKILL)
         except ProcessLookupError:
             pass
-    for ns in os.listdir("/run/netns"):
+    for ns in listdir("/run/netns"):
         if ns.startswith(f"kn-{labname}."):
             subprocess.run(["ip", "netns", "del", ns], check=True)
     shutil.rmtree(f"/run/kn-lab/{labname}")
     Path(f"/run/kn-lab/{labname}.lock").unlink(missing_ok=True)
-    for d in os.listdir("/etc/netns"):
+    for d in listdir("/etc/netns"):
         if d.startswith(f"kn-{labname}."):
             shutil.rmtree(f"/etc/netns/{d}")
 

@@ -27,7 +27,7 @@
 
 #include "core/ip.hpp"
 #include "net/iptables.hpp"
-#include "net/iptables_rule.hpp"
+#include "ops/iptables_rule.hpp"
 #include "net/netns.hpp"
 
 using namespace knlab;

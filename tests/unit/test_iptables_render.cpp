@@ -4,7 +4,7 @@
 #include <doctest/doctest.h>
 
 #include "net/iptables.hpp"
-#include "net/iptables_rule.hpp"
+#include "ops/iptables_rule.hpp"
 
 using namespace knlab;
 

@@ -186,6 +186,7 @@ TEST_CASE("loading a missing file is an input error naming it") {
 TEST_CASE("the parser survives arbitrary bytes (fuzz smoke)") {
   std::string s = kGood;
   unsigned seed = 12345;
+  int accepted = 0, refused = 0;
   for (int round = 0; round < 2000; ++round) {
     std::string t = s;
     for (int k = 0; k < 4; ++k) {
@@ -193,9 +194,19 @@ TEST_CASE("the parser survives arbitrary bytes (fuzz smoke)") {
       std::size_t pos = (seed >> 8) % t.size();
       t[pos] = static_cast<char>((seed >> 16) & 0xff);
     }
-    (void)parse_lab(t, "fuzz.toml");  // must not crash or throw
+    auto lab = parse_lab(t, "fuzz.toml");  // must not crash or throw
+    if (lab) {
+      ++accepted;
+    } else {
+      // A refusal is an input error that names the file and says what is wrong.
+      CHECK(lab.error().kind == ErrorKind::kInput);
+      CHECK(lab.error().where.file == "fuzz.toml");
+      CHECK(!lab.error().detail.empty());
+      ++refused;
+    }
   }
-  CHECK(true);
+  CHECK(refused > 0);  // the mutations did reach the validator
+  CHECK(accepted + refused == 2000);
 }
 
 TEST_CASE("edit distance") {

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "core/ip.hpp"
-#include "net/iptables_rule.hpp"
+#include "ops/iptables_rule.hpp"
 
 namespace knlab {
 

@@ -10,9 +10,7 @@
 //   * the statistic probability is saved from the kernel's 31-bit fraction,
 //     lround(p * 2^31) / 2^31, with %.11f;
 //   * REJECT always names its --reject-with.
-#include "net/iptables_rule.hpp"
-
-#include "net/iptables.hpp"
+#include "ops/iptables_rule.hpp"
 
 #include <fmt/core.h>
 

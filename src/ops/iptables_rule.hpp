@@ -83,4 +83,8 @@ std::string render_iptables_save(const IptTable& table);
 // One rule as "-A CHAIN ..." (the iptables command without "iptables -t TABLE").
 std::string render_rule(const IptRule& rule);
 
+// The statistic match's stored probability: the kernel compares a 31-bit random number with
+// lround(p * 2^31) (libxt_statistic.c), and iptables-save prints that fraction back with %.11f.
+std::uint32_t statistic_probability_fraction(double probability);
+
 }  // namespace knlab

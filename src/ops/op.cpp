@@ -1,4 +1,4 @@
-#include "net/op.hpp"
+#include "ops/op.hpp"
 
 #include <fmt/core.h>
 

@@ -1,0 +1,114 @@
+"""A live change killed at any point leaves a lab that the next `up` repairs: it makes the pods
+the desired state has and the kernel lacks, removes the namespaces the desired state does not
+know, restarts what a half-made pod lacks; afterwards `get` agrees with the kernel, a second
+`up` finds nothing to do, and the same change succeeds.
+
+The change records where the lab is going before it changes the kernel (write-ahead), and a
+change that fails (not killed) is undone together with its record."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import KN_LAB
+from harness import listdir
+
+pytestmark = pytest.mark.e2e
+
+LAB = "03-pod-to-pod-vxlan"
+NAME = "vxlan"
+INFRA = {"node1", "node2", "node3", "wire", "external"}
+OWN_PODS = 6  # the lab file's: a1, b1, a2, b2, a3, b3
+
+
+def lab_namespaces() -> set[str]:
+    return {n.split(".", 1)[1] for n in listdir("/run/netns") if n.startswith(f"kn-{NAME}.")}
+
+
+def assert_get_agrees_with_kernel(lab) -> list[dict]:
+    pods = lab.pods()["items"]
+    names = {p["metadata"]["name"] for p in pods}
+    assert lab_namespaces() - INFRA == names, "pods listed and pod namespaces differ"
+    not_running = [p["metadata"]["name"] for p in pods if p["status"]["phase"] != "Running"]
+    assert not not_running, not_running
+    return pods
+
+
+def start(lab, kn, replicas: int = 2):
+    v = lab(LAB)
+    kn("create", "deploy", "d1", "--image=nginx", f"--replicas={replicas}", "--lab", v.name, check=True)
+    return v
+
+
+def repaired(v, kn):
+    r = kn("up", LAB, check=True)
+    again = kn("up", LAB, check=True)
+    assert "nothing drifted" in again.stdout, again.stdout
+    return r
+
+
+# Fault points of `scale deploy/d1 --replicas=12` (10 new pods): named by a part of the op's
+# rendering (the first op that matches), or an index into the change's ops.
+KILL_POINTS = [
+    "ip netns add kn-vxlan.d1-",   # before the first new namespace
+    "exec kn-pause",               # a namespace made, its pause not started
+    "type veth peer name eth0",    # a pause running, no veth
+    "route add default",           # a veth without its route
+    "kn-netexec",                  # the network done, no container
+    "60",                          # somewhere in the middle
+]
+
+
+@pytest.mark.parametrize("kill_at", KILL_POINTS)
+def test_scale_killed_then_up_repairs_and_the_change_succeeds(kill_at, lab, kn):
+    v = start(lab, kn)
+    env = dict(os.environ, KNLAB_TEST_KILL_AT=kill_at)
+    r = subprocess.run([str(KN_LAB), "scale", "deploy/d1", "--replicas=12", "--lab", v.name], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == -9, r
+    up = repaired(v, kn)
+    assert "repaired" in up.stdout or "drift" in up.stdout.lower(), up.stdout
+    pods = assert_get_agrees_with_kernel(v)
+    assert len([p for p in pods if p["metadata"]["name"].startswith("d1-")]) == 12  # the record went ahead
+    # The same change again, and its reverse, now succeed.
+    kn("scale", "deploy/d1", "--replicas=12", "--lab", v.name, check=True)
+    kn("scale", "deploy/d1", "--replicas=2", "--lab", v.name, check=True)
+    kn("scale", "deploy/d1", "--replicas=12", "--lab", v.name, check=True)
+    assert len(assert_get_agrees_with_kernel(v)) == OWN_PODS + 12
+    # Every new pod answers.
+    ip = next(p["status"]["podIP"] for p in v.pods()["items"] if p["metadata"]["name"].startswith("d1-"))
+    assert v.wait_tcp("node1", ip, 80, timeout=5)  # the nginx image serves on 80
+
+
+@pytest.mark.parametrize("delay", [0.02, 0.06, 0.12])
+def test_scale_down_killed_from_outside_then_up_removes_what_the_record_does_not_know(delay, lab, kn):
+    v = start(lab, kn, replicas=12)
+    p = subprocess.Popen([str(KN_LAB), "scale", "deploy/d1", "--replicas=1", "--lab", v.name],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=30)
+    repaired(v, kn)
+    pods = assert_get_agrees_with_kernel(v)
+    d1 = [x for x in pods if x["metadata"]["name"].startswith("d1-")]
+    assert len(d1) in (1, 12)  # killed before the record was written, or after
+    kn("scale", "deploy/d1", "--replicas=5", "--lab", v.name, check=True)
+    assert len(assert_get_agrees_with_kernel(v)) == OWN_PODS + 5
+
+
+@pytest.mark.parametrize("fail_at", ["exec kn-pause", "kn-netexec"])
+def test_failed_change_is_undone_with_its_record(fail_at, lab, kn):
+    v = start(lab, kn)
+    before = {p["metadata"]["name"] for p in v.pods()["items"]}
+    env = dict(os.environ, KNLAB_TEST_FAIL_AT=fail_at)
+    r = subprocess.run([str(KN_LAB), "scale", "deploy/d1", "--replicas=6", "--lab", v.name], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 1 and "injected failure" in r.stderr, r
+    assert {p["metadata"]["name"] for p in assert_get_agrees_with_kernel(v)} == before
+    again = kn("up", LAB, check=True)
+    assert "nothing drifted" in again.stdout, again.stdout
