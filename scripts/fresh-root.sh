@@ -54,6 +54,7 @@ if [[ ! -s $base ]]; then
 fi
 
 root=$(mktemp -d /var/tmp/fresh-root.XXXX)
+chmod 755 "$root"  # it is /: a real machine's is 0755 (mktemp made it 0700: every user but root locked out)
 cleanup() { if ((keep)); then echo "fresh-root: kept $root" >&2; else rm -rf --one-file-system "$root"; fi; }
 trap cleanup EXIT
 tar -C "$root" -xf "$base"

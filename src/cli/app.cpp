@@ -28,6 +28,9 @@ Result<int> run_cli(int argc, char** argv) {
   GlobalOptions global;
   app.add_flag("-v,--verbose", global.verbosity,
                "Show every kernel operation as the ip/bridge/sysctl command that does the same");
+  app.add_flag("--dry-run", global.dry_run,
+               "With a change to a running lab (create, run, scale, expose, apply, delete, patch): print "
+               "the operations it would make, change nothing");
 
   // Each register_* wires its subcommand's callback to set `action`; only one runs.
   Action action;
@@ -71,6 +74,15 @@ Result<int> run_cli(int argc, char** argv) {
     }
     return fail(input_error(SourceLocation{}, e.what(),
                             first.empty() ? "kn-lab --help" : fmt::format("kn-lab {} --help", first)));
+  }
+
+  if (global.dry_run) {
+    static constexpr std::string_view kChanges[] = {"create", "run", "scale", "expose", "apply", "delete", "patch"};
+    std::string chosen = app.get_subcommands().empty() ? "" : app.get_subcommands().front()->get_name();
+    if (std::find(std::begin(kChanges), std::end(kChanges), chosen) == std::end(kChanges))
+      return fail(input_error(SourceLocation{}, fmt::format("--dry-run does not go with `kn-lab {}`", chosen),
+                              "--dry-run goes with up and with the commands that change a running lab: "
+                              "create, run, scale, expose, apply, delete, patch"));
   }
 
   auto logger = spdlog::stderr_color_st("kn-lab");

@@ -26,6 +26,11 @@ Status check_cli_name(const std::string& name, std::string_view what) {
 }
 
 void print_change(std::string_view what, const ChangeResult& r) {
+  if (r.dry_run) {
+    for (const Op& op : r.ops) fmt::print("{}\n", op_display(op));
+    fmt::print("# dry run: {} ({} ops; nothing was changed)\n", what, r.ops.size());
+    return;
+  }
   fmt::print("{}", what);
   std::string detail;
   if (!r.added.empty()) detail += fmt::format("{} pod{} started", r.added.size(), r.added.size() == 1 ? "" : "s");
@@ -67,6 +72,7 @@ Result<Manifest> load_manifest_files(const std::vector<std::string>& files) {
 
 UpHooks verbose_hooks(const GlobalOptions& g) {
   UpHooks h;
+  h.dry_run = g.dry_run;
   if (g.verbosity > 0) h.on_op = [](const Op& op) { fmt::print(stderr, "+ {}\n", op_display(op)); };
   return h;
 }

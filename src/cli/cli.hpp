@@ -14,6 +14,7 @@ namespace knlab {
 
 struct GlobalOptions {
   int verbosity = 0;  // -v: show every kernel operation as its ip/bridge/sysctl command
+  bool dry_run = false;  // --dry-run of a live change: print its ops, change nothing (up has its own)
 };
 
 // --lab (every command that reads a lab) and -n/--namespace (those that name Kubernetes objects).

@@ -75,6 +75,16 @@ struct Render {
   Argv operator()(const IptablesApply& o) const {
     return {"ip", "netns", "exec", o.netns, "iptables-legacy-restore", "--noflush"};
   }
+  Argv operator()(const FileReplace& o) const {
+    if (o.in_place) return {"cp", "/dev/stdin", o.path};  // same inode
+    return {"install", "-m", "0644", "/dev/stdin", o.path};  // a new file renamed over the old one
+  }
+  Argv operator()(const NginxReload& o) const { return {"ip", "netns", "exec", o.netns, "nginx", "-s", "reload", "-p", o.dir + "/"}; }
+  Argv operator()(const ProcessSignal& o) const {
+    return {"kill", fmt::format("-{}", o.signal == 1 ? "HUP" : std::to_string(o.signal)), std::to_string(o.pid)};
+  }
+  Argv operator()(const NetnsRemove& o) const { return {"ip", "netns", "del", o.netns}; }
+  Argv operator()(const PathRemove& o) const { return {"rm", "-rf", o.path}; }
   Argv operator()(const ContainerStart& o) const {
     // nsenter joins the pause's UTS and IPC namespaces; `ip netns exec` joins the network
     // namespace and binds /etc/netns/<ns>/{hosts,resolv.conf} over /etc, as kn-lab does.
@@ -113,11 +123,18 @@ std::string op_display(const Op& op) {
     // The pause-pid placeholder is meant to be read, not quoted.
     out += a.starts_with("--target=$(") ? a : shell_quote(a);
   }
-  if (auto* f = std::get_if<FileWrite>(&op)) {
-    out += " <<'EOF'\n" + f->content;
-    if (!f->content.ends_with('\n')) out += '\n';
+  auto heredoc = [&](const std::string& content) {
+    out += " <<'EOF'\n" + content;
+    if (!content.ends_with('\n')) out += '\n';
     out += "EOF";
-  }
+  };
+  if (auto* f = std::get_if<FileWrite>(&op)) heredoc(f->content);
+  if (auto* f = std::get_if<FileReplace>(&op)) heredoc(f->content);
+  if (auto* r = std::get_if<NginxReload>(&op))
+    out += fmt::format("   # SIGHUP to the master (pid {}), then until a worker runs the new configuration", r->master_pid);
+  if (auto* k = std::get_if<ProcessSignal>(&op)) out += "   # " + k->what;
+  if (auto* n = std::get_if<NetnsRemove>(&op))
+    out = fmt::format("ip netns pids {0} | xargs -r kill; ip -n {0} link del eth0; {1}; rm -rf /etc/netns/{0}", n->netns, out);
   if (auto* c = std::get_if<ContainerStart>(&op)) out += fmt::format(" >>{} 2>&1 &", c->log_path);
   if (std::holds_alternative<PauseStart>(op)) out += " &";
   if (auto* t = std::get_if<IptablesApply>(&op)) out += " <<'EOF'\n" + render_iptables_save(t->table) + "EOF";

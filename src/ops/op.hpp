@@ -138,9 +138,45 @@ struct IptablesApply {
   IptTable table;
 };
 
+// What a live change does after its new pods and rules are in place (never undone: by then the
+// record already says where the lab is going, and the next `up` finishes what a crash left).
+
+// A file that running processes read, rewritten: in place (same inode: pods see their hosts and
+// resolv.conf through bind mounts) or, for nginx, atomically (a new file renamed over it).
+struct FileReplace {
+  std::string path;
+  std::string content;
+  bool in_place = false;
+};
+// nginx's graceful reload: SIGHUP to the master, then wait for a worker on the new configuration
+// and for the old ones to go (nginx -s reload, and the wait ingress-nginx does).
+struct NginxReload {
+  std::string netns;
+  std::string dir;  // the data plane's prefix: conf, logs/error.log
+  int master_pid = 0;
+  unsigned long long master_start = 0;  // with the pid: never a recycled pid
+};
+// A signal to a running daemon (dnsmasq reads its hosts file again on SIGHUP).
+struct ProcessSignal {
+  int pid = 0;
+  unsigned long long start = 0;
+  int signal = 1;
+  std::string what;  // "dnsmasq of kube-dns-...": for the display
+};
+// A pod that goes: its processes stopped, its eth0 deleted (the node's end of the veth goes with
+// it at once), its namespace deleted, its files under /etc/netns removed.
+struct NetnsRemove {
+  std::string netns;
+};
+// A directory of the lab's own state that is no longer wanted (a removed data plane's).
+struct PathRemove {
+  std::string path;
+};
+
 using Op = std::variant<NetnsAdd, SysctlSet, LinkUp, BridgeAdd, VethAdd, BridgePortSet, AddrAdd,
                         RouteAdd, VxlanAdd, NeighAdd, FdbAdd, FileWrite, PauseStart, ContainerStart,
-                        DaemonStart, BgpWait, IptablesApply>;
+                        DaemonStart, BgpWait, IptablesApply, FileReplace, NginxReload, ProcessSignal,
+                        NetnsRemove, PathRemove>;
 
 // The equivalent command, as argv (never a shell string).
 std::vector<std::string> op_argv(const Op& op);

@@ -241,7 +241,8 @@ std::string file_text(const std::string& path) {
 // hosts and resolv.conf and the DNS hosts file rewritten in place (pods see them through bind
 // mounts: same inode), a data plane's configuration replaced atomically; then the daemon that
 // reads them is told (dnsmasq: SIGHUP; nginx: a graceful reload).
-void repair_files(const LabPlan& plan, const LabState& state, UpResult& result) {
+void repair_files(const LabPlan& plan, const LabState& state, LiveExecutor& live, UpResult& result, const UpHooks& hooks) {
+  std::vector<Op> ops;
   std::set<const DataPlanePlan*> reload;
   bool dns = false;
   for (const Op& op : up_ops(plan)) {
@@ -250,18 +251,25 @@ void repair_files(const LabPlan& plan, const LabState& state, UpResult& result) 
     const DataPlanePlan* dp = nullptr;
     for (const DataPlanePlan& d : plan.data_planes)
       if (f->path.starts_with(d.dir + "/")) dp = &d;
-    Status st = dp ? replace_files({{f->path, f->content}}) : write_file(f->path, f->content);
-    if (!st) {
-      result.unrepaired.push_back(st.error().format());
-      continue;
-    }
+    ops.emplace_back(FileReplace{f->path, f->content, dp == nullptr});
     result.drift.push_back(fmt::format("{} differed from the desired state (rewritten)", f->path));
     if (dp) reload.insert(dp);
     dns |= f->path == plan.dns_hosts_path;
   }
-  if (dns) signal_dns(plan, state);
+  for (const DataPlanePlan& dp : plan.data_planes)
+    for (const Op& op : nginx_reload_ops(plan, dp, state)) {
+      auto& r = std::get<NginxReload>(op);
+      if (reload.contains(&dp) || !nginx_runs_older_config(ProcessId{r.master_pid, r.master_start}, dp.conf())) continue;
+      result.drift.push_back(fmt::format("nginx of {}/{} ran an older configuration than {} (reloaded)", dp.ns, dp.name, dp.conf()));
+      reload.insert(&dp);
+    }
+  if (dns) for (Op& op : dns_reload_ops(plan, state)) ops.push_back(std::move(op));
   for (const DataPlanePlan* dp : reload)
-    if (auto st = reload_data_plane(plan, *dp, state); !st) result.unrepaired.push_back(st.error().format());
+    for (Op& op : nginx_reload_ops(plan, *dp, state)) ops.push_back(std::move(op));
+  for (const Op& op : ops) {
+    if (hooks.on_op) hooks.on_op(op);
+    if (auto r = live.run(op); !r) result.unrepaired.push_back(r.error().format());
+  }
 }
 
 // `up` of a lab that is up: compare the kernel and the processes with the plan, restart what
@@ -327,7 +335,7 @@ Status repair(const std::string& name, LabState& state, UpResult& result, const 
     KN_TRY(save_state(state, ""));
   }
   repair_network(plan, present, live, result, hooks);
-  repair_files(plan, state, result);
+  repair_files(plan, state, live, result, hooks);
   return {};
 }
 

@@ -29,6 +29,7 @@ struct UpHooks {
   std::function<void(const Op&)> on_op;  // called before each op (for -v)
   std::string cni_override;              // recorded so that later commands see the same lab
   const PlanMemory* memory = nullptr;    // a restored lab's: pods get the names and addresses they had
+  bool dry_run = false;                  // a live change: plan its ops, change nothing
 };
 
 struct UpResult {

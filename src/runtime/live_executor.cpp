@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
+#include <filesystem>
 #include <cstring>
 #include <chrono>
 #include <fstream>
@@ -21,6 +23,8 @@
 #include "net/sysctl.hpp"
 #include "runtime/bird_client.hpp"
 #include "runtime/host_dirs.hpp"
+#include "runtime/nginx_control.hpp"
+#include "runtime/teardown.hpp"
 
 namespace knlab {
 
@@ -38,6 +42,31 @@ Status write_file(const std::string& path, const std::string& content) {
 
 struct LiveExecutor::Visitor {
   LiveExecutor& self;
+
+  Result<Outcome> operator()(const FileReplace& o) {
+    KN_TRY(o.in_place ? write_file(o.path, o.content) : replace_files({{o.path, o.content}}));
+    return Outcome{};
+  }
+  Result<Outcome> operator()(const NginxReload& o) {
+    KN_TRY(reload_nginx(ProcessId{o.master_pid, o.master_start}, o.dir + "/logs/error.log"));
+    return Outcome{};
+  }
+  Result<Outcome> operator()(const ProcessSignal& o) {
+    if (process_alive(ProcessId{o.pid, o.start}) && ::kill(o.pid, o.signal) != 0)
+      return fail(sys_error("signal", o.what, errno));
+    return Outcome{};
+  }
+  Result<Outcome> operator()(const NetnsRemove& o) {
+    self.session_.forget(o.netns);
+    remove_namespaces({o.netns}, {.recorded = {}, .free_veth_names = true});
+    return Outcome{};
+  }
+  Result<Outcome> operator()(const PathRemove& o) {
+    std::error_code ec;
+    std::filesystem::remove_all(o.path, ec);
+    if (ec) return fail(sys_error("remove", o.path, ec.value()));
+    return Outcome{};
+  }
 
   Result<NsContext*> ctx(const std::string& ns) { return self.session_.context(ns); }
 

@@ -4,11 +4,15 @@
 #include <fmt/core.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <ctime>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -92,18 +96,49 @@ Status reload_nginx(const ProcessId& master, const std::string& error_log, int t
                           "the previous configuration is still serving"));
 }
 
-Status reload_data_plane(const LabPlan& plan, const DataPlanePlan& dp, const LabState& state) {
+namespace {
+
+// A process's start as wall-clock seconds: the boot's wall-clock time (CLOCK_REALTIME minus
+// CLOCK_BOOTTIME: /proc/stat's btime is whole seconds) plus its start in ticks since boot.
+std::optional<double> started_at(pid_t pid) {
+  auto ticks = process_start_time(pid);
+  if (!ticks) return std::nullopt;
+  timespec real{}, boot{};
+  ::clock_gettime(CLOCK_REALTIME, &real);
+  ::clock_gettime(CLOCK_BOOTTIME, &boot);
+  double booted = static_cast<double>(real.tv_sec - boot.tv_sec) + static_cast<double>(real.tv_nsec - boot.tv_nsec) / 1e9;
+  return booted + static_cast<double>(*ticks) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+}  // namespace
+
+bool nginx_runs_older_config(const ProcessId& master, const std::string& conf) {
+  struct stat st{};
+  if (!process_alive(master) || ::stat(conf.c_str(), &st) != 0) return false;
+  double written = static_cast<double>(st.st_mtim.tv_sec) + static_cast<double>(st.st_mtim.tv_nsec) / 1e9;
+  std::optional<double> youngest;
+  for (pid_t w : children_of(master.pid))
+    if (auto t = started_at(w); t && (!youngest || *t > *youngest)) youngest = t;
+  // Workers start on every (re)load; ticks are 10 ms, hence the margin.
+  return youngest && written > *youngest + 0.05;
+}
+
+std::vector<Op> nginx_reload_ops(const LabPlan& plan, const DataPlanePlan& dp, const LabState& state) {
+  std::vector<Op> ops;
   for (const PodPlan& p : plan.pods)
     if (p.ns == dp.ns && p.deployment == dp.name && !p.containers.empty())
       if (const ProcessRecord* rec = state.find(p.name, p.containers.front().name))
-        KN_TRY(reload_nginx(rec->id, dp.dir + "/logs/error.log"));
-  return {};
+        ops.emplace_back(NginxReload{p.netns, dp.dir, rec->id.pid, rec->id.start});
+  return ops;
 }
 
-void signal_dns(const LabPlan& plan, const LabState& state) {
+std::vector<Op> dns_reload_ops(const LabPlan& plan, const LabState& state) {
+  std::vector<Op> ops;
   for (const PodPlan& p : plan.pods)
     if (p.ns == "kube-system" && p.labels.contains("k8s-app"))
-      if (const ProcessRecord* rec = state.find(p.name, "dnsmasq"); rec && process_alive(rec->id)) ::kill(rec->id.pid, SIGHUP);
+      if (const ProcessRecord* rec = state.find(p.name, "dnsmasq"))
+        ops.emplace_back(ProcessSignal{rec->id.pid, rec->id.start, SIGHUP, fmt::format("dnsmasq of {}: read the hosts file again", p.name)});
+  return ops;
 }
 
 }  // namespace knlab

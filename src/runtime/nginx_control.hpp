@@ -26,10 +26,15 @@ Status replace_files(const std::vector<std::pair<std::string, std::string>>& fil
 // does not take the configuration.
 Status reload_nginx(const ProcessId& master, const std::string& error_log, int timeout_ms = 5000);
 
-// Reloads the data plane's nginx (its master: the pod's first container, as recorded).
-Status reload_data_plane(const LabPlan& plan, const DataPlanePlan& dp, const LabState& state);
+// Whether nginx (its master) runs a configuration older than `conf` on disk: its youngest worker
+// started before the file was written (a change killed between writing and reloading).
+bool nginx_runs_older_config(const ProcessId& master, const std::string& conf);
 
-// Tells the cluster DNS (dnsmasq, kube-system) to read its hosts file again: SIGHUP.
-void signal_dns(const LabPlan& plan, const LabState& state);
+// The reload of a data plane's nginx (its master: the pod's first container, as recorded), or
+// nothing when no master is recorded.
+std::vector<Op> nginx_reload_ops(const LabPlan& plan, const DataPlanePlan& dp, const LabState& state);
+
+// SIGHUP to the cluster DNS (dnsmasq, kube-system): it reads its hosts file again.
+std::vector<Op> dns_reload_ops(const LabPlan& plan, const LabState& state);
 
 }  // namespace knlab

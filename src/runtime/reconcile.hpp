@@ -4,6 +4,8 @@
 // it, changing only what differs: new pods are built, removed pods torn down, the iptables
 // tables of nodes whose rules changed are replaced (one commit per table), the cluster DNS and
 // the nginx data planes (Ingress, Gateways) reloaded. All under the lab's lock, so two commands at once are serialised.
+// Every step is an op (shown by -v and --dry-run, broken by the fault-injection tests); the
+// record is written ahead of the kernel, so a change killed anywhere is finished by `up`.
 #pragma once
 
 #include <functional>
@@ -27,6 +29,8 @@ struct ChangeResult {
   std::vector<std::string> reloaded; // nginx data planes reloaded ("<ns>/<name>")
   double seconds = 0;
   LabPlan plan;                      // the lab as it is now
+  std::vector<Op> ops;               // with UpHooks::dry_run: what the change would do, in order
+  bool dry_run = false;
 };
 
 Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, const UpHooks& hooks);

@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -18,7 +20,7 @@ import pytest
 import harness
 from harness import listdir
 
-from conftest import KN_LAB, _skip_or_fail
+from conftest import KN_LAB, REPO, _skip_or_fail
 
 pytestmark = pytest.mark.e2e
 
@@ -206,9 +208,17 @@ def test_missing_daemon_is_named_with_its_package(labfile, program, package):
     assert netns_of(name) == [] and not os.path.exists(f"/run/kn-lab/{name}")
 
 
-def test_not_root_is_told_what_it_needs(tmp_path):
-    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", str(KN_LAB), "up",
-                        "02-pod-to-pod-same-node"], capture_output=True, text=True, timeout=30)
+def test_not_root_is_told_what_it_needs():
+    # A copy of kn-lab and the lab where any user can reach them: a clone under /root (0700, as
+    # on a fresh Debian) is not.
+    with tempfile.TemporaryDirectory(prefix="knlab-nonroot-") as d:
+        os.chmod(d, 0o755)
+        os.mkdir(f"{d}/bin")
+        os.mkdir(f"{d}/labs")
+        shutil.copy2(KN_LAB, f"{d}/bin/kn-lab")
+        shutil.copy2(REPO / "labs" / "02-pod-to-pod-same-node.toml", f"{d}/labs/")
+        r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", f"{d}/bin/kn-lab", "up",
+                            "02-pod-to-pod-same-node"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 1
     assert "run as root" in r.stderr and "CAP_NET_ADMIN" in r.stderr
     assert netns_of("p2p") == []

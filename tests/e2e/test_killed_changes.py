@@ -112,3 +112,60 @@ def test_failed_change_is_undone_with_its_record(fail_at, lab, kn):
     assert {p["metadata"]["name"] for p in assert_get_agrees_with_kernel(v)} == before
     again = kn("up", LAB, check=True)
     assert "nothing drifted" in again.stdout, again.stdout
+
+
+@pytest.mark.parametrize("kill_at", ["ip netns del kn-vxlan.d1-", "5"])
+def test_scale_down_killed_at_a_removal_then_up_removes_the_rest(kill_at, lab, kn):
+    """Removing pods is an op like the others (NetnsRemove): killed before the first one, or at
+    the 5th removal, the record already says 2 replicas; `up` removes the namespaces left."""
+    v = start(lab, kn, replicas=12)
+    env = dict(os.environ, KNLAB_TEST_KILL_AT=kill_at)
+    r = subprocess.run([str(KN_LAB), "scale", "deploy/d1", "--replicas=2", "--lab", v.name], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == -9, r
+    assert len(lab_namespaces() - INFRA) > OWN_PODS + 2  # some removals were not made
+    up = repaired(v, kn)
+    assert "is not in the lab's desired state (removed)" in up.stdout, up.stdout
+    assert len(assert_get_agrees_with_kernel(v)) == OWN_PODS + 2
+    kn("scale", "deploy/d1", "--replicas=4", "--lab", v.name, check=True)
+    assert len(assert_get_agrees_with_kernel(v)) == OWN_PODS + 4
+
+
+def test_dry_run_and_verbose_show_the_ops_of_a_live_change(lab, kn):
+    v = start(lab, kn, replicas=3)
+    before = lab_namespaces()
+    up_ops = kn("scale", "deploy/d1", "--replicas=5", "--dry-run", "--lab", v.name, check=True).stdout
+    assert up_ops.count("ip netns add kn-vxlan.d1-") == 2, up_ops
+    assert "exec kn-pause" in up_ops and "iptables" not in up_ops  # no Service: no rules change
+    assert "# dry run: deployment.apps/d1 scaled" in up_ops
+    down_ops = kn("scale", "deploy/d1", "--replicas=1", "--dry-run", "--lab", v.name, check=True).stdout
+    assert down_ops.count("ip netns del kn-vxlan.d1-") == 2, down_ops
+    assert lab_namespaces() == before and len(v.pods()["items"]) == OWN_PODS + 3  # nothing changed
+    # -v shows the same ops as they run, the removals too.
+    r = kn("-v", "scale", "deploy/d1", "--replicas=1", "--lab", v.name, check=True)
+    assert r.stderr.count("+ ip netns pids kn-vxlan.d1-") == 2, r.stderr
+    assert len(assert_get_agrees_with_kernel(v)) == OWN_PODS + 1
+    # --dry-run goes only with what changes a lab.
+    refused = kn("get", "pods", "--dry-run", "--lab", v.name)
+    assert refused.returncode == 2 and "--dry-run does not go with `kn-lab get`" in refused.stderr
+
+
+@pytest.mark.parametrize("kill_at", ["install -m 0644 /dev/stdin /run/kn-lab/ingress/nginx", "nginx -s reload"])
+def test_ingress_apply_killed_before_the_reload_then_up_reloads_nginx(kill_at, lab, kn):
+    """The switch-over writes nginx's files, then reloads it: killed between the two (or before),
+    `up` sees nginx running an older configuration than its file (or a file that differs from
+    the desired state), and reloads it; the course's Ingress then answers."""
+    from test_l7 import COURSE, NODE1, status_code, wait_http
+    s = lab("09-ingress")
+    kn("delete", "-f", str(COURSE / "ingress.yaml"), "--lab", s.name, check=True)
+    wait_http(s, f"http://{NODE1}:30080/healthz")
+    env = dict(os.environ, KNLAB_TEST_KILL_AT=kill_at)
+    r = subprocess.run([str(KN_LAB), "apply", "-f", str(COURSE / "ingress.yaml"), "--lab", s.name], env=env,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == -9, r
+    assert status_code(s, f"http://{NODE1}:30080/api/users") == "404"  # the old configuration serves
+    up = kn("up", "09-ingress", check=True)
+    assert "(reloaded)" in up.stdout or "(rewritten)" in up.stdout, up.stdout
+    body = wait_http(s, f"http://{NODE1}:30080/api/users", "pod: api-")
+    assert "\npath: /\n" in body, body
+    assert "nothing drifted" in kn("up", "09-ingress", check=True).stdout
