@@ -54,10 +54,12 @@ if [[ ! -s $base ]]; then
 fi
 
 root=$(mktemp -d /var/tmp/fresh-root.XXXX)
-chmod 755 "$root"  # it is /: a real machine's is 0755 (mktemp made it 0700: every user but root locked out)
 cleanup() { if ((keep)); then echo "fresh-root: kept $root" >&2; else rm -rf --one-file-system "$root"; fi; }
 trap cleanup EXIT
 tar -C "$root" -xf "$base"
+# It is /: a real machine's is 0755. mktemp made the base's and this one 0700 (and tar restores
+# "."), which locks every user but root out of every path: _apt, nobody, setpriv tests.
+chmod 755 "$root"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 # A clean clone of what is committed, as CI has it; shared/ beside it, as CI lays it out.
 name=$(basename "$repo")

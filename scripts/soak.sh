@@ -6,10 +6,17 @@
 #   sudo scripts/soak.sh [cycles] [services|ingress]      default 200 services
 # services: lab 06, scale 3 -> 5 -> 1. ingress: lab 09, scale 2 -> 4 -> 1 (nginx reloads each
 # time), delete -f and apply -f the course's Ingress.
+#   sudo scripts/soak.sh [steps] random [seed]         random live changes, kills and repairs
+#                                                      (tests/e2e/test_random_changes.py)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cycles=${1:-200}
 mode=${2:-services}
+if [ "$mode" = random ]; then
+  cd tests/e2e
+  exec env KNLAB_RANDOM_STEPS="$cycles" ${3:+KNLAB_RANDOM_SEED=$3} KNLAB_E2E_REQUIRE=1 \
+    /usr/bin/python3 -m pytest -q -s test_random_changes.py
+fi
 kn=./build/kn-lab
 counts() {
   printf '%s %s %s %s %s\n' \

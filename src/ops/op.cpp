@@ -83,6 +83,7 @@ struct Render {
   Argv operator()(const ProcessSignal& o) const {
     return {"kill", fmt::format("-{}", o.signal == 1 ? "HUP" : std::to_string(o.signal)), std::to_string(o.pid)};
   }
+  Argv operator()(const AddrDel& o) const { return ip_in(o.netns, {"addr", "del", o.address.str(), "dev", o.ifname}); }
   Argv operator()(const NetnsRemove& o) const { return {"ip", "netns", "del", o.netns}; }
   Argv operator()(const PathRemove& o) const { return {"rm", "-rf", o.path}; }
   Argv operator()(const ContainerStart& o) const {

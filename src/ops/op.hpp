@@ -163,6 +163,12 @@ struct ProcessSignal {
   int signal = 1;
   std::string what;  // "dnsmasq of kube-dns-...": for the display
 };
+// An address that goes (a LoadBalancer's EXTERNAL-IP once its Service is of another type).
+struct AddrDel {
+  std::string netns;
+  std::string ifname;
+  Cidr address;
+};
 // A pod that goes: its processes stopped, its eth0 deleted (the node's end of the veth goes with
 // it at once), its namespace deleted, its files under /etc/netns removed.
 struct NetnsRemove {
@@ -176,7 +182,7 @@ struct PathRemove {
 using Op = std::variant<NetnsAdd, SysctlSet, LinkUp, BridgeAdd, VethAdd, BridgePortSet, AddrAdd,
                         RouteAdd, VxlanAdd, NeighAdd, FdbAdd, FileWrite, PauseStart, ContainerStart,
                         DaemonStart, BgpWait, IptablesApply, FileReplace, NginxReload, ProcessSignal,
-                        NetnsRemove, PathRemove>;
+                        AddrDel, NetnsRemove, PathRemove>;
 
 // The equivalent command, as argv (never a shell string).
 std::vector<std::string> op_argv(const Op& op);

@@ -62,152 +62,171 @@ std::string sep_chain(const ServicePlan& s, const ServicePortPlan& p, const Endp
   return "KUBE-SEP-" + hash16(s.port_id(p) + lower(p.protocol) + endpoint_str(p, e));
 }
 
-std::vector<IptTable> kube_proxy_tables(const LabPlan& plan, const NodePlan& node) {
+namespace {
+
+// The tables being built for one node, with the per-service chains and the NodePort rules kept
+// apart until the end (kube-proxy writes them after KUBE-SERVICES' last rule).
+struct ProxyTables {
   IptTable nat{"nat", {"KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"}, {}};
   IptTable filter{"filter", {"KUBE-SERVICES", "KUBE-EXTERNAL-SERVICES"}, {}};
-  auto& n = nat.rules;
-  auto& f = filter.rules;
-  const Cidr& pods = plan.cluster.pod_cidr;
+  std::vector<IptRule> per_service;  // KUBE-SVC/EXT/SVL/SEP chains, after KUBE-SERVICES
+  std::vector<IptRule> nodeports;
+};
 
-  // Hooks from the built-in chains, then the masquerade machinery: packets marked 0x4000 on the
-  // way in leave with the node's address.
+// Hooks from the built-in chains, then the masquerade machinery: packets marked 0x4000 on the
+// way in leave with the node's address.
+void base_rules(ProxyTables& t) {
+  auto& n = t.nat.rules;
   n.push_back(jump("PREROUTING", "KUBE-SERVICES", "kubernetes service portals"));
   n.push_back(jump("OUTPUT", "KUBE-SERVICES", "kubernetes service portals"));
   n.push_back(jump("POSTROUTING", "KUBE-POSTROUTING", "kubernetes postrouting rules"));
-  {
-    IptRule r = rule("KUBE-MARK-MASQ");
-    r.target = IptRule::Target::kMarkOr;
-    r.mark_bits = kMasqMark;
-    n.push_back(r);
-    IptRule ret = jump("KUBE-POSTROUTING", "RETURN");
-    ret.mark = IptRule::Mark{kMasqMark, kMasqMark, true};
-    n.push_back(ret);
-    IptRule x = rule("KUBE-POSTROUTING");
-    x.target = IptRule::Target::kMarkXor;
-    x.mark_bits = kMasqMark;
-    n.push_back(x);
-    IptRule m = rule("KUBE-POSTROUTING");
-    m.comment = "kubernetes service traffic requiring SNAT";
-    m.target = IptRule::Target::kMasquerade;
-    m.random_fully = true;
-    n.push_back(m);
-  }
+  IptRule r = rule("KUBE-MARK-MASQ");
+  r.target = IptRule::Target::kMarkOr;
+  r.mark_bits = kMasqMark;
+  n.push_back(r);
+  IptRule ret = jump("KUBE-POSTROUTING", "RETURN");
+  ret.mark = IptRule::Mark{kMasqMark, kMasqMark, true};
+  n.push_back(ret);
+  IptRule x = rule("KUBE-POSTROUTING");
+  x.target = IptRule::Target::kMarkXor;
+  x.mark_bits = kMasqMark;
+  n.push_back(x);
+  IptRule m = rule("KUBE-POSTROUTING");
+  m.comment = "kubernetes service traffic requiring SNAT";
+  m.target = IptRule::Target::kMasquerade;
+  m.random_fully = true;
+  n.push_back(m);
+  auto& f = t.filter.rules;
   f.push_back(jump("INPUT", "KUBE-EXTERNAL-SERVICES", "kubernetes externally-visible service portals"));
   f.push_back(jump("FORWARD", "KUBE-SERVICES", "kubernetes service portals"));
   f.push_back(jump("FORWARD", "KUBE-EXTERNAL-SERVICES", "kubernetes externally-visible service portals"));
   f.push_back(jump("OUTPUT", "KUBE-SERVICES", "kubernetes service portals"));
+}
 
-  std::vector<IptRule> per_service;  // KUBE-SVC/EXT/SVL/SEP chains, after KUBE-SERVICES
-  std::vector<IptRule> nodeports;
-  for (const ServicePlan& s : plan.services)
-  for (const ServicePortPlan& p : s.ports) {
-    std::string proto = lower(p.protocol);
-    const std::string id = s.port_id(p);
-    auto match_vip = [&](IptRule r) {
-      r.dst = Cidr{s.cluster_ip, 32};
-      r.proto = proto;
-      r.dport = p.port;
-      return r;
-    };
-    std::vector<const EndpointPlan*> eps, local;
-    for (const EndpointPlan& e : s.endpoints) {
-      eps.push_back(&e);
-      if (e.node == node.name) local.push_back(&e);
-    }
-    if (eps.empty()) {
-      // No endpoint: refuse at once (ICMP port unreachable) instead of letting the client time out.
-      IptRule r = match_vip(rule("KUBE-SERVICES"));
-      r.comment = fmt::format("{} has no endpoints", id);
-      r.target = IptRule::Target::kReject;
-      f.push_back(r);
-      if (p.node_port) {
-        IptRule np = rule("KUBE-EXTERNAL-SERVICES");
-        np.proto = proto;
-        np.dport = *p.node_port;
-        np.comment = fmt::format("{} has no endpoints", id);
-        np.dst_type_local = true;
-        np.target = IptRule::Target::kReject;
-        f.push_back(np);
-      }
-      continue;
-    }
-    std::string svc = svc_chain(s, p), ext = ext_chain(s, p), svl = svl_chain(s, p);
-    nat.chains.push_back(svc);
-    n.push_back(match_vip(jump("KUBE-SERVICES", svc, fmt::format("{} cluster IP", id))));
-    if (s.lb_ip) {
-      // In-cluster traffic to the EXTERNAL-IP short-cuts the cloud, as kube-proxy does.
-      IptRule lb = jump("KUBE-SERVICES", ext, fmt::format("{} loadbalancer IP", id));
-      lb.dst = Cidr{*s.lb_ip, 32};
-      lb.proto = proto;
-      lb.dport = p.port;
-      n.push_back(lb);
-    }
-    {
-      // Traffic to the cluster IP from outside the pod network (a node itself) is masqueraded.
-      IptRule r = match_vip(jump(svc, "KUBE-MARK-MASQ", fmt::format("{} cluster IP", id)));
-      r.src = pods;
-      r.src_negated = true;
-      per_service.push_back(r);
-    }
-    balance(per_service, svc, s, p, eps);
-    if (p.node_port) {
-      nat.chains.push_back(ext);
-      IptRule np = jump("KUBE-NODEPORTS", ext, id);
-      np.proto = proto;
-      np.dport = *p.node_port;
-      nodeports.push_back(np);
-      if (!s.spec.local_traffic_policy) {
-        // externalTrafficPolicy: Cluster: any node forwards to any endpoint, SNAT on the way
-        // so that the reply comes back through this node (the client IP is lost).
-        per_service.push_back(jump(ext, "KUBE-MARK-MASQ", fmt::format("masquerade traffic for {} external destinations", id)));
-        per_service.push_back(jump(ext, svc));
-      } else {
-        // Local: only this node's endpoints, no SNAT (the client IP is kept); pods may still use
-        // every endpoint.
-        IptRule from_pods = jump(ext, svc, fmt::format("pod traffic for {} external destinations", id));
-        from_pods.src = pods;
-        per_service.push_back(from_pods);
-        if (local.empty()) {
-          IptRule drop = rule("KUBE-EXTERNAL-SERVICES");
-          drop.proto = proto;
-          drop.dport = *p.node_port;
-          drop.comment = fmt::format("{} has no local endpoints", id);
-          drop.dst_type_local = true;
-          drop.jump = "DROP";
-          f.push_back(drop);
-        } else {
-          nat.chains.push_back(svl);
-          per_service.push_back(jump(ext, svl));
-          balance(per_service, svl, s, p, local);
-        }
-      }
-    }
-    for (const EndpointPlan* e : eps) {
-      std::string sep = sep_chain(s, p, *e);
-      nat.chains.push_back(sep);
-      // Hairpin: a pod reaching itself through the Service is masqueraded, or its own reply
-      // would short-cut the NAT.
-      IptRule hairpin = jump(sep, "KUBE-MARK-MASQ", id);
-      hairpin.src = Cidr{e->ip, 32};
-      per_service.push_back(hairpin);
-      IptRule dnat = rule(sep);
-      dnat.proto = proto;
-      dnat.want_proto_match = true;
-      dnat.comment = id;
-      if (s.spec.session_affinity) dnat.recent = IptRule::Recent{sep, true, 0, false};
-      dnat.target = IptRule::Target::kDnat;
-      dnat.to_ip = e->ip;
-      dnat.to_port = p.target_port;
-      per_service.push_back(dnat);
-    }
+// One service port being written: what its rules match on.
+struct PortRules {
+  const ServicePlan& s;
+  const ServicePortPlan& p;
+  std::string proto, id;
+  IptRule match_vip(IptRule r) const {
+    r.dst = Cidr{s.cluster_ip, 32};
+    r.proto = proto;
+    r.dport = p.port;
+    return r;
   }
+  IptRule on_node_port(IptRule r) const {
+    r.proto = proto;
+    r.dport = *p.node_port;
+    return r;
+  }
+};
+
+// No endpoint: refuse at once (ICMP port unreachable) instead of letting the client time out.
+void reject_without_endpoints(ProxyTables& t, const PortRules& pr) {
+  IptRule r = pr.match_vip(rule("KUBE-SERVICES"));
+  r.comment = fmt::format("{} has no endpoints", pr.id);
+  r.target = IptRule::Target::kReject;
+  t.filter.rules.push_back(r);
+  if (!pr.p.node_port) return;
+  IptRule np = pr.on_node_port(rule("KUBE-EXTERNAL-SERVICES"));
+  np.comment = fmt::format("{} has no endpoints", pr.id);
+  np.dst_type_local = true;
+  np.target = IptRule::Target::kReject;
+  t.filter.rules.push_back(np);
+}
+
+void external_rules(ProxyTables& t, const PortRules& pr, const Cidr& pods, const std::vector<const EndpointPlan*>& local) {
+  std::string svc = svc_chain(pr.s, pr.p), ext = ext_chain(pr.s, pr.p), svl = svl_chain(pr.s, pr.p);
+  t.nat.chains.push_back(ext);
+  t.nodeports.push_back(pr.on_node_port(jump("KUBE-NODEPORTS", ext, pr.id)));
+  if (!pr.s.spec.local_traffic_policy) {
+    // externalTrafficPolicy: Cluster: any node forwards to any endpoint, SNAT on the way so that
+    // the reply comes back through this node (the client IP is lost).
+    t.per_service.push_back(jump(ext, "KUBE-MARK-MASQ", fmt::format("masquerade traffic for {} external destinations", pr.id)));
+    t.per_service.push_back(jump(ext, svc));
+    return;
+  }
+  // Local: only this node's endpoints, no SNAT (the client IP is kept); pods may still use
+  // every endpoint.
+  IptRule from_pods = jump(ext, svc, fmt::format("pod traffic for {} external destinations", pr.id));
+  from_pods.src = pods;
+  t.per_service.push_back(from_pods);
+  if (local.empty()) {
+    IptRule drop = pr.on_node_port(rule("KUBE-EXTERNAL-SERVICES"));
+    drop.comment = fmt::format("{} has no local endpoints", pr.id);
+    drop.dst_type_local = true;
+    drop.jump = "DROP";
+    t.filter.rules.push_back(drop);
+    return;
+  }
+  t.nat.chains.push_back(svl);
+  t.per_service.push_back(jump(ext, svl));
+  balance(t.per_service, svl, pr.s, pr.p, local);
+}
+
+void endpoint_rules(ProxyTables& t, const PortRules& pr, const std::vector<const EndpointPlan*>& eps) {
+  for (const EndpointPlan* e : eps) {
+    std::string sep = sep_chain(pr.s, pr.p, *e);
+    t.nat.chains.push_back(sep);
+    // Hairpin: a pod reaching itself through the Service is masqueraded, or its own reply would
+    // short-cut the NAT.
+    IptRule hairpin = jump(sep, "KUBE-MARK-MASQ", pr.id);
+    hairpin.src = Cidr{e->ip, 32};
+    t.per_service.push_back(hairpin);
+    IptRule dnat = rule(sep);
+    dnat.proto = pr.proto;
+    dnat.want_proto_match = true;
+    dnat.comment = pr.id;
+    if (pr.s.spec.session_affinity) dnat.recent = IptRule::Recent{sep, true, 0, false};
+    dnat.target = IptRule::Target::kDnat;
+    dnat.to_ip = e->ip;
+    dnat.to_port = pr.p.target_port;
+    t.per_service.push_back(dnat);
+  }
+}
+
+void service_port_rules(ProxyTables& t, const LabPlan& plan, const NodePlan& node, const PortRules& pr) {
+  std::vector<const EndpointPlan*> eps, local;
+  for (const EndpointPlan& e : pr.s.endpoints) {
+    eps.push_back(&e);
+    if (e.node == node.name) local.push_back(&e);
+  }
+  if (eps.empty()) return reject_without_endpoints(t, pr);
+  std::string svc = svc_chain(pr.s, pr.p);
+  t.nat.chains.push_back(svc);
+  t.nat.rules.push_back(pr.match_vip(jump("KUBE-SERVICES", svc, fmt::format("{} cluster IP", pr.id))));
+  if (pr.s.lb_ip) {
+    // In-cluster traffic to the EXTERNAL-IP short-cuts the cloud, as kube-proxy does.
+    IptRule lb = jump("KUBE-SERVICES", ext_chain(pr.s, pr.p), fmt::format("{} loadbalancer IP", pr.id));
+    lb.dst = Cidr{*pr.s.lb_ip, 32};
+    lb.proto = pr.proto;
+    lb.dport = pr.p.port;
+    t.nat.rules.push_back(lb);
+  }
+  // Traffic to the cluster IP from outside the pod network (a node itself) is masqueraded.
+  IptRule r = pr.match_vip(jump(svc, "KUBE-MARK-MASQ", fmt::format("{} cluster IP", pr.id)));
+  r.src = plan.cluster.pod_cidr;
+  r.src_negated = true;
+  t.per_service.push_back(r);
+  balance(t.per_service, svc, pr.s, pr.p, eps);
+  if (pr.p.node_port) external_rules(t, pr, plan.cluster.pod_cidr, local);
+  endpoint_rules(t, pr, eps);
+}
+
+}  // namespace
+
+std::vector<IptTable> kube_proxy_tables(const LabPlan& plan, const NodePlan& node) {
+  ProxyTables t;
+  base_rules(t);
+  for (const ServicePlan& s : plan.services)
+    for (const ServicePortPlan& p : s.ports) service_port_rules(t, plan, node, PortRules{s, p, lower(p.protocol), s.port_id(p)});
   IptRule last = jump("KUBE-SERVICES", "KUBE-NODEPORTS",
                       "kubernetes service nodeports; NOTE: this must be the last rule in this chain");
   last.dst_type_local = true;
-  n.push_back(last);
-  n.insert(n.end(), nodeports.begin(), nodeports.end());
-  n.insert(n.end(), per_service.begin(), per_service.end());
-  return {nat, filter};
+  t.nat.rules.push_back(last);
+  t.nat.rules.insert(t.nat.rules.end(), t.nodeports.begin(), t.nodeports.end());
+  t.nat.rules.insert(t.nat.rules.end(), t.per_service.begin(), t.per_service.end());
+  return {t.nat, t.filter};
 }
 
 IptTable cloud_lb_table(const LabPlan& plan) {

@@ -214,19 +214,18 @@ std::string deployment_pod_name(const DeploymentSpec& d, int index, int generati
   return fmt::format("{}-{}-{}", d.name, pod_template_hash(d), safe_encode(key, 5));
 }
 
-Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images, const PlanMemory* memory) {
-  LabPlan plan;
-  plan.lab = lab.name;
-  plan.description = lab.description;
-  plan.source = lab.source;
-  plan.state_dir = state_dir(lab.name);
-  plan.cluster = lab.cluster;
-  // Flannel's VXLAN backend leaves 50 bytes of every underlay frame for the encapsulation
-  // (outer Ethernet 14 + IP 20 + UDP 8 + VXLAN 8) and sets the pod side MTU accordingly.
-  unsigned pod_mtu = lab.cluster.cni == CniMode::kVxlan ? lab.cluster.mtu - 50 : lab.cluster.mtu;
+namespace {
 
-  // Underlay addresses: .1 the router, .2 the outside world, .3 a load balancer; nodes from .11
-  // (from .4 in a small network).
+// The lab's pods in one list: its own, then each Deployment's replicas (spread over the nodes in
+// turn), then what kn-lab adds (cluster DNS, data planes); with the Deployment of each.
+struct PodList {
+  std::vector<PodSpec> specs;
+  std::vector<std::string> owners;
+};
+
+// Underlay addresses: .1 the router, .2 the outside world, .3 a load balancer; nodes from .11
+// (from .4 in a small network).
+void plan_underlay(const Lab& lab, LabPlan& plan) {
   if (!lab.racks.empty()) {
     plan.router_netns = netns_name(lab.name, "router");
     for (auto& r : lab.racks)
@@ -239,6 +238,12 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images, const Pla
     const Cidr& first = plan.wires.front().network;
     plan.external_ip = Cidr{first.nth(2), first.prefix};
   }
+}
+
+void plan_nodes(const Lab& lab, LabPlan& plan) {
+  // Flannel's VXLAN backend leaves 50 bytes of every underlay frame for the encapsulation
+  // (outer Ethernet 14 + IP 20 + UDP 8 + VXLAN 8) and sets the pod side MTU accordingly.
+  unsigned pod_mtu = lab.cluster.cni == CniMode::kVxlan ? lab.cluster.mtu - 50 : lab.cluster.mtu;
   std::map<std::string, std::uint32_t> on_wire;  // nodes placed on each wire so far
   for (std::size_t i = 0; i < lab.nodes.size(); ++i) {
     NodePlan n;
@@ -263,11 +268,11 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images, const Pla
     n.vtep_mac = fmt::format("0a:58:{:02x}:{:02x}:{:02x}:{:02x}", vtep >> 24, (vtep >> 16) & 0xff, (vtep >> 8) & 0xff, vtep & 0xff);
     plan.nodes.push_back(std::move(n));
   }
+}
 
-  // A Deployment's replicas are pods like the others, spread over the nodes in turn.
-  std::vector<PodSpec> all_pods = lab.pods;
-  std::vector<std::string> owners(lab.pods.size());  // the Deployment of each pod, if any
-  for (const DeploymentSpec& d : lab.deployments) {
+PodList expand_deployments(const Lab& lab, const PlanMemory* memory) {
+  PodList pods{lab.pods, std::vector<std::string>(lab.pods.size())};
+  for (const DeploymentSpec& d : lab.deployments)
     for (int i = 0; i < d.replicas; ++i) {
       PodSpec p;
       p.name = deployment_pod_name(d, i, memory ? memory->generation(d, i) : 0);
@@ -276,75 +281,77 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images, const Pla
       p.labels = d.labels;
       p.image = d.image;
       p.where = d.where;
-      all_pods.push_back(std::move(p));
-      owners.push_back(d.name);
+      pods.specs.push_back(std::move(p));
+      pods.owners.push_back(d.name);
     }
-  }
-  plan.deployments = lab.deployments;
-  if (memory) {
-    plan.memory.generations = memory->generations;
-    plan.memory.last_host = memory->last_host;  // allocation cursors persist even on idle nodes
-  }
-  // Cluster DNS, as kubeadm installs it: a Deployment in kube-system behind the Service
-  // kube-dns at the tenth address of the service CIDR. Here the server is dnsmasq (Debian).
+  return pods;
+}
+
+// Cluster DNS, as kubeadm installs it: a Deployment in kube-system behind the Service kube-dns
+// at the tenth address of the service CIDR. Here the server is dnsmasq (Debian).
+void plan_cluster_dns(const Lab& lab, LabPlan& plan, PodList& pods, std::vector<ServiceSpec>& services) {
   plan.dns = lab.cluster.dns.value_or(!lab.services.empty());
-  std::vector<ServiceSpec> services = lab.services;
-  if (plan.dns) {
-    plan.dns_ip = lab.cluster.service_cidr.nth(10);
-    plan.dns_hosts_path = fmt::format("{}/dns/hosts", plan.state_dir);
-    DeploymentSpec d;
-    d.name = "kube-dns";
-    d.ns = "kube-system";
-    d.image = "dnsmasq";
-    PodSpec p;
-    p.name = deployment_pod_name(d, 0);
-    p.ns = "kube-system";
-    p.node = lab.nodes.front().name;
-    p.labels = {{"k8s-app", "kube-dns"}};
-    p.containers.push_back(ContainerSpec{
-        "dnsmasq",
-        {"dnsmasq", "--keep-in-foreground", "--log-facility=-", "--log-queries", "--user=root", "--pid-file=",
-         "--no-resolv", "--no-hosts", "--addn-hosts=" + plan.dns_hosts_path, "--local=/cluster.local/",
-         "--domain-needed"},
-        {},
-        SourceLocation{}});
-    all_pods.push_back(std::move(p));
-    owners.push_back("kube-dns");
-    ServiceSpec s;
-    s.name = "kube-dns";
-    s.ns = "kube-system";
-    s.selector = {{"k8s-app", "kube-dns"}};
-    s.ports = {ServicePortSpec{"dns", "UDP", 53, 53, std::nullopt}, ServicePortSpec{"dns-tcp", "TCP", 53, 53, std::nullopt}};
-    s.cluster_ip = plan.dns_ip;
-    services.push_back(std::move(s));
+  if (!plan.dns) return;
+  plan.dns_ip = lab.cluster.service_cidr.nth(10);
+  plan.dns_hosts_path = fmt::format("{}/dns/hosts", plan.state_dir);
+  DeploymentSpec d;
+  d.name = "kube-dns";
+  d.ns = "kube-system";
+  d.image = "dnsmasq";
+  PodSpec p;
+  p.name = deployment_pod_name(d, 0);
+  p.ns = "kube-system";
+  p.node = lab.nodes.front().name;
+  p.labels = {{"k8s-app", "kube-dns"}};
+  p.containers.push_back(ContainerSpec{
+      "dnsmasq",
+      {"dnsmasq", "--keep-in-foreground", "--log-facility=-", "--log-queries", "--user=root", "--pid-file=",
+       "--no-resolv", "--no-hosts", "--addn-hosts=" + plan.dns_hosts_path, "--local=/cluster.local/",
+       "--domain-needed"},
+      {},
+      SourceLocation{}});
+  pods.specs.push_back(std::move(p));
+  pods.owners.push_back("kube-dns");
+  ServiceSpec s;
+  s.name = "kube-dns";
+  s.ns = "kube-system";
+  s.selector = {{"k8s-app", "kube-dns"}};
+  s.ports = {ServicePortSpec{"dns", "UDP", 53, 53, std::nullopt}, ServicePortSpec{"dns-tcp", "TCP", 53, 53, std::nullopt}};
+  s.cluster_ip = plan.dns_ip;
+  services.push_back(std::move(s));
+}
+
+Result<std::vector<std::string>> pod_namespaces(const Lab& lab, const std::vector<PodSpec>& specs) {
+  std::vector<std::string> out;
+  std::set<std::string> taken;
+  for (const PodSpec& spec : specs) {
+    out.push_back(netns_name(lab.name, spec.ns == "default" ? spec.name : spec.name + "." + spec.ns));
+    if (!taken.insert(out.back()).second) return fail(input_error(spec.where, fmt::format("pod name {} is used twice", spec.name)));
   }
+  return out;
+}
 
-  // L7 data planes: the ingress-nginx controller, and one nginx per Gateway of kn-lab's class.
-  plan.l7 = lab.l7;
-  plan_data_planes(lab, plan, all_pods, owners, services);
-
-  // IPAM, host-local style: .1 is the gateway; a pod keeps the address it has (memory of a
-  // running lab), a new pod takes the next free address after the last one handed out on its
-  // node, wrapping around, so a replaced pod gets a new address as with the real plugin.
-  std::vector<std::string> netns_of(all_pods.size());
-  std::vector<std::optional<Ipv4>> address_of(all_pods.size());
+// IPAM, host-local style: .1 is the gateway; a pod keeps the address it has (memory of a running
+// lab), a new pod takes the next free address after the last one handed out on its node,
+// wrapping around, so a replaced pod gets a new address as with the real plugin.
+Result<std::vector<Ipv4>> assign_addresses(LabPlan& plan, const std::vector<PodSpec>& specs,
+                                           const std::vector<std::string>& netns_of, const PlanMemory* memory) {
+  std::vector<std::optional<Ipv4>> address_of(specs.size());
   std::map<std::string, std::set<std::uint32_t>> used;  // per node: host indices taken
-  std::set<std::string> netns_taken;
-  for (std::size_t i = 0; i < all_pods.size(); ++i) {
-    const PodSpec& spec = all_pods[i];
-    netns_of[i] = netns_name(lab.name, spec.ns == "default" ? spec.name : spec.name + "." + spec.ns);
-    if (!netns_taken.insert(netns_of[i]).second)
-      return fail(input_error(spec.where, fmt::format("pod name {} is used twice", spec.name)));
-    if (!memory) continue;
+  for (std::size_t i = 0; i < specs.size() && memory; ++i) {
     auto kept = memory->pod_ips.find(netns_of[i]);
-    const Cidr& subnet = plan.node(spec.node)->pod_subnet;
+    const Cidr& subnet = plan.node(specs[i].node)->pod_subnet;
     if (kept == memory->pod_ips.end() || !subnet.contains(kept->second)) continue;
     std::uint32_t index = kept->second.value - subnet.network().value;
-    if (index >= 2 && index <= subnet.size() - 2 && used[spec.node].insert(index).second) address_of[i] = kept->second;
+    if (index >= 2 && index <= subnet.size() - 2 && used[specs[i].node].insert(index).second) address_of[i] = kept->second;
   }
-  for (std::size_t i = 0; i < all_pods.size(); ++i) {
-    if (address_of[i]) continue;
-    const PodSpec& spec = all_pods[i];
+  std::vector<Ipv4> out;
+  for (std::size_t i = 0; i < specs.size(); ++i) {
+    const PodSpec& spec = specs[i];
+    if (address_of[i]) {
+      out.push_back(*address_of[i]);
+      continue;
+    }
     const Cidr& subnet = plan.node(spec.node)->pod_subnet;
     auto last = static_cast<std::uint32_t>(subnet.size() - 2);  // size - 1 is the broadcast address
     std::uint32_t& cursor = plan.memory.last_host.try_emplace(spec.node, 1).first->second;
@@ -358,22 +365,72 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images, const Pla
                               "set a shorter [cluster] node_cidr_mask or add nodes"));
     used[spec.node].insert(*found);
     cursor = *found;
-    address_of[i] = subnet.nth(*found);
+    out.push_back(subnet.nth(*found));
   }
+  return out;
+}
+
+// The containers of a pod: the lab file's, or the image's (from the catalogue), each with what
+// the Kubernetes downward API would give it, then its own environment.
+Result<std::vector<ContainerPlan>> containers_of(const Lab& lab, const ImageCatalogue& images, const PodSpec& spec,
+                                                 const PodPlan& p, const std::string& state) {
+  std::vector<ContainerSpec> containers = spec.containers;
+  if (!spec.image.empty()) {
+    const ImageEntry* image = images.find(spec.image);
+    if (!image)
+      return fail(input_error(spec.where, fmt::format("image \"{}\" is not in kn-lab's image catalogue", spec.image),
+                              fmt::format("known images: {} (add one in data/images.toml)", images.names())));
+    ContainerSpec c;
+    c.name = image_repository(spec.image).substr(image_repository(spec.image).rfind('/') + 1);
+    std::uint16_t port = image->port;
+    if (!p.deployment.empty())
+      for (auto& d : lab.deployments)
+        if (d.name == p.deployment && d.ns == p.ns && d.port) port = *d.port;
+    c.command = image->server ? std::vector<std::string>{"kn-netexec", "--http-port", std::to_string(port)}
+                              : std::vector<std::string>{"sleep", "infinity"};
+    if (image->udp_port) c.command.insert(c.command.end(), {"--udp-port", std::to_string(image->udp_port)});
+    containers.push_back(std::move(c));
+  }
+  std::vector<ContainerPlan> out;
+  for (const ContainerSpec& c : containers) {
+    ContainerPlan cp;
+    cp.name = c.name;
+    cp.argv = c.command;
+    cp.env = {{"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
+              {"HOME", "/root"},
+              {"HOSTNAME", spec.name},
+              {"POD_NAME", spec.name},
+              {"POD_NAMESPACE", spec.ns},
+              {"POD_IP", p.address.addr.str()},
+              {"NODE_NAME", spec.node}};
+    for (auto& kv : c.env) {
+      auto it = std::find_if(cp.env.begin(), cp.env.end(), [&](auto& e) { return e.first == kv.first; });
+      if (it != cp.env.end()) it->second = kv.second;
+      else cp.env.push_back(kv);
+    }
+    cp.log_path = fmt::format("{}/logs/{}_{}.log", state, spec.ns == "default" ? spec.name : spec.name + "." + spec.ns, c.name);
+    out.push_back(std::move(cp));
+  }
+  return out;
+}
+
+Status plan_pods(const Lab& lab, const ImageCatalogue& images, const PlanMemory* memory, const PodList& pods, LabPlan& plan) {
+  std::vector<std::string> netns_of = KN_TRY(pod_namespaces(lab, pods.specs));
+  std::vector<Ipv4> address_of = KN_TRY(assign_addresses(plan, pods.specs, netns_of, memory));
   std::map<std::string, std::set<std::string>> veths;  // per node: host-side names taken
-  for (std::size_t pod_index = 0; pod_index < all_pods.size(); ++pod_index) {
-    const PodSpec& spec = all_pods[pod_index];
+  for (std::size_t i = 0; i < pods.specs.size(); ++i) {
+    const PodSpec& spec = pods.specs[i];
     const NodePlan* node = plan.node(spec.node);
     PodPlan p;
     p.name = spec.name;
     p.ns = spec.ns;
-    p.deployment = owners[pod_index];
+    p.deployment = pods.owners[i];
     p.image = spec.image;
     p.privileged = spec.privileged;
     p.node = spec.node;
-    p.netns = netns_of[pod_index];
+    p.netns = netns_of[i];
     p.ifname = "eth0";
-    p.address = Cidr{*address_of[pod_index], node->pod_subnet.prefix};
+    p.address = Cidr{address_of[i], node->pod_subnet.prefix};
     plan.memory.pod_ips[p.netns] = p.address.addr;
     p.gateway = node->bridge_address.addr;
     unsigned salt = 0;
@@ -383,61 +440,54 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images, const Pla
     if (!veths[spec.node].insert(p.host_veth).second)
       return fail(state_error("plan veth names", fmt::format("no free veth name for pod {}", spec.name)));
     p.labels = spec.labels;
-    std::vector<ContainerSpec> containers = spec.containers;
-    if (!spec.image.empty()) {
-      const ImageEntry* image = images.find(spec.image);
-      if (!image)
-        return fail(input_error(spec.where, fmt::format("image \"{}\" is not in kn-lab's image catalogue", spec.image),
-                                fmt::format("known images: {} (add one in data/images.toml)", images.names())));
-      ContainerSpec c;
-      c.name = image_repository(spec.image).substr(image_repository(spec.image).rfind('/') + 1);
-      std::uint16_t port = image->port;
-      if (!p.deployment.empty())
-        for (auto& d : lab.deployments)
-          if (d.name == p.deployment && d.ns == p.ns && d.port) port = *d.port;
-      c.command = image->server ? std::vector<std::string>{"kn-netexec", "--http-port", std::to_string(port)}
-                                : std::vector<std::string>{"sleep", "infinity"};
-      if (image->udp_port) c.command.insert(c.command.end(), {"--udp-port", std::to_string(image->udp_port)});
-      containers.push_back(std::move(c));
-    }
-    for (const ContainerSpec& c : containers) {
-      ContainerPlan cp;
-      cp.name = c.name;
-      cp.argv = c.command;
-      // What the Kubernetes downward API would give the container, then the lab file's own.
-      cp.env = {{"PATH", "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"},
-                {"HOME", "/root"},
-                {"HOSTNAME", spec.name},
-                {"POD_NAME", spec.name},
-                {"POD_NAMESPACE", spec.ns},
-                {"POD_IP", p.address.addr.str()},
-                {"NODE_NAME", spec.node}};
-      for (auto& kv : c.env) {
-        auto it = std::find_if(cp.env.begin(), cp.env.end(), [&](auto& e) { return e.first == kv.first; });
-        if (it != cp.env.end()) it->second = kv.second;
-        else cp.env.push_back(kv);
-      }
-      cp.log_path = fmt::format("{}/logs/{}_{}.log", plan.state_dir, spec.ns == "default" ? spec.name : spec.name + "." + spec.ns, c.name);
-      p.containers.push_back(std::move(cp));
-    }
+    p.containers = KN_TRY(containers_of(lab, images, spec, p, plan.state_dir));
     plan.pods.push_back(std::move(p));
   }
-  KN_TRY(plan_services(lab.cluster, services, plan));
-  // The cloud provider's part: EXTERNAL-IPs from a pool at the top of the first wire (.200 on a
-  // /24), owned by the cloud-lb namespace. Without an underlay they stay <pending>.
-  if (plan.has_wire()) {
-    const Cidr& first = plan.wires.front().network;
-    std::uint32_t next = first.size() >= 256 ? 200 : static_cast<std::uint32_t>(first.size() * 3 / 4);
-    for (const NodePlan& n : plan.nodes)  // never below a node's address
-      if (n.wire == plan.wires.front().netns) next = std::max(next, n.ip.addr.value - first.network().value + 1);
-    for (ServicePlan& s : plan.services)
-      if (s.spec.type == ServiceType::kLoadBalancer) {
-        if (next >= first.size() - 1) break;
-        s.lb_ip = first.nth(next++);
-        plan.cloud_lb_netns = netns_name(lab.name, "cloud-lb");
-        plan.cloud_lb_ip = Cidr{first.nth(3), first.prefix};
-      }
+  return {};
+}
+
+// The cloud provider's part: EXTERNAL-IPs from a pool at the top of the first wire (.200 on a
+// /24), owned by the cloud-lb namespace. Without an underlay they stay <pending>.
+void plan_load_balancer_ips(const Lab& lab, LabPlan& plan) {
+  if (!plan.has_wire()) return;
+  const Cidr& first = plan.wires.front().network;
+  std::uint32_t next = first.size() >= 256 ? 200 : static_cast<std::uint32_t>(first.size() * 3 / 4);
+  for (const NodePlan& n : plan.nodes)  // never below a node's address
+    if (n.wire == plan.wires.front().netns) next = std::max(next, n.ip.addr.value - first.network().value + 1);
+  for (ServicePlan& s : plan.services)
+    if (s.spec.type == ServiceType::kLoadBalancer) {
+      if (next >= first.size() - 1) break;
+      s.lb_ip = first.nth(next++);
+      plan.cloud_lb_netns = netns_name(lab.name, "cloud-lb");
+      plan.cloud_lb_ip = Cidr{first.nth(3), first.prefix};
+    }
+}
+
+}  // namespace
+
+Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images, const PlanMemory* memory) {
+  LabPlan plan;
+  plan.lab = lab.name;
+  plan.description = lab.description;
+  plan.source = lab.source;
+  plan.state_dir = state_dir(lab.name);
+  plan.cluster = lab.cluster;
+  plan_underlay(lab, plan);
+  plan_nodes(lab, plan);
+  PodList pods = expand_deployments(lab, memory);
+  plan.deployments = lab.deployments;
+  if (memory) {
+    plan.memory.generations = memory->generations;
+    plan.memory.last_host = memory->last_host;  // allocation cursors persist even on idle nodes
   }
+  std::vector<ServiceSpec> services = lab.services;
+  plan_cluster_dns(lab, plan, pods, services);
+  // L7 data planes: the ingress-nginx controller, and one nginx per Gateway of kn-lab's class.
+  plan.l7 = lab.l7;
+  plan_data_planes(lab, plan, pods.specs, pods.owners, services);
+  KN_TRY(plan_pods(lab, images, memory, pods, plan));
+  KN_TRY(plan_services(lab.cluster, services, plan));
+  plan_load_balancer_ips(lab, plan);
   return plan;
 }
 

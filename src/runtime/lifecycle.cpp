@@ -272,6 +272,33 @@ void repair_files(const LabPlan& plan, const LabState& state, LiveExecutor& live
   }
 }
 
+// A pod whose pause is gone restarts whole (whatever still runs in it is stopped first, recorded
+// or not: a change killed before it recorded them); else its dead containers are restarted.
+void restart_ops(const PodPlan& p, const LabState& state, LiveExecutor& live, UpResult& result, std::vector<Op>& ops) {
+  auto alive = [&](std::string_view what) {
+    const ProcessRecord* r = state.find(p.name, what);
+    return r && process_alive(r->id);
+  };
+  bool pause_ok = alive("");
+  if (!pause_ok) {
+    stop_all_in(p);
+    result.drift.push_back(fmt::format("pod {}: its pause process is gone (restarted, with its containers)", p.name));
+    ops.emplace_back(PauseStart{p.netns, p.name, p.name});
+  } else {
+    if (!std::all_of(p.containers.begin(), p.containers.end(), [&](const ContainerPlan& c) { return alive(c.name); }))
+      kill_leftovers(p, state);
+    live.adopt_pause(p.name, state.find(p.name, "")->id);
+  }
+  std::vector<Op> containers;
+  container_ops(p, containers);
+  for (Op& op : containers) {
+    auto& c = std::get<ContainerStart>(op);
+    if (pause_ok && alive(c.container)) continue;
+    if (pause_ok) result.drift.push_back(fmt::format("pod {}: container {} is not running (restarted)", p.name, c.container));
+    ops.push_back(std::move(op));
+  }
+}
+
 // `up` of a lab that is up: compare the kernel and the processes with the plan, restart what
 // died (a pause process with its containers, a container, a BIRD), and report what cannot be
 // repaired in place. Nothing drifted: nothing changes.
@@ -293,33 +320,12 @@ Status repair(const std::string& name, LabState& state, UpResult& result, const 
     if (std::find(present.begin(), present.end(), ns) == present.end() &&
         std::none_of(plan.pods.begin(), plan.pods.end(), [&](const PodPlan& p) { return p.netns == ns; }))
       result.unrepaired.push_back(fmt::format("network namespace {} is missing", ns));
+  for (const PodPlan& p : plan.pods)
+    if (std::find(present.begin(), present.end(), p.netns) != present.end()) restart_ops(p, state, live, result, ops);
   auto alive = [&](std::string_view owner, std::string_view what) {
     const ProcessRecord* r = state.find(owner, what);
     return r && process_alive(r->id);
   };
-  for (const PodPlan& p : plan.pods) {
-    if (std::find(present.begin(), present.end(), p.netns) == present.end()) continue;
-    bool pause_ok = alive(p.name, "");
-    bool all_ok = pause_ok && std::all_of(p.containers.begin(), p.containers.end(),
-                                          [&](const ContainerPlan& c) { return alive(p.name, c.name); });
-    if (!pause_ok) stop_all_in(p);  // unrecorded ones too: a change killed before it recorded them
-    else if (!all_ok) kill_leftovers(p, state);
-    if (!pause_ok) {
-      result.drift.push_back(fmt::format("pod {}: its pause process is gone (restarted, with its containers)", p.name));
-      ops.emplace_back(PauseStart{p.netns, p.name, p.name});
-    } else {
-      live.adopt_pause(p.name, state.find(p.name, "")->id);
-    }
-    std::vector<Op> containers;
-    container_ops(p, containers);
-    for (Op& op : containers) {
-      auto& c = std::get<ContainerStart>(op);
-      if (!pause_ok || !alive(p.name, c.container)) {
-        if (pause_ok) result.drift.push_back(fmt::format("pod {}: container {} is not running (restarted)", p.name, c.container));
-        ops.push_back(std::move(op));
-      }
-    }
-  }
   for (const Op& op : up_ops(plan))
     if (auto* d = std::get_if<DaemonStart>(&op); d && !alive(d->owner, d->name)) {
       result.drift.push_back(fmt::format("{}: {} is not running (restarted)", d->owner, d->name));

@@ -109,6 +109,10 @@ struct LiveExecutor::Visitor {
     KN_TRY(addr_add(*KN_TRY(ctx(o.netns)), o.ifname, o.address));
     return Outcome{};
   }
+  Result<Outcome> operator()(const AddrDel& o) {
+    KN_TRY(addr_delete(*KN_TRY(ctx(o.netns)), o.ifname, o.address));
+    return Outcome{};
+  }
   Result<Outcome> operator()(const RouteAdd& o) {
     KN_TRY(route_add(*KN_TRY(ctx(o.netns)), o.dst, o.via, o.dev, o.onlink));
     return Outcome{};

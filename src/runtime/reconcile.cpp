@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "lab/loader.hpp"
@@ -100,6 +101,16 @@ std::vector<Op> switch_ops(const LabPlan& old, const LabPlan& neu, const LabStat
       ops.emplace_back(NetnsRemove{p.netns});
       result.removed.push_back(p.name);
     }
+  // EXTERNAL-IPs of Services no longer of type LoadBalancer (the cloud releases them).
+  if (!old.cloud_lb_netns.empty() && old.cloud_lb_netns == neu.cloud_lb_netns)
+    for (const ServicePlan& o : old.services)
+      if (o.lb_ip && std::none_of(neu.services.begin(), neu.services.end(), [&](const ServicePlan& s) { return s.lb_ip == o.lb_ip; }))
+        ops.emplace_back(AddrDel{old.cloud_lb_netns, "eth0", Cidr{*o.lb_ip, 32}});
+  // The lab's own namespaces no longer needed (the cloud load balancer, once no Service is of
+  // type LoadBalancer).
+  std::vector<std::string> wanted = neu.namespaces();
+  for (const std::string& ns : old.namespaces())
+    if (!has_pod(old, ns) && std::find(wanted.begin(), wanted.end(), ns) == wanted.end()) ops.emplace_back(NetnsRemove{ns});
   for (const PodPlan& p : neu.pods)
     if (has_pod(old, p.netns) && pod_resolv_conf(old, p) != pod_resolv_conf(neu, p))
       ops.emplace_back(FileReplace{pod_etc_dir(p) + "/resolv.conf", pod_resolv_conf(neu, p), true});
@@ -112,13 +123,50 @@ std::vector<Op> switch_ops(const LabPlan& old, const LabPlan& neu, const LabStat
   return ops;
 }
 
+// Where the user wrote the object that holds line `line` of the written-back desired state: the
+// manifest's file:line:column, or nothing (an object made on the command line) - never the
+// record, a file the user never wrote.
+SourceLocation origin_in_record(const Lab& desired, std::string_view text, unsigned line) {
+  std::map<std::string, std::size_t> seen;
+  std::string kind;
+  std::size_t start = 0;
+  for (unsigned n = 1; n <= line && start <= text.size(); ++n) {
+    std::size_t end = text.find('\n', start);
+    std::string_view l = text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    if (l == "[[pod]]" || l == "[[deployment]]" || l == "[[service]]") {
+      kind = std::string(l.substr(2, l.size() - 4));
+      ++seen[kind];
+    } else if (l.starts_with("[") && !l.starts_with("[[pod.") && !l.starts_with("[[service.")) {
+      kind.clear();
+    }
+    if (end == std::string_view::npos) break;
+    start = end + 1;
+  }
+  auto at = [&](const auto& objects) {
+    std::size_t i = seen[kind] - 1;
+    return i < objects.size() ? objects[i].where : SourceLocation{};
+  };
+  if (kind == "pod") return at(desired.pods);
+  if (kind == "deployment") return at(desired.deployments);
+  if (kind == "service") return at(desired.services);
+  return {};
+}
+
 // The desired state after the mutation, validated as a whole as the API server would, and its
-// text for the record.
+// text for the record. An error names the user's manifest, or no file (the command line).
 Result<std::pair<Lab, std::string>> desired_after(const std::string& lab, const LabState& state, Lab desired) {
   std::string text = write_lab(desired);
   LabOverrides overrides;
   if (!state.cni_override.empty()) overrides.cni = parse_cni_mode(state.cni_override);
-  Lab checked = KN_TRY(parse_lab(text, state_dir(lab) + "/lab.toml", overrides));
+  std::string record = state_dir(lab) + "/lab.toml";
+  auto parsed = parse_lab(text, record, overrides);
+  if (!parsed) {
+    Error e = parsed.error();
+    if (e.where.file == record) e.where = origin_in_record(desired, text, e.where.line);
+    if (e.where.file == record) e.where = {};  // an object of the lab as it was brought up
+    return fail(std::move(e));
+  }
+  Lab checked = std::move(*parsed);
   checked.l7 = desired.l7;  // not in lab.toml: recorded as YAML, checked by the manifest loader
   return std::pair{std::move(checked), std::move(text)};
 }

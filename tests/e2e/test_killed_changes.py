@@ -169,3 +169,21 @@ def test_ingress_apply_killed_before_the_reload_then_up_reloads_nginx(kill_at, l
     body = wait_http(s, f"http://{NODE1}:30080/api/users", "pod: api-")
     assert "\npath: /\n" in body, body
     assert "nothing drifted" in kn("up", "09-ingress", check=True).stdout
+
+
+def test_a_bad_manifest_applied_to_a_running_lab_names_the_manifest(lab, kn, tmp_path):
+    """The whole desired state is validated again; the error names the user's manifest at the
+    object that breaks the rule, never the record under /run/kn-lab, and nothing changes."""
+    v = lab("07-service-nodeport")
+    f = tmp_path / "clash.yaml"
+    f.write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: clash\nspec:\n  type: NodePort\n"
+                 "  selector:\n    app: podinfo\n  ports:\n  - port: 80\n    targetPort: 9898\n    nodePort: 30080\n")
+    before = kn("get", "svc", "--lab", v.name, check=True).stdout
+    r = kn("apply", "-f", str(f), "--lab", v.name)
+    assert r.returncode == 2, r
+    assert f"{f}:" in r.stderr and "30080" in r.stderr and "/run/kn-lab" not in r.stderr, r.stderr
+    assert kn("get", "svc", "--lab", v.name, check=True).stdout == before
+    # The same rule from the command line names no file at all.
+    r = kn("expose", "deploy/podinfo", "--name=clash", "--type=NodePort", "--port=80", "--node-port=30080",
+           "--lab", v.name)
+    assert r.returncode == 2 and "30080" in r.stderr and "/run/kn-lab" not in r.stderr, r.stderr

@@ -21,4 +21,6 @@ TEST_CASE("switch-over ops render as the commands that do the same") {
   CHECK(op_display(FileReplace{"/run/kn-lab/demo/nginx/x/nginx.conf", "events {}\n", false}) ==
         "install -m 0644 /dev/stdin /run/kn-lab/demo/nginx/x/nginx.conf <<'EOF'\nevents {}\nEOF");
   CHECK(op_display(PathRemove{"/run/kn-lab/demo/nginx/x"}) == "rm -rf /run/kn-lab/demo/nginx/x");
+  CHECK(op_display(AddrDel{"kn-demo.cloud-lb", "eth0", Cidr{Ipv4{0xc0a838c8u}, 32}}) ==
+        "ip -n kn-demo.cloud-lb addr del 192.168.56.200/32 dev eth0");
 }
