@@ -98,7 +98,7 @@ ServerCandidates candidates(const std::vector<HttpRouteSpec>& routes,
       }
     }
   }
-  std::stable_sort(out.cands.begin(), out.cands.end(), precedes);
+  l7::stable_order(out.cands, precedes);
   return out;
 }
 

@@ -239,8 +239,6 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
     record_processes(txn, state);
     KN_TRY(save_state(state, text, l7_yaml(checked.l7)));
   }
-  result.reloaded.clear();
-  result.removed.clear();
   Status switched = run_switch(executor, switch_ops(old, neu, state, result), hooks);
   std::erase_if(state.processes, [&](const ProcessRecord& r) { return !neu.pod(r.pod) && old.pod(r.pod); });
   KN_TRY(save_state(state, text, l7_yaml(checked.l7)));
