@@ -54,6 +54,12 @@ P2P_LAB_FILE = REPO / "labs" / "02-pod-to-pod-same-node.toml"
 
 BENCH_LAB = "bench"                 # name of the generated N-pod lab
 NETNS_DIR = Path("/run/netns")
+
+
+def netns_dir_mounts() -> int:
+    """How many mounts sit on /run/netns (iproute2 makes it a bind mount of itself)."""
+    with open("/proc/self/mountinfo") as f:
+        return sum(1 for line in f if line.split()[4] == str(NETNS_DIR))
 KN_STATE_DIR = Path("/run/kn-lab")   # kn-lab keeps /run/kn-lab/<lab>/ while a lab is up
 YARDSTICK_NS = re.compile(r"^pb-(node|p\d+)$")   # the only pb- names the yardsticks create
 
@@ -280,7 +286,9 @@ class Bench:
         self.naive_teardown = ref_dir / "naive_teardown.sh"
         self.nlbuild = out_dir / "nlbuild"
         self.labs_used: set[str] = set()      # kn-lab labs this run may have brought up
-        self.made_netns_dir = False           # we created /run/netns for nlbuild
+        # /run/netns as it was: `ip netns add` (the naive yardstick) makes it a self bind mount
+        self.netns_dir_was = NETNS_DIR.exists()
+        self.netns_mounts_before = netns_dir_mounts()
         self.pause_before: set[int] = set()   # kn-pause processes that were not ours
         self.started = False                  # preflight passed: from now on, cleanup is ours to do
 
@@ -359,10 +367,14 @@ class Bench:
             _, p = run(["ip", "netns", "del", ns], timeout=30, check=False)
             if p.returncode != 0:
                 problems.append(f"ip netns del {ns} failed: {p.stderr.strip()}")
-        if self.made_netns_dir:
+        # Leave /run/netns as it was found: the self bind mounts `ip netns add` made, and the
+        # directory itself if it was not there (only once empty).
+        while netns_dir_mounts() > self.netns_mounts_before:
+            if run(["umount", str(NETNS_DIR)], timeout=30, check=False)[1].returncode != 0:
+                break
+        if not self.netns_dir_was:
             try:
-                if not os.path.ismount(NETNS_DIR):
-                    NETNS_DIR.rmdir()       # only if empty
+                NETNS_DIR.rmdir()
             except OSError:
                 pass
         if self.snapshot_dir:
@@ -420,7 +432,6 @@ class Bench:
         """nlbuild up N, then nlbuild down N + `ip netns del pb-node` (timed together as down)."""
         if not NETNS_DIR.exists():          # nlbuild expects it; `ip netns add` would make it
             NETNS_DIR.mkdir(mode=0o755)
-            self.made_netns_dir = True
         up_s, (p,), f_up, d_up = timed([str(self.nlbuild), "up", str(n)], timeout=60 + n)
         phases = {k: float(v) for k, v in re.findall(r"(\w+)_s=([\d.]+)", p.stdout)}
         down_s, _, f_down, d_down = timed([str(self.nlbuild), "down", str(n)],

@@ -35,13 +35,19 @@ done
 (($#)) || set -- bash scripts/test.sh
 [[ $(id -u) == 0 ]] || { echo "fresh-root: run as root" >&2; exit 2; }
 
+# What this script itself needs on a new machine (CI may get one): git for the clean clone,
+# debootstrap for the base; everything inside the root is installed by the command it runs.
+need=()
+command -v git >/dev/null || need+=(git)
+command -v debootstrap >/dev/null || need+=(debootstrap)
+if ((${#need[@]})); then
+  echo "fresh-root: installing ${need[*]}" >&2
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
 cache=${FRESH_CACHE:-/var/tmp/fresh-debian}
 base=$cache/bookworm-minbase.tar
 mkdir -p "$cache"
 if [[ ! -s $base ]]; then
-  if ! command -v debootstrap >/dev/null; then
-    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
-  fi
   tmp=$(mktemp -d "$cache/base.XXXX")
   echo "fresh-root: making a Debian 12 minimal root (debootstrap)" >&2
   # The mirror this machine's apt already uses (debootstrap's default where none is configured).

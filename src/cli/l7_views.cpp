@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <map>
 #include <ctime>
 
 #include "core/table.hpp"
@@ -211,141 +212,167 @@ std::optional<Result<int>> get_l7(const LabView& v, std::string_view kind_arg, c
   return print_rows(rows, q, "secrets");
 }
 
+namespace {
+
+// The head of kubectl's describe for the Gateway API kinds.
+std::string describe_head(const ObjectMeta& m, std::string_view api, std::string_view kind) {
+  std::string out = fmt::format("Name:             {}\n", m.name);
+  if (!m.ns.empty()) out += fmt::format("Namespace:        {}\n", m.ns);
+  std::string labels;
+  for (auto& [k, val] : m.labels) labels += (labels.empty() ? "" : ",") + k + "=" + val;
+  out += fmt::format("Labels:           {}\n", labels.empty() ? "<none>" : labels);
+  annotations(out, m);
+  out += fmt::format("API Version:      {}\nKind:             {}\n", api, kind);
+  return out;
+}
+
+std::string describe_ingress(const LabPlan& p, const IngressSpec& i) {
+  bool ours = ingress_is_ours(p, i);
+  std::string out = fmt::format("Name:             {}\nLabels:           <none>\nNamespace:        {}\n", i.meta.name, i.meta.ns);
+  out += fmt::format("Address:          {}\n", ours ? ingress_address(p) : "");
+  out += fmt::format("Ingress Class:    {}\n", i.class_name.empty() ? "<none>" : i.class_name);
+  out += fmt::format("Default backend:  {}\n", i.default_backend ? backend_str(p, i.meta.ns, *i.default_backend) : "<default>");
+  if (!i.tls.empty()) {
+    out += "TLS:\n";
+    for (auto& t : i.tls) out += fmt::format("  {} terminates {}\n", t.secret, join(t.hosts));
+  }
+  out += "Rules:\n  Host        Path  Backends\n  ----        ----  --------\n";
+  for (auto& r : i.rules) {
+    out += fmt::format("  {}\n", r.host.empty() ? "*" : r.host);
+    for (auto& path : r.paths) out += fmt::format("              {}   {}\n", path.path, backend_str(p, i.meta.ns, path.backend));
+  }
+  annotations(out, i.meta);
+  if (!ours)
+    out += fmt::format("Note:             not served: class \"{}\" is not handled by this lab's ingress controller{}\n",
+                       i.class_name, ingress_controller(p) ? "" : " (the lab has none: add [ingress_nginx] to the lab file)");
+  else if (const DataPlanePlan* dp = ingress_controller(p))
+    out += fmt::format("Data plane:       nginx config {}\n", dp->conf());
+  return out + "Events:           <none>\n";
+}
+
+std::string describe_gateway(const LabPlan& p, const GatewaySpec& g) {
+  std::string out = describe_head(g.meta, "gateway.networking.k8s.io/v1", "Gateway");
+  out += fmt::format("Spec:\n  Gateway Class Name:  {}\n  Listeners:\n", g.class_name);
+  for (const ListenerSpec& l : g.listeners) {
+    out += fmt::format("    Name:      {}\n    Port:      {}\n    Protocol:  {}\n", l.name, l.port, to_string(l.protocol));
+    if (!l.hostname.empty()) out += fmt::format("    Hostname:  {}\n", l.hostname);
+    for (auto& c : l.certificates) out += fmt::format("    TLS:       Terminate with Secret {}{}\n", c.ns.empty() ? "" : c.ns + "/", c.name);
+    out += fmt::format("    Allowed Routes:  namespaces from {}\n", l.allowed_from);
+  }
+  GatewayStatus st = gateway_status(p, g);
+  out += "Status:\n  Addresses:\n";
+  for (auto& a : st.addresses) out += fmt::format("    Type:   IPAddress\n    Value:  {}\n", a);
+  conditions(out, st.conditions, "  ");
+  out += "  Listeners:\n";
+  for (auto& l : st.listeners) {
+    out += fmt::format("    Name:             {}\n    Attached Routes:  {}\n", l.name, l.attached_routes);
+    conditions(out, l.conditions, "    ");
+  }
+  for (const DataPlanePlan& dp : p.data_planes)
+    if (dp.kind == DataPlanePlan::Kind::kGateway && dp.ns == g.meta.ns && dp.gateway == g.meta.name)
+      out += fmt::format("Data plane:       Deployment and Service {}/{}, nginx config {}\n", dp.ns, dp.name, dp.conf());
+  return out + "Events:           <none>\n";
+}
+
+std::string describe_http_route(const LabPlan& p, const HttpRouteSpec& r) {
+  std::string out = describe_head(r.meta, "gateway.networking.k8s.io/v1", "HTTPRoute") + "Spec:\n";
+  if (!r.hostnames.empty()) out += fmt::format("  Hostnames:  {}\n", join(r.hostnames, ", "));
+  out += "  Parent Refs:\n";
+  for (auto& pr : r.parents)
+    out += fmt::format("    Name:  {}{}{}\n", pr.ns.empty() ? "" : pr.ns + "/", pr.name, pr.section_name.empty() ? "" : " (section " + pr.section_name + ")");
+  out += "  Rules:\n";
+  for (auto& rule : r.rules) {
+    for (auto& m : rule.matches) {
+      std::string what = m.path ? fmt::format("path {} {}", to_string(m.path->type), m.path->value) : "path PathPrefix /";
+      for (auto& h : m.headers) what += fmt::format(", header {}{}{}", h.name, h.regex ? " ~ " : " = ", h.value);
+      for (auto& qp : m.query) what += fmt::format(", query {}{}{}", qp.name, qp.regex ? " ~ " : " = ", qp.value);
+      if (!m.method.empty()) what += ", method " + m.method;
+      out += fmt::format("    Match:     {}\n", what);
+    }
+    for (auto& b : rule.backends)
+      out += fmt::format("    Backend:   {}{}:{} weight {}\n", b.ns.empty() ? "" : b.ns + "/", b.name, b.port, b.weight);
+  }
+  parent_status(out, route_status(p, r));
+  return out;
+}
+
+std::string describe_l4_route(const LabPlan& p, const L4RouteSpec& r, std::string_view kind) {
+  std::string out = describe_head(r.meta, "gateway.networking.k8s.io/v1alpha2", kind) + "Spec:\n  Backends:\n";
+  for (auto& b : r.backends) out += fmt::format("    {}{}:{} weight {}\n", b.ns.empty() ? "" : b.ns + "/", b.name, b.port, b.weight);
+  parent_status(out, route_status(p, r));
+  return out;
+}
+
+std::string describe_reference_grant(const ReferenceGrantSpec& g) {
+  std::string out = describe_head(g.meta, "gateway.networking.k8s.io/v1beta1", "ReferenceGrant") + "Spec:\n  From:\n";
+  for (auto& f : g.from) out += fmt::format("    {} {} in namespace {}\n", f.group, f.kind, f.ns);
+  out += "  To:\n";
+  for (auto& t : g.to) out += fmt::format("    {} {}{}\n", t.group.empty() ? "core" : t.group, t.kind, t.name.empty() ? "" : " " + t.name);
+  return out;
+}
+
+std::string describe_gateway_class(const GatewayClassSpec& c) {
+  std::string out = describe_head(c.meta, "gateway.networking.k8s.io/v1", "GatewayClass");
+  bool ours = c.controller == kGatewayController;
+  out += fmt::format("Spec:\n  Controller Name:  {}\nStatus:\n", c.controller);
+  conditions(out, {Condition{"Accepted", ours, ours ? "Accepted" : "Unsupported",
+                             ours ? "" : fmt::format("this lab's gateway controller is {}", kGatewayController)}},
+             "  ");
+  return out;
+}
+
+// The describe text of the first object of `kind` the query selects, or nullopt (none).
+std::optional<std::string> describe_text(const LabPlan& p, const std::string& kind, const L7Query& q) {
+  const L7Objects& l7 = p.l7;
+  auto first = [&](const auto& objects) { return select(objects, q); };
+  if (kind == "Ingress") {
+    if (auto f = first(l7.ingresses); !f.empty()) return describe_ingress(p, *f.front());
+  } else if (kind == "Gateway") {
+    if (auto f = first(l7.gateways); !f.empty()) return describe_gateway(p, *f.front());
+  } else if (kind == "HTTPRoute") {
+    if (auto f = first(l7.http_routes); !f.empty()) return describe_http_route(p, *f.front());
+  } else if (kind == "TCPRoute" || kind == "UDPRoute") {
+    auto f = first(l7.l4_routes);
+    std::erase_if(f, [&](const L4RouteSpec* r) { return (r->protocol == ListenerProtocol::kTCP) != (kind == "TCPRoute"); });
+    if (!f.empty()) return describe_l4_route(p, *f.front(), kind);
+  } else if (kind == "ReferenceGrant") {
+    if (auto f = first(l7.reference_grants); !f.empty()) return describe_reference_grant(*f.front());
+  } else if (kind == "Secret") {
+    if (auto f = first(l7.secrets); !f.empty())
+      return fmt::format("Name:         {}\nNamespace:    {}\nType:         {}\n\nData\n====\ntls.crt:  {} bytes\ntls.key:  {} bytes\n",
+                         f.front()->meta.name, f.front()->meta.ns, f.front()->type, f.front()->cert_pem.size(), f.front()->key_pem.size());
+  } else if (kind == "IngressClass") {
+    if (auto f = first(l7.ingress_classes); !f.empty())
+      return fmt::format("Name:         {}\nController:   {}\nDefault:      {}\n", f.front()->meta.name, f.front()->controller,
+                         f.front()->is_default ? "true" : "false");
+  } else if (auto f = first(l7.gateway_classes); !f.empty()) {
+    return describe_gateway_class(*f.front());
+  }
+  return std::nullopt;
+}
+
+// kubectl's resource name of each kind, for "not found".
+std::string resource_of(const std::string& kind) {
+  static const std::map<std::string, std::string, std::less<>> names = {
+      {"Ingress", "ingresses.networking.k8s.io"},           {"IngressClass", "ingressclasses.networking.k8s.io"},
+      {"Gateway", "gateways.gateway.networking.k8s.io"},    {"GatewayClass", "gatewayclasses.gateway.networking.k8s.io"},
+      {"HTTPRoute", "httproutes.gateway.networking.k8s.io"}, {"TCPRoute", "tcproutes.gateway.networking.k8s.io"},
+      {"UDPRoute", "udproutes.gateway.networking.k8s.io"},  {"ReferenceGrant", "referencegrants.gateway.networking.k8s.io"},
+      {"Secret", "secrets"}};
+  auto it = names.find(kind);
+  return it == names.end() ? kind : it->second;
+}
+
+}  // namespace
+
 std::optional<Result<int>> describe_l7(const LabView& v, std::string_view kind_arg, const L7Query& q) {
   std::string kind = canonical(kind_arg);
   if (kind.empty()) return std::nullopt;
-  const LabPlan& p = v.plan;
-  const L7Objects& l7 = p.l7;
-  std::string out;
-  auto not_found = [&](std::string_view what) -> Result<int> {
-    return fail(state_error("describe", fmt::format("{} \"{}\" not found in namespace {} of lab {}", what, q.name, q.ns, p.lab)));
-  };
-  auto head = [&](const ObjectMeta& m, std::string_view api) {
-    out += fmt::format("Name:             {}\n", m.name);
-    if (!m.ns.empty()) out += fmt::format("Namespace:        {}\n", m.ns);
-    std::string labels;
-    for (auto& [k, val] : m.labels) labels += (labels.empty() ? "" : ",") + k + "=" + val;
-    out += fmt::format("Labels:           {}\n", labels.empty() ? "<none>" : labels);
-    annotations(out, m);
-    out += fmt::format("API Version:      {}\nKind:             {}\n", api, kind);
-  };
-  if (kind == "Ingress") {
-    auto found = select(l7.ingresses, q);
-    if (found.empty()) return not_found("ingresses.networking.k8s.io");
-    const IngressSpec& i = *found.front();
-    bool ours = ingress_is_ours(p, i);
-    out += fmt::format("Name:             {}\nLabels:           <none>\nNamespace:        {}\n", i.meta.name, i.meta.ns);
-    out += fmt::format("Address:          {}\n", ours ? ingress_address(p) : "");
-    out += fmt::format("Ingress Class:    {}\n", i.class_name.empty() ? "<none>" : i.class_name);
-    out += fmt::format("Default backend:  {}\n", i.default_backend ? backend_str(p, i.meta.ns, *i.default_backend) : "<default>");
-    if (!i.tls.empty()) {
-      out += "TLS:\n";
-      for (auto& t : i.tls) out += fmt::format("  {} terminates {}\n", t.secret, join(t.hosts));
-    }
-    out += "Rules:\n  Host        Path  Backends\n  ----        ----  --------\n";
-    for (auto& r : i.rules) {
-      out += fmt::format("  {}\n", r.host.empty() ? "*" : r.host);
-      for (auto& path : r.paths)
-        out += fmt::format("              {}   {}\n", path.path, backend_str(p, i.meta.ns, path.backend));
-    }
-    annotations(out, i.meta);
-    if (!ours)
-      out += fmt::format("Note:             not served: class \"{}\" is not handled by this lab's ingress controller{}\n",
-                         i.class_name, ingress_controller(p) ? "" : " (the lab has none: add [ingress_nginx] to the lab file)");
-    else if (const DataPlanePlan* dp = ingress_controller(p))
-      out += fmt::format("Data plane:       nginx config {}\n", dp->conf());
-    out += "Events:           <none>\n";
-  } else if (kind == "Gateway") {
-    auto found = select(l7.gateways, q);
-    if (found.empty()) return not_found("gateways.gateway.networking.k8s.io");
-    const GatewaySpec& g = *found.front();
-    head(g.meta, "gateway.networking.k8s.io/v1");
-    out += fmt::format("Spec:\n  Gateway Class Name:  {}\n  Listeners:\n", g.class_name);
-    for (const ListenerSpec& l : g.listeners) {
-      out += fmt::format("    Name:      {}\n    Port:      {}\n    Protocol:  {}\n", l.name, l.port, to_string(l.protocol));
-      if (!l.hostname.empty()) out += fmt::format("    Hostname:  {}\n", l.hostname);
-      for (auto& c : l.certificates) out += fmt::format("    TLS:       Terminate with Secret {}{}\n", c.ns.empty() ? "" : c.ns + "/", c.name);
-      out += fmt::format("    Allowed Routes:  namespaces from {}\n", l.allowed_from);
-    }
-    GatewayStatus st = gateway_status(p, g);
-    out += "Status:\n  Addresses:\n";
-    for (auto& a : st.addresses) out += fmt::format("    Type:   IPAddress\n    Value:  {}\n", a);
-    conditions(out, st.conditions, "  ");
-    out += "  Listeners:\n";
-    for (auto& l : st.listeners) {
-      out += fmt::format("    Name:             {}\n    Attached Routes:  {}\n", l.name, l.attached_routes);
-      conditions(out, l.conditions, "    ");
-    }
-    for (const DataPlanePlan& dp : p.data_planes)
-      if (dp.kind == DataPlanePlan::Kind::kGateway && dp.ns == g.meta.ns && dp.gateway == g.meta.name)
-        out += fmt::format("Data plane:       Deployment and Service {}/{}, nginx config {}\n", dp.ns, dp.name, dp.conf());
-    out += "Events:           <none>\n";
-  } else if (kind == "HTTPRoute") {
-    auto found = select(l7.http_routes, q);
-    if (found.empty()) return not_found("httproutes.gateway.networking.k8s.io");
-    const HttpRouteSpec& r = *found.front();
-    head(r.meta, "gateway.networking.k8s.io/v1");
-    out += "Spec:\n";
-    if (!r.hostnames.empty()) out += fmt::format("  Hostnames:  {}\n", join(r.hostnames, ", "));
-    out += "  Parent Refs:\n";
-    for (auto& pr : r.parents)
-      out += fmt::format("    Name:  {}{}{}\n", pr.ns.empty() ? "" : pr.ns + "/", pr.name, pr.section_name.empty() ? "" : " (section " + pr.section_name + ")");
-    out += "  Rules:\n";
-    for (auto& rule : r.rules) {
-      for (auto& m : rule.matches) {
-        std::string what = m.path ? fmt::format("path {} {}", to_string(m.path->type), m.path->value) : "path PathPrefix /";
-        for (auto& h : m.headers) what += fmt::format(", header {}{}{}", h.name, h.regex ? " ~ " : " = ", h.value);
-        for (auto& qp : m.query) what += fmt::format(", query {}{}{}", qp.name, qp.regex ? " ~ " : " = ", qp.value);
-        if (!m.method.empty()) what += ", method " + m.method;
-        out += fmt::format("    Match:     {}\n", what);
-      }
-      for (auto& b : rule.backends)
-        out += fmt::format("    Backend:   {}{}:{} weight {}\n", b.ns.empty() ? "" : b.ns + "/", b.name, b.port, b.weight);
-    }
-    parent_status(out, route_status(p, r));
-  } else if (kind == "TCPRoute" || kind == "UDPRoute") {
-    auto found = select(l7.l4_routes, q);
-    std::erase_if(found, [&](const L4RouteSpec* r) { return (r->protocol == ListenerProtocol::kTCP) != (kind == "TCPRoute"); });
-    if (found.empty()) return not_found(kind == "TCPRoute" ? "tcproutes.gateway.networking.k8s.io" : "udproutes.gateway.networking.k8s.io");
-    const L4RouteSpec& r = *found.front();
-    head(r.meta, "gateway.networking.k8s.io/v1alpha2");
-    out += "Spec:\n  Backends:\n";
-    for (auto& b : r.backends) out += fmt::format("    {}{}:{} weight {}\n", b.ns.empty() ? "" : b.ns + "/", b.name, b.port, b.weight);
-    parent_status(out, route_status(p, r));
-  } else if (kind == "ReferenceGrant") {
-    auto found = select(l7.reference_grants, q);
-    if (found.empty()) return not_found("referencegrants.gateway.networking.k8s.io");
-    const ReferenceGrantSpec& g = *found.front();
-    head(g.meta, "gateway.networking.k8s.io/v1beta1");
-    out += "Spec:\n  From:\n";
-    for (auto& f : g.from) out += fmt::format("    {} {} in namespace {}\n", f.group, f.kind, f.ns);
-    out += "  To:\n";
-    for (auto& t : g.to) out += fmt::format("    {} {}{}\n", t.group.empty() ? "core" : t.group, t.kind, t.name.empty() ? "" : " " + t.name);
-  } else if (kind == "Secret") {
-    auto found = select(l7.secrets, q);
-    if (found.empty()) return not_found("secrets");
-    const SecretSpec& s = *found.front();
-    out += fmt::format("Name:         {}\nNamespace:    {}\nType:         {}\n\nData\n====\n", s.meta.name, s.meta.ns, s.type);
-    out += fmt::format("tls.crt:  {} bytes\ntls.key:  {} bytes\n", s.cert_pem.size(), s.key_pem.size());
-  } else {
-    if (kind == "IngressClass") {
-      auto f = select(l7.ingress_classes, q);
-      if (f.empty()) return not_found("ingressclasses.networking.k8s.io");
-      out += fmt::format("Name:         {}\nController:   {}\nDefault:      {}\n", f.front()->meta.name, f.front()->controller,
-                         f.front()->is_default ? "true" : "false");
-    } else {
-      auto f = select(l7.gateway_classes, q);
-      if (f.empty()) return not_found("gatewayclasses.gateway.networking.k8s.io");
-      const GatewayClassSpec& c = *f.front();
-      head(c.meta, "gateway.networking.k8s.io/v1");
-      bool ours = c.controller == kGatewayController;
-      out += fmt::format("Spec:\n  Controller Name:  {}\nStatus:\n", c.controller);
-      conditions(out, {Condition{"Accepted", ours, ours ? "Accepted" : "Unsupported",
-                                 ours ? "" : fmt::format("this lab's gateway controller is {}", kGatewayController)}},
-                 "  ");
-    }
-  }
-  fmt::print("{}", out);
+  auto text = describe_text(v.plan, kind, q);
+  if (!text)
+    return fail(state_error("describe", fmt::format("{} \"{}\" not found in namespace {} of lab {}", resource_of(kind), q.name,
+                                                    q.ns, v.plan.lab)));
+  fmt::print("{}", *text);
   return 0;
 }
 

@@ -647,7 +647,9 @@ std::optional<CniMode> parse_cni_mode(std::string_view s) {
   return std::nullopt;
 }
 
-Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabOverrides& overrides) {
+namespace {
+
+Result<toml::table> parse_toml(std::string_view text, const std::string& source_name) {
   if (auto at = first_non_ascii_outside_comments(text, source_name))
     return fail(input_error(*at, "a non-ASCII character outside a comment",
                             "lab files are ASCII except in comments: names, keys and values use letters, digits and punctuation"));
@@ -660,13 +662,11 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
     return fail(input_error(SourceLocation{source_name, e.source().begin.line, e.source().begin.column},
                             fmt::format("TOML syntax error: {}", description)));
   }
-  const toml::table& root = parsed.table();
-  TableReader top(root, "the lab file", source_name, {"lab", "cluster", "rack", "node", "pod", "deployment", "service", "ingress_nginx",
-                                                          "service_patch"});
-  KN_TRY(top.check_keys());
+  return std::move(parsed).table();
+}
 
-  Lab lab;
-  lab.source = source_name;
+// [lab]: name, description, the manifests it applies.
+Status read_lab_table(const TableReader& top, const std::string& source_name, Lab& lab) {
   const toml::table* lab_table = top.table("lab");
   if (!lab_table)
     return fail(input_error(SourceLocation{source_name, 1, 1}, "the lab file has no [lab] table",
@@ -682,14 +682,11 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
   for (std::size_t i = 0; i < lab.manifests.size(); ++i)
     if (lab.manifests[i].empty())
       return fail(input_error(lab.manifest_where[i], "an empty path in manifests", "name YAML files, relative to the lab file"));
+  return {};
+}
 
-  if (root.get("cluster") && !top.table("cluster"))
-    return fail(top.type_error("cluster", *root.get("cluster"), "a table: write [cluster]"));
-  KN_TRY(read_cluster(top.table("cluster"), source_name, lab.cluster));
-  if (overrides.cni) lab.cluster.cni = *overrides.cni;
-
-  std::set<std::string> names;  // racks, nodes and pods share the lab's namespace names
-  KN_TRY(read_racks(top, source_name, lab, names));
+// [[node]] and [[pod]]: each is a network namespace, so they share one set of names with racks.
+Status read_nodes_and_pods(const TableReader& top, const std::string& source_name, Lab& lab, std::set<std::string>& names) {
   for (const toml::table* t : KN_TRY(top.tables("node"))) {
     TableReader r(*t, "[[node]]", source_name, {"name", "rack"});
     KN_TRY(r.check_keys());
@@ -708,7 +705,6 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
   if (lab.nodes.empty())
     return fail(input_error(SourceLocation{source_name, 1, 1}, "the lab defines no node",
                             "add a node:\n    [[node]]\n    name = \"node1\""));
-
   for (const toml::table* t : KN_TRY(top.tables("pod"))) {
     PodSpec p = KN_TRY(read_pod(*t, source_name, lab));
     if (is_reserved_name(p.name))
@@ -719,23 +715,34 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
       return fail(input_error(p.where, fmt::format("the name '{}' is used twice (pods and nodes share one set of names: each is a namespace)", p.name)));
     lab.pods.push_back(std::move(p));
   }
-  std::set<std::string> deployments, services, node_ports, cluster_ips;
-  if (const toml::node* n = root.get("ingress_nginx")) {
-    const toml::table* t = n->as_table();
-    if (!t) return fail(top.type_error("ingress_nginx", *n, "a table: write [ingress_nginx]"));
-    TableReader r(*t, "[ingress_nginx]", source_name, {"type", "http_node_port", "https_node_port"});
-    KN_TRY(r.check_keys());
-    IngressControllerSpec c;
-    c.where = r.where();
-    c.type = *parse_service_type(KN_TRY(r.choice("type", {"NodePort", "LoadBalancer"})).value_or("NodePort"));
-    c.http_node_port = KN_TRY(read_port(r, "http_node_port", 30000, 32767)).value_or(c.http_node_port);
-    c.https_node_port = KN_TRY(read_port(r, "https_node_port", 30000, 32767)).value_or(c.https_node_port);
-    if (c.http_node_port == c.https_node_port)
-      return fail(input_error(r.where_of("https_node_port"), fmt::format("http and https both use node port {}", c.http_node_port)));
-    node_ports.insert(fmt::format("{}/TCP", c.http_node_port));
-    node_ports.insert(fmt::format("{}/TCP", c.https_node_port));
-    lab.ingress_nginx = c;
-  }
+  return {};
+}
+
+// [ingress_nginx]: the controller's Service takes its two NodePorts first.
+Status read_ingress_nginx(const toml::table& root, const TableReader& top, const std::string& source_name, Lab& lab,
+                          std::set<std::string>& node_ports) {
+  const toml::node* n = root.get("ingress_nginx");
+  if (!n) return {};
+  const toml::table* t = n->as_table();
+  if (!t) return fail(top.type_error("ingress_nginx", *n, "a table: write [ingress_nginx]"));
+  TableReader r(*t, "[ingress_nginx]", source_name, {"type", "http_node_port", "https_node_port"});
+  KN_TRY(r.check_keys());
+  IngressControllerSpec c;
+  c.where = r.where();
+  c.type = *parse_service_type(KN_TRY(r.choice("type", {"NodePort", "LoadBalancer"})).value_or("NodePort"));
+  c.http_node_port = KN_TRY(read_port(r, "http_node_port", 30000, 32767)).value_or(c.http_node_port);
+  c.https_node_port = KN_TRY(read_port(r, "https_node_port", 30000, 32767)).value_or(c.https_node_port);
+  if (c.http_node_port == c.https_node_port)
+    return fail(input_error(r.where_of("https_node_port"), fmt::format("http and https both use node port {}", c.http_node_port)));
+  node_ports.insert(fmt::format("{}/TCP", c.http_node_port));
+  node_ports.insert(fmt::format("{}/TCP", c.https_node_port));
+  lab.ingress_nginx = c;
+  return {};
+}
+
+// [[deployment]] and [[service]]: names unique per namespace, NodePorts and cluster IPs unique.
+Status read_workloads(const TableReader& top, const std::string& source_name, Lab& lab, std::set<std::string>& node_ports) {
+  std::set<std::string> deployments, services, cluster_ips;
   for (const toml::table* t : KN_TRY(top.tables("deployment"))) {
     DeploymentSpec d = KN_TRY(read_deployment(*t, source_name));
     if (!deployments.insert(d.ns + "/" + d.name).second)
@@ -755,6 +762,10 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
       return fail(input_error(s.where, fmt::format("cluster_ip {} is already used by another service", s.cluster_ip->str())));
     lab.services.push_back(std::move(s));
   }
+  return {};
+}
+
+Status read_service_patches(const TableReader& top, const std::string& source_name, Lab& lab) {
   for (const toml::table* t : KN_TRY(top.tables("service_patch"))) {
     TableReader r(*t, "[[service_patch]]", source_name, {"name", "namespace", "type", "external_traffic_policy", "session_affinity"});
     KN_TRY(r.check_keys());
@@ -768,6 +779,30 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
     if (auto aff = KN_TRY(r.choice("session_affinity", {"None", "ClientIP"}))) sp.session_affinity = *aff == "ClientIP";
     lab.service_patches.push_back(std::move(sp));
   }
+  return {};
+}
+
+}  // namespace
+
+Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabOverrides& overrides) {
+  const toml::table root = KN_TRY(parse_toml(text, source_name));
+  TableReader top(root, "the lab file", source_name, {"lab", "cluster", "rack", "node", "pod", "deployment", "service", "ingress_nginx",
+                                                          "service_patch"});
+  KN_TRY(top.check_keys());
+  Lab lab;
+  lab.source = source_name;
+  KN_TRY(read_lab_table(top, source_name, lab));
+  if (root.get("cluster") && !top.table("cluster"))
+    return fail(top.type_error("cluster", *root.get("cluster"), "a table: write [cluster]"));
+  KN_TRY(read_cluster(top.table("cluster"), source_name, lab.cluster));
+  if (overrides.cni) lab.cluster.cni = *overrides.cni;
+  std::set<std::string> names;  // racks, nodes and pods share the lab's namespace names
+  KN_TRY(read_racks(top, source_name, lab, names));
+  KN_TRY(read_nodes_and_pods(top, source_name, lab, names));
+  std::set<std::string> node_ports;
+  KN_TRY(read_ingress_nginx(root, top, source_name, lab, node_ports));
+  KN_TRY(read_workloads(top, source_name, lab, node_ports));
+  KN_TRY(read_service_patches(top, source_name, lab));
   KN_TRY(check_capacity(lab, root, source_name, overrides));
   return lab;
 }

@@ -90,7 +90,16 @@ class EntryBuilder {
     used_ = sizeof(ipt_entry);
     ipt_entry e{};
     if (auto bad = encode_ip(r, e.ip)) return bad;
+    if (auto bad = encode_matches(r)) return bad;
+    e.target_offset = static_cast<std::uint16_t>(used_);
+    if (auto bad = encode_target(r, chain_ok)) return bad;
+    e.next_offset = static_cast<std::uint16_t>(used_);
+    std::memcpy(buf_, &e, sizeof e);
+    return std::nullopt;
+  }
 
+  // The matches, in iptables-save's order: comment, tcp/udp, addrtype, mark, recent, statistic.
+  std::optional<Refusal> encode_matches(const IptRule& r) {
     if (!r.comment.empty()) {
       if (r.comment.size() >= XT_MAX_COMMENT_LEN || r.comment.find('\0') != std::string::npos)
         return Refusal{fmt::format("comment is {} bytes long", r.comment.size()),
@@ -127,29 +136,8 @@ class EntryBuilder {
       m.invert = r.mark->negated ? 1 : 0;
       put_match("mark", 1, m);
     }
-    if (r.recent) {
-      const auto& rc = *r.recent;
-      if (rc.name.empty() || rc.name.size() >= XT_RECENT_NAME_LEN ||
-          rc.name.find_first_of(std::string_view("/\0", 2)) != std::string::npos)
-        return Refusal{fmt::format("recent list name \"{}\" is invalid", rc.name),
-                       fmt::format("1 to {} characters, no '/'", XT_RECENT_NAME_LEN - 1)};
-      if (rc.set && (rc.seconds != 0 || rc.reap))
-        return Refusal{"--seconds/--reap with --set", "--seconds and --reap go with --rcheck"};
-      if (rc.reap && rc.seconds == 0)
-        return Refusal{"--reap without --seconds", "give --seconds with --reap"};
-      xt_recent_mtinfo_v1 m{};
-      m.seconds = rc.seconds;
-      m.check_set = static_cast<std::uint8_t>((rc.set ? XT_RECENT_SET : XT_RECENT_CHECK) |
-                                              (rc.reap ? XT_RECENT_REAP : 0));
-      // libxt_recent starts from the name "DEFAULT" and copies --name over it with its NUL, so a
-      // name shorter than 7 leaves the tail ("AB" is "AB\0AULT"). The kernel hands the whole
-      // field back and `iptables -C/-D` compares it: do the same to stay byte-identical.
-      std::memcpy(m.name, "DEFAULT", 7);
-      std::memcpy(m.name, rc.name.c_str(), rc.name.size() + 1);
-      m.side = XT_RECENT_SOURCE;
-      m.mask.ip = 0xffffffffu;  // --mask 255.255.255.255
-      put_match("recent", 1, m);
-    }
+    if (r.recent)
+      if (auto bad = encode_recent(*r.recent)) return bad;
     if (r.probability) {
       double p = *r.probability;
       if (!(p >= 0.0 && p <= 1.0))
@@ -164,7 +152,35 @@ class EntryBuilder {
       put_match("statistic", 0, s);
     }
 
-    e.target_offset = static_cast<std::uint16_t>(used_);
+    return std::nullopt;
+  }
+
+  std::optional<Refusal> encode_recent(const IptRule::Recent& rc) {
+    if (rc.name.empty() || rc.name.size() >= XT_RECENT_NAME_LEN ||
+        rc.name.find_first_of(std::string_view("/\0", 2)) != std::string::npos)
+      return Refusal{fmt::format("recent list name \"{}\" is invalid", rc.name),
+                     fmt::format("1 to {} characters, no '/'", XT_RECENT_NAME_LEN - 1)};
+    if (rc.set && (rc.seconds != 0 || rc.reap))
+      return Refusal{"--seconds/--reap with --set", "--seconds and --reap go with --rcheck"};
+    if (rc.reap && rc.seconds == 0)
+      return Refusal{"--reap without --seconds", "give --seconds with --reap"};
+    xt_recent_mtinfo_v1 m{};
+    m.seconds = rc.seconds;
+    m.check_set = static_cast<std::uint8_t>((rc.set ? XT_RECENT_SET : XT_RECENT_CHECK) |
+                                            (rc.reap ? XT_RECENT_REAP : 0));
+    // libxt_recent starts from the name "DEFAULT" and copies --name over it with its NUL, so a
+    // name shorter than 7 leaves the tail ("AB" is "AB\0AULT"). The kernel hands the whole
+    // field back and `iptables -C/-D` compares it: do the same to stay byte-identical.
+    std::memcpy(m.name, "DEFAULT", 7);
+    std::memcpy(m.name, rc.name.c_str(), rc.name.size() + 1);
+    m.side = XT_RECENT_SOURCE;
+    m.mask.ip = 0xffffffffu;  // --mask 255.255.255.255
+    put_match("recent", 1, m);
+    return std::nullopt;
+  }
+
+  template <class ChainOk>
+  std::optional<Refusal> encode_target(const IptRule& r, ChainOk&& chain_ok) {
     switch (r.target) {
       case IptRule::Target::kJump: {
         if (r.jump.size() > kMaxChainName)
@@ -213,8 +229,6 @@ class EntryBuilder {
         break;
       }
     }
-    e.next_offset = static_cast<std::uint16_t>(used_);
-    std::memcpy(buf_, &e, sizeof e);
     return std::nullopt;
   }
 

@@ -84,7 +84,11 @@ struct Render {
     return {"kill", fmt::format("-{}", o.signal == 1 ? "HUP" : std::to_string(o.signal)), std::to_string(o.pid)};
   }
   Argv operator()(const AddrDel& o) const { return ip_in(o.netns, {"addr", "del", o.address.str(), "dev", o.ifname}); }
-  Argv operator()(const NetnsRemove& o) const { return {"ip", "netns", "del", o.netns}; }
+  Argv operator()(const NetnsRemove& o) const {
+    Argv a{"ip", "netns", "del"};  // one per namespace: op_display writes them out
+    a.insert(a.end(), o.netns.begin(), o.netns.end());
+    return a;
+  }
   Argv operator()(const PathRemove& o) const { return {"rm", "-rf", o.path}; }
   Argv operator()(const ContainerStart& o) const {
     // nsenter joins the pause's UTS and IPC namespaces; `ip netns exec` joins the network
@@ -134,8 +138,12 @@ std::string op_display(const Op& op) {
   if (auto* r = std::get_if<NginxReload>(&op))
     out += fmt::format("   # SIGHUP to the master (pid {}), then until a worker runs the new configuration", r->master_pid);
   if (auto* k = std::get_if<ProcessSignal>(&op)) out += "   # " + k->what;
-  if (auto* n = std::get_if<NetnsRemove>(&op))
-    out = fmt::format("ip netns pids {0} | xargs -r kill; ip -n {0} link del eth0; {1}; rm -rf /etc/netns/{0}", n->netns, out);
+  if (auto* n = std::get_if<NetnsRemove>(&op)) {
+    out.clear();
+    for (const std::string& ns : n->netns)
+      out += fmt::format("{0}ip netns pids {1} | xargs -r kill; ip -n {1} link del eth0; ip netns del {1}; rm -rf /etc/netns/{1}",
+                         out.empty() ? "" : "\n", shell_quote(ns));
+  }
   if (auto* c = std::get_if<ContainerStart>(&op)) out += fmt::format(" >>{} 2>&1 &", c->log_path);
   if (std::holds_alternative<PauseStart>(op)) out += " &";
   if (auto* t = std::get_if<IptablesApply>(&op)) out += " <<'EOF'\n" + render_iptables_save(t->table) + "EOF";

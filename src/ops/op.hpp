@@ -169,10 +169,11 @@ struct AddrDel {
   std::string ifname;
   Cidr address;
 };
-// A pod that goes: its processes stopped, its eth0 deleted (the node's end of the veth goes with
-// it at once), its namespace deleted, its files under /etc/netns removed.
+// Pods (or the lab's own namespaces) that go, together: their processes stopped (one /proc scan
+// for all), each eth0 deleted (the node's end of the veth goes with it at once), each namespace
+// deleted, its files under /etc/netns removed.
 struct NetnsRemove {
-  std::string netns;
+  std::vector<std::string> netns;
 };
 // A directory of the lab's own state that is no longer wanted (a removed data plane's).
 struct PathRemove {

@@ -10,6 +10,7 @@
 #include <filesystem>
 
 #include "net/fd.hpp"
+#include "runtime/files.hpp"
 #include "net/netns.hpp"
 #include "plan/naming.hpp"
 
@@ -17,10 +18,6 @@ namespace knlab {
 
 namespace {
 
-bool exists(const std::string& p) {
-  struct stat st{};
-  return ::lstat(p.c_str(), &st) == 0;
-}
 
 // "made" (the directory) or "mounted" (/run/netns's self bind mount).
 std::string marker_for(std::string_view what, const std::string& dir) {
@@ -39,7 +36,7 @@ Status mark(std::string_view what, const std::string& dir) {
 }
 
 Status make_dir(const std::string& dir) {
-  if (exists(dir)) return {};
+  if (path_exists(dir)) return {};
   // The marker first: a crash between the two leaves a marker without a directory (harmless),
   // never a directory that no later `down` knows kn-lab made.
   KN_TRY(mark("made", dir));
@@ -63,9 +60,9 @@ void host_dirs_release_if_unused() {
   for (const char* dir : kHostDirsManaged) {
     if (dir == kNetnsDir && !netns_list("").empty()) continue;  // somebody else's namespaces live there
     std::string mounted = marker_for("mounted", dir);
-    if (exists(mounted) && netns_dir_unmount()) ::unlink(mounted.c_str());
+    if (path_exists(mounted) && netns_dir_unmount()) ::unlink(mounted.c_str());
     std::string made = marker_for("made", dir);
-    if (exists(made) && (::rmdir(dir) == 0 || errno == ENOENT)) ::unlink(made.c_str());
+    if (path_exists(made) && (::rmdir(dir) == 0 || errno == ENOENT)) ::unlink(made.c_str());
   }
   // Only kn-lab's own dot-files can remain; the directory goes once they are gone.
   ::rmdir(std::string(kStateRoot).c_str());

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -19,6 +20,7 @@
 #include "net/link.hpp"
 #include "net/netns.hpp"
 #include "plan/naming.hpp"
+#include "runtime/files.hpp"
 #include "runtime/host_dirs.hpp"
 #include "runtime/live_executor.hpp"
 #include "runtime/nginx_control.hpp"
@@ -33,10 +35,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-bool exists(const std::string& p) {
-  struct stat st{};
-  return ::lstat(p.c_str(), &st) == 0;
-}
 
 // Removes /etc/netns/kn-<lab>.* (files kn-lab wrote) and counts what it removed.
 std::size_t remove_etc_netns(const std::string& lab) {
@@ -110,10 +108,18 @@ Status resolve_programs(std::vector<Op>& ops) {
 }
 
 void record_processes(const Transaction& txn, LabState& state) {
-  // One record per pod and container: a new process replaces what an older one left.
+  // One record per pod (or node) and container: a new process replaces what an older one left.
+  std::map<std::pair<std::string, std::string>, std::size_t> at;
+  for (std::size_t i = 0; i < state.processes.size(); ++i)
+    at[{state.processes[i].pod, state.processes[i].container}] = i;
   auto record = [&](const std::string& owner, const std::string& name, const Outcome& out) {
-    std::erase_if(state.processes, [&](const ProcessRecord& r) { return r.pod == owner && r.container == name; });
-    state.processes.push_back({owner, name, {out.pid, out.start}});
+    ProcessRecord rec{owner, name, {out.pid, out.start}};
+    if (auto it = at.find({owner, name}); it != at.end()) {
+      state.processes[it->second] = std::move(rec);
+    } else {
+      at[{owner, name}] = state.processes.size();
+      state.processes.push_back(std::move(rec));
+    }
   };
   for (auto& [op, out] : txn.done()) {
     if (auto* p = std::get_if<PauseStart>(&op)) record(p->pod, "", out);
@@ -156,10 +162,10 @@ std::vector<std::string> op_namespaces(const Op& op) {
 // up_ops is replayed. What is there answers EEXIST and is kept; what is missing (a deleted veth,
 // a flushed route, a deleted flannel.1) is made again and reported. iptables tables are checked
 // first (iptables_in_place) and rewritten only when they differ.
-void repair_network(const LabPlan& plan, const std::vector<std::string>& present, LiveExecutor& live, UpResult& result,
+void repair_network(const std::vector<Op>& desired, const std::vector<std::string>& present, LiveExecutor& live, UpResult& result,
                     const UpHooks& hooks) {
   NetlinkSession probe;  // to read link state before setting it
-  for (const Op& op : up_ops(plan)) {
+  for (const Op& op : desired) {
     if (std::holds_alternative<NetnsAdd>(op) || std::holds_alternative<FileWrite>(op) ||
         std::holds_alternative<PauseStart>(op) || std::holds_alternative<ContainerStart>(op) ||
         std::holds_alternative<DaemonStart>(op) || std::holds_alternative<BgpWait>(op))
@@ -201,9 +207,11 @@ void repair_network(const LabPlan& plan, const std::vector<std::string>& present
 // removed a pod, or after it made one but before the record said so): removed with everything
 // in them, and reported.
 void remove_unknown_namespaces(const LabPlan& plan, UpResult& result) {
-  std::vector<std::string> wanted = plan.namespaces(), unknown;
+  const std::vector<std::string> all = plan.namespaces();
+  const std::set<std::string> wanted(all.begin(), all.end());
+  std::vector<std::string> unknown;
   for (const std::string& ns : netns_list(netns_prefix(plan.lab)))
-    if (std::find(wanted.begin(), wanted.end(), ns) == wanted.end()) unknown.push_back(ns);
+    if (!wanted.contains(ns)) unknown.push_back(ns);
   if (unknown.empty()) return;
   TeardownCount c = remove_namespaces(unknown, {.recorded = {}, .free_veth_names = true});
   for (const std::string& ns : unknown)
@@ -230,24 +238,19 @@ void stop_all_in(const PodPlan& p) {
   if (auto id = netns_id(p.netns)) terminate_processes(processes_in_netns({*id}), 300);
 }
 
-std::string file_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // Files of the desired state that differ on disk (a change killed before it rewrote them): pods'
 // hosts and resolv.conf and the DNS hosts file rewritten in place (pods see them through bind
 // mounts: same inode), a data plane's configuration replaced atomically; then the daemon that
 // reads them is told (dnsmasq: SIGHUP; nginx: a graceful reload).
-void repair_files(const LabPlan& plan, const LabState& state, LiveExecutor& live, UpResult& result, const UpHooks& hooks) {
+void repair_files(const LabPlan& plan, const std::vector<Op>& desired, const LabState& state, LiveExecutor& live,
+                  UpResult& result, const UpHooks& hooks) {
   std::vector<Op> ops;
   std::set<const DataPlanePlan*> reload;
   bool dns = false;
-  for (const Op& op : up_ops(plan)) {
+  for (const Op& op : desired) {
     auto* f = std::get_if<FileWrite>(&op);
-    if (!f || f->content.empty() || file_text(f->path) == f->content) continue;  // logs start empty
+    if (!f || f->content.empty() || read_text(f->path) == f->content) continue;  // logs start empty
     const DataPlanePlan* dp = nullptr;
     for (const DataPlanePlan& d : plan.data_planes)
       if (f->path.starts_with(d.dir + "/")) dp = &d;
@@ -326,7 +329,9 @@ Status repair(const std::string& name, LabState& state, UpResult& result, const 
     const ProcessRecord* r = state.find(owner, what);
     return r && process_alive(r->id);
   };
-  for (const Op& op : up_ops(plan))
+  // The ops that would build the lab (kube-proxy's tables rendered once): what is compared.
+  const std::vector<Op> desired = up_ops(plan);
+  for (const Op& op : desired)
     if (auto* d = std::get_if<DaemonStart>(&op); d && !alive(d->owner, d->name)) {
       result.drift.push_back(fmt::format("{}: {} is not running (restarted)", d->owner, d->name));
       ops.push_back(op);
@@ -340,8 +345,8 @@ Status repair(const std::string& name, LabState& state, UpResult& result, const 
     record_processes(txn, state);
     KN_TRY(save_state(state, ""));
   }
-  repair_network(plan, present, live, result, hooks);
-  repair_files(plan, state, live, result, hooks);
+  repair_network(desired, present, live, result, hooks);
+  repair_files(plan, desired, state, live, result, hooks);
   return {};
 }
 
@@ -528,14 +533,14 @@ std::vector<std::string> lab_search_dirs() {
 
 Result<std::string> find_lab_file(const std::string& arg) {
   if (arg.find('/') != std::string::npos || arg.ends_with(".toml")) {
-    if (exists(arg)) return std::filesystem::absolute(arg).string();
+    if (path_exists(arg)) return std::filesystem::absolute(arg).string();
     if (arg.find('/') != std::string::npos)
       return fail(input_error(SourceLocation{arg, 0, 0}, "no such lab file"));
   }
   std::string stem = arg.ends_with(".toml") ? arg.substr(0, arg.size() - 5) : arg;
   for (auto& dir : lab_search_dirs()) {
     std::string candidate = fmt::format("{}/{}.toml", dir, stem);
-    if (exists(candidate)) return std::filesystem::weakly_canonical(candidate).string();
+    if (path_exists(candidate)) return std::filesystem::weakly_canonical(candidate).string();
   }
   std::string known;
   for (auto& dir : lab_search_dirs()) {

@@ -22,23 +22,13 @@
 #include "net/route.hpp"
 #include "net/sysctl.hpp"
 #include "runtime/bird_client.hpp"
+#include "runtime/files.hpp"
 #include "runtime/host_dirs.hpp"
 #include "runtime/nginx_control.hpp"
 #include "runtime/teardown.hpp"
 
 namespace knlab {
 
-Status write_file(const std::string& path, const std::string& content) {
-  for (std::size_t slash = path.find('/', 1); slash != std::string::npos; slash = path.find('/', slash + 1)) {
-    std::string dir = path.substr(0, slash);
-    if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST) return fail(sys_error("create directory", dir, errno));
-  }
-  Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644));
-  if (!fd.valid()) return fail(sys_error("write file", path, errno));
-  if (::write(fd.get(), content.data(), content.size()) != static_cast<ssize_t>(content.size()))
-    return fail(sys_error("write file", path, errno));
-  return {};
-}
 
 struct LiveExecutor::Visitor {
   LiveExecutor& self;
@@ -57,8 +47,8 @@ struct LiveExecutor::Visitor {
     return Outcome{};
   }
   Result<Outcome> operator()(const NetnsRemove& o) {
-    self.session_.forget(o.netns);
-    remove_namespaces({o.netns}, {.recorded = {}, .free_veth_names = true});
+    for (const std::string& ns : o.netns) self.session_.forget(ns);
+    remove_namespaces(o.netns, {.recorded = {}, .free_veth_names = true});
     return Outcome{};
   }
   Result<Outcome> operator()(const PathRemove& o) {

@@ -9,6 +9,7 @@
 
 #include "net/executor.hpp"
 #include "net/netlink.hpp"
+#include "runtime/files.hpp"
 #include "runtime/process.hpp"
 
 namespace knlab {
@@ -38,7 +39,5 @@ class LiveExecutor final : public Executor {
   std::set<std::string> dirs_ready_;  // host directories prepared for this executor's ops
 };
 
-// Writes `content` to `path` (mode 0644), creating missing parent directories (0755).
-Status write_file(const std::string& path, const std::string& content);
 
 }  // namespace knlab

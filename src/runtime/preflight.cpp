@@ -1,5 +1,7 @@
 #include "runtime/preflight.hpp"
 
+#include "runtime/files.hpp"
+
 #include <fmt/core.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -12,12 +14,6 @@ namespace knlab {
 
 namespace {
 
-std::string read_all(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 struct Feature {
   const char* module;   // kernel module name
@@ -32,7 +28,7 @@ bool available(const Feature& f, const std::string& root) {
   utsname u{};
   if (::uname(&u) != 0) return true;
   std::string dir = fmt::format("{}/lib/modules/{}/", root, u.release);
-  std::string dep = read_all(dir + "modules.dep"), builtin = read_all(dir + "modules.builtin");
+  std::string dep = read_text(dir + "modules.dep"), builtin = read_text(dir + "modules.builtin");
   if (dep.empty() && builtin.empty()) return true;  // nothing to go by: let the op tell
   std::string name = fmt::format("/{}.ko", f.module);
   return dep.find(name) != std::string::npos || builtin.find(name) != std::string::npos;

@@ -40,8 +40,10 @@ const DataPlanePlan* data_plane_in(const LabPlan& plan, const DataPlanePlan& dp)
   return nullptr;
 }
 
-bool has_pod(const LabPlan& plan, const std::string& netns) {
-  return std::any_of(plan.pods.begin(), plan.pods.end(), [&](const PodPlan& p) { return p.netns == netns; });
+std::set<std::string> pod_namespaces(const LabPlan& plan) {
+  std::set<std::string> out;
+  for (const PodPlan& p : plan.pods) out.insert(p.netns);
+  return out;
 }
 
 // What the change makes, in one transaction (undone if an op fails): new pods, the cloud load
@@ -49,8 +51,9 @@ bool has_pod(const LabPlan& plan, const std::string& netns) {
 // planes, then the new pods' containers.
 std::vector<Op> make_ops(const LabPlan& old, const LabPlan& neu, ChangeResult& result) {
   std::vector<Op> ops;
+  const std::set<std::string> had = pod_namespaces(old);
   for (const PodPlan& p : neu.pods)
-    if (!has_pod(old, p.netns)) {
+    if (!had.contains(p.netns)) {
       pod_ops(neu, p, ops);
       result.added.push_back(p.name);
     }
@@ -77,7 +80,7 @@ std::vector<Op> make_ops(const LabPlan& old, const LabPlan& neu, ChangeResult& r
   for (const DataPlanePlan& dp : neu.data_planes)
     if (!data_plane_in(old, dp)) data_plane_ops(neu, dp, ops);
   for (const PodPlan& p : neu.pods)
-    if (!has_pod(old, p.netns)) container_ops(p, ops);
+    if (!had.contains(p.netns)) container_ops(p, ops);
   return ops;
 }
 
@@ -96,9 +99,11 @@ std::vector<Op> switch_ops(const LabPlan& old, const LabPlan& neu, const LabStat
     for (Op& op : nginx_reload_ops(neu, dp, state)) ops.push_back(std::move(op));
     result.reloaded.push_back(dp.ns + "/" + dp.name);
   }
+  const std::set<std::string> had = pod_namespaces(old), has = pod_namespaces(neu);
+  NetnsRemove gone;
   for (const PodPlan& p : old.pods)
-    if (!has_pod(neu, p.netns)) {
-      ops.emplace_back(NetnsRemove{p.netns});
+    if (!has.contains(p.netns)) {
+      gone.netns.push_back(p.netns);
       result.removed.push_back(p.name);
     }
   // EXTERNAL-IPs of Services no longer of type LoadBalancer (the cloud releases them).
@@ -108,11 +113,13 @@ std::vector<Op> switch_ops(const LabPlan& old, const LabPlan& neu, const LabStat
         ops.emplace_back(AddrDel{old.cloud_lb_netns, "eth0", Cidr{*o.lb_ip, 32}});
   // The lab's own namespaces no longer needed (the cloud load balancer, once no Service is of
   // type LoadBalancer).
-  std::vector<std::string> wanted = neu.namespaces();
+  const std::vector<std::string> now = neu.namespaces();
+  const std::set<std::string> wanted(now.begin(), now.end());
   for (const std::string& ns : old.namespaces())
-    if (!has_pod(old, ns) && std::find(wanted.begin(), wanted.end(), ns) == wanted.end()) ops.emplace_back(NetnsRemove{ns});
+    if (!had.contains(ns) && !wanted.contains(ns)) gone.netns.push_back(ns);
+  if (!gone.netns.empty()) ops.emplace_back(std::move(gone));
   for (const PodPlan& p : neu.pods)
-    if (has_pod(old, p.netns) && pod_resolv_conf(old, p) != pod_resolv_conf(neu, p))
+    if (had.contains(p.netns) && pod_resolv_conf(old, p) != pod_resolv_conf(neu, p))
       ops.emplace_back(FileReplace{pod_etc_dir(p) + "/resolv.conf", pod_resolv_conf(neu, p), true});
   if (old.dns && neu.dns && dns_hosts_file(old) != dns_hosts_file(neu)) {
     ops.emplace_back(FileReplace{neu.dns_hosts_path, dns_hosts_file(neu), true});

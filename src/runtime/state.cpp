@@ -1,5 +1,7 @@
 #include "runtime/state.hpp"
 
+#include "runtime/files.hpp"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <fmt/core.h>
@@ -55,12 +57,6 @@ std::vector<std::string> subdirectories(const std::string& dir) {
   return out;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 }  // namespace
 

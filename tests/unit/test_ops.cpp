@@ -8,9 +8,11 @@
 using namespace knlab;
 
 TEST_CASE("switch-over ops render as the commands that do the same") {
-  CHECK(op_display(NetnsRemove{"kn-demo.web"}) ==
+  CHECK(op_display(NetnsRemove{{"kn-demo.web", "kn-demo.api"}}) ==
         "ip netns pids kn-demo.web | xargs -r kill; ip -n kn-demo.web link del eth0; ip netns del kn-demo.web; "
-        "rm -rf /etc/netns/kn-demo.web");
+        "rm -rf /etc/netns/kn-demo.web\n"
+        "ip netns pids kn-demo.api | xargs -r kill; ip -n kn-demo.api link del eth0; ip netns del kn-demo.api; "
+        "rm -rf /etc/netns/kn-demo.api");
   CHECK(op_display(NginxReload{"kn-demo.ctl", "/run/kn-lab/demo/nginx/x", 4242, 99}) ==
         "ip netns exec kn-demo.ctl nginx -s reload -p /run/kn-lab/demo/nginx/x/"
         "   # SIGHUP to the master (pid 4242), then until a worker runs the new configuration");
