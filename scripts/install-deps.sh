@@ -7,7 +7,7 @@ packages=(
   # build
   build-essential cmake pkg-config
   libnl-3-dev libnl-route-3-dev libiptc-dev libxtables-dev
-  libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev doctest-dev libyaml-cpp-dev
+  libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev doctest-dev libyaml-cpp-dev nlohmann-json3-dev
   # run: what labs and learners use inside namespaces
   iproute2 iptables iputils-ping curl netcat-openbsd tcpdump procps util-linux
   # daemons the later labs run for real (BGP, ingress/gateway data planes, cluster DNS)

@@ -4,6 +4,7 @@
 #include <fmt/core.h>
 
 #include "cli/change.hpp"
+#include "lab/kinds.hpp"
 #include "lab/manifest.hpp"
 
 namespace knlab {
@@ -17,24 +18,8 @@ struct ApplyOptions {
 
 // Whether a lab already has an object of this kind, namespace and name.
 bool exists(const Lab& lab, const ManifestObject& o) {
-  auto same = [&](const ObjectMeta& m) { return m.name == o.name && (o.ns.empty() || m.ns == o.ns); };
-  const L7Objects& l = lab.l7;
-  if (o.kind == "Pod") return std::any_of(lab.pods.begin(), lab.pods.end(), [&](auto& p) { return p.name == o.name && p.ns == o.ns; });
-  if (o.kind == "Deployment")
-    return std::any_of(lab.deployments.begin(), lab.deployments.end(), [&](auto& d) { return d.name == o.name && d.ns == o.ns; });
-  if (o.kind == "Service")
-    return std::any_of(lab.services.begin(), lab.services.end(), [&](auto& s) { return s.name == o.name && s.ns == o.ns; });
-  if (o.kind == "Namespace") return std::find(l.namespaces.begin(), l.namespaces.end(), o.name) != l.namespaces.end();
-  auto any = [&](auto& v) { return std::any_of(v.begin(), v.end(), [&](auto& x) { return same(x.meta); }); };
-  if (o.kind == "Secret") return any(l.secrets);
-  if (o.kind == "IngressClass") return any(l.ingress_classes);
-  if (o.kind == "Ingress") return any(l.ingresses);
-  if (o.kind == "GatewayClass") return any(l.gateway_classes);
-  if (o.kind == "Gateway") return any(l.gateways);
-  if (o.kind == "HTTPRoute") return any(l.http_routes);
-  if (o.kind == "ReferenceGrant") return any(l.reference_grants);
-  if (o.kind == "TCPRoute" || o.kind == "UDPRoute") return any(l.l4_routes);
-  return false;
+  const KindInfo* k = find_kind_exact(o.kind);
+  return k && k->exists && k->exists(lab, o.ns, o.name);
 }
 
 Result<int> run_apply(const ApplyOptions& o, const GlobalOptions& g) {

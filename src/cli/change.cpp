@@ -3,6 +3,8 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
+#include "core/text.hpp"
+#include "lab/kinds.hpp"
 #include "lab/names.hpp"
 
 namespace knlab {
@@ -11,11 +13,9 @@ std::optional<std::pair<std::string, std::string>> parse_ref(const std::string& 
   auto slash = ref.find('/');
   if (slash == std::string::npos) return std::nullopt;
   std::string kind = ref.substr(0, slash), name = ref.substr(slash + 1);
-  if (kind == "deploy" || kind == "deployment" || kind == "deployments") kind = "deployment";
-  else if (kind == "po" || kind == "pod" || kind == "pods") kind = "pod";
-  else if (kind == "svc" || kind == "service" || kind == "services") kind = "service";
-  else return std::nullopt;
-  return std::pair{kind, name};
+  const KindInfo* k = find_kind(kind);
+  if (!k || !(k->id == Kind::kDeployment || k->id == Kind::kPod || k->id == Kind::kService)) return std::nullopt;
+  return std::pair{lower(k->kind), name};
 }
 
 Status check_cli_name(const std::string& name, std::string_view what) {

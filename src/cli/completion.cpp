@@ -11,6 +11,7 @@
 #include <set>
 
 #include "cli/cli.hpp"
+#include "lab/kinds.hpp"
 #include "net/netns.hpp"
 #include "plan/naming.hpp"
 #include "runtime/lifecycle.hpp"
@@ -203,13 +204,12 @@ std::vector<std::string> values_of(const std::string& what, const std::string& a
     if (!v) return {};
     const LabPlan& p = v->plan;
     bool any = arg.empty();
-    auto is = [&](std::initializer_list<std::string_view> kinds) {
-      return any || std::find(kinds.begin(), kinds.end(), arg) != kinds.end();
-    };
-    if (is({"pod", "pods", "po"})) for (auto& x : p.pods) out.insert(x.name);
-    if (is({"node", "nodes", "no"})) for (auto& x : p.nodes) out.insert(x.name);
-    if (is({"deploy", "deployment", "deployments"})) for (auto& x : p.deployments) out.insert(x.name);
-    if (is({"svc", "service", "services", "endpoints", "ep"})) for (auto& x : p.services) out.insert(x.spec.name);
+    const KindInfo* k = find_kind(arg);
+    auto is = [&](std::initializer_list<Kind> ids) { return any || (k && std::find(ids.begin(), ids.end(), k->id) != ids.end()); };
+    if (is({Kind::kPod})) for (auto& x : p.pods) out.insert(x.name);
+    if (is({Kind::kNode})) for (auto& x : p.nodes) out.insert(x.name);
+    if (is({Kind::kDeployment})) for (auto& x : p.deployments) out.insert(x.name);
+    if (is({Kind::kService, Kind::kEndpoints})) for (auto& x : p.services) out.insert(x.spec.name);
   } else if (what == "refs") {
     auto v = view_lab(lab);
     if (!v) return {};

@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "cli/cli.hpp"
+#include "lab/kinds.hpp"
 #include "cli/l7_views.hpp"
 #include "runtime/lifecycle.hpp"
 
@@ -123,29 +124,31 @@ Result<int> describe_pod(const LabView& v, const PodView& p) {
 }
 
 Result<int> run_describe(const DescribeOptions& o) {
-  static constexpr std::string_view kCore[] = {"svc", "service", "services", "endpoints", "ep", "pod", "pods", "po"};
-  if (std::find(std::begin(kCore), std::end(kCore), o.kind) == std::end(kCore) && !is_l7_kind(o.kind))
+  const KindInfo* k = find_kind(o.kind);
+  auto unknown = [&] {
     return fail(input_error(SourceLocation{}, fmt::format("unknown resource type \"{}\"", o.kind),
                             fmt::format("use: svc, endpoints, pod, {}", l7_kinds_help())));
+  };
+  bool core = k && (k->id == Kind::kService || k->id == Kind::kEndpoints || k->id == Kind::kPod);
+  if (!core && !is_l7_kind(o.kind)) return unknown();
   std::string lab = o.lab.empty() ? KN_TRY(default_lab("describe")) : o.lab;
   LabView v = KN_TRY(view_lab(lab));
-  auto not_found = [&](std::string_view what) {
-    return fail(state_error("describe", fmt::format("{} \"{}\" not found in namespace {} of lab {}", what, o.name, o.ns, lab)));
+  auto not_found = [&] {
+    return fail(state_error("describe", fmt::format("{} \"{}\" not found in namespace {} of lab {}", k->resource(), o.name, o.ns, lab)));
   };
-  if (o.kind == "svc" || o.kind == "service" || o.kind == "services" || o.kind == "endpoints" || o.kind == "ep") {
+  if (k->id == Kind::kService || k->id == Kind::kEndpoints) {
     for (auto& s : v.plan.services)
       if (s.spec.name == o.name && s.spec.ns == o.ns)
-        return o.kind.starts_with("e") ? describe_endpoints(v, s) : describe_service(v, s);
-    return not_found(o.kind.starts_with("e") ? "endpoints" : "services");
+        return k->id == Kind::kEndpoints ? describe_endpoints(v, s) : describe_service(v, s);
+    return not_found();
   }
-  if (o.kind == "pod" || o.kind == "pods" || o.kind == "po") {
+  if (k->id == Kind::kPod) {
     for (auto& p : v.pods)
       if (p.pod->name == o.name && p.pod->ns == o.ns) return describe_pod(v, p);
-    return not_found("pods");
+    return not_found();
   }
   if (auto r = describe_l7(v, o.kind, L7Query{o.name, o.ns, false})) return std::move(*r);
-  return fail(input_error(SourceLocation{}, fmt::format("unknown resource type \"{}\"", o.kind),
-                          fmt::format("use: svc, endpoints, pod, {}", l7_kinds_help())));
+  return unknown();
 }
 
 }  // namespace

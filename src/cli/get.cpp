@@ -6,6 +6,7 @@
 #include <iterator>
 
 #include "cli/cli.hpp"
+#include "lab/kinds.hpp"
 #include "cli/l7_views.hpp"
 #include "core/table.hpp"
 #include "runtime/lifecycle.hpp"
@@ -249,21 +250,24 @@ Result<int> get_deployments(const LabView& v, const GetOptions& o) {
 }
 
 Result<int> run_get(const GetOptions& o) {
-  static constexpr std::string_view kCore[] = {"pods", "pod", "po", "nodes", "node", "no", "services", "service", "svc",
-                                               "endpoints", "ep", "deployments", "deployment", "deploy"};
-  if (std::find(std::begin(kCore), std::end(kCore), o.kind) == std::end(kCore) && !is_l7_kind(o.kind))
+  const KindInfo* k = find_kind(o.kind);
+  auto unknown = [&] {
     return fail(input_error(SourceLocation{}, fmt::format("unknown resource type \"{}\"", o.kind),
                             fmt::format("use: nodes, pods, services (svc), endpoints (ep), deployments (deploy), {}", l7_kinds_help())));
+  };
+  if (!k || (k->id == Kind::kReplicaSet || k->id == Kind::kEndpointSlice || k->id == Kind::kNamespace)) return unknown();
   std::string lab = o.lab.empty() ? KN_TRY(default_lab("get")) : o.lab;
   LabView v = KN_TRY(view_lab(lab));
-  if (o.kind == "pods" || o.kind == "pod" || o.kind == "po") return get_pods(v, o);
-  if (o.kind == "nodes" || o.kind == "node" || o.kind == "no") return get_nodes(v, o);
-  if (o.kind == "services" || o.kind == "service" || o.kind == "svc") return get_services(v, o);
-  if (o.kind == "endpoints" || o.kind == "ep") return get_endpoints(v, o);
-  if (o.kind == "deployments" || o.kind == "deployment" || o.kind == "deploy") return get_deployments(v, o);
+  switch (k->id) {
+    case Kind::kPod: return get_pods(v, o);
+    case Kind::kNode: return get_nodes(v, o);
+    case Kind::kService: return get_services(v, o);
+    case Kind::kEndpoints: return get_endpoints(v, o);
+    case Kind::kDeployment: return get_deployments(v, o);
+    default: break;
+  }
   if (auto r = get_l7(v, o.kind, L7Query{o.name, o.ns, o.all_namespaces})) return std::move(*r);
-  return fail(input_error(SourceLocation{}, fmt::format("unknown resource type \"{}\"", o.kind),
-                          fmt::format("use: nodes, pods, services (svc), endpoints (ep), deployments (deploy), {}", l7_kinds_help())));
+  return unknown();
 }
 
 }  // namespace

@@ -7,28 +7,24 @@
 #include <ctime>
 
 #include "core/table.hpp"
+#include "core/text.hpp"
+#include "lab/kinds.hpp"
 #include "plan/nginx.hpp"
 
 namespace knlab {
 
 namespace {
 
-// Canonical kind of a `get`/`describe` argument, as kubectl's short names and plurals map.
+// Canonical kind of a `get`/`describe` argument when it is an L7 kind (lab/kinds.hpp).
 std::string canonical(std::string_view k) {
-  static const std::pair<std::string_view, std::string_view> names[] = {
-      {"ingress", "Ingress"}, {"ingresses", "Ingress"}, {"ing", "Ingress"},
-      {"ingressclass", "IngressClass"}, {"ingressclasses", "IngressClass"},
-      {"gatewayclass", "GatewayClass"}, {"gatewayclasses", "GatewayClass"}, {"gc", "GatewayClass"},
-      {"gateway", "Gateway"}, {"gateways", "Gateway"}, {"gtw", "Gateway"},
-      {"httproute", "HTTPRoute"}, {"httproutes", "HTTPRoute"},
-      {"tcproute", "TCPRoute"}, {"tcproutes", "TCPRoute"},
-      {"udproute", "UDPRoute"}, {"udproutes", "UDPRoute"},
-      {"referencegrant", "ReferenceGrant"}, {"referencegrants", "ReferenceGrant"}, {"refgrant", "ReferenceGrant"},
-      {"secret", "Secret"}, {"secrets", "Secret"},
-  };
-  for (auto& [arg, kind] : names)
-    if (arg == k) return std::string(kind);
-  return {};
+  const KindInfo* info = find_kind(k);
+  if (!info) return {};
+  switch (info->id) {
+    case Kind::kSecret: case Kind::kIngressClass: case Kind::kIngress: case Kind::kGatewayClass: case Kind::kGateway:
+    case Kind::kHTTPRoute: case Kind::kTCPRoute: case Kind::kUDPRoute: case Kind::kReferenceGrant:
+      return std::string(info->kind);
+    default: return {};
+  }
 }
 
 std::string age(const LabView& v) { return human_age(static_cast<long>(std::time(nullptr) - v.state.created)); }
@@ -62,12 +58,6 @@ std::string condition_value(const std::vector<Condition>& cs, std::string_view t
   for (const Condition& c : cs)
     if (c.type == type) return c.status ? "True" : "False";
   return "Unknown";
-}
-
-std::string join(const std::vector<std::string>& v, std::string_view sep = ",") {
-  std::string out;
-  for (auto& s : v) out += (out.empty() ? "" : std::string(sep)) + s;
-  return out;
 }
 
 std::string backend_str(const LabPlan& p, const std::string& ns, const IngressBackend& b) {
@@ -164,7 +154,7 @@ std::optional<Result<int>> get_l7(const LabView& v, std::string_view kind_arg, c
       for (auto& r : i->rules) hosts.push_back(r.host.empty() ? "*" : r.host);
       if (hosts.empty()) hosts.push_back("*");
       bool ours = ingress_is_ours(p, *i);
-      rows.push_back(with_ns(q, i->meta.ns, {i->meta.name, i->class_name.empty() ? "<none>" : i->class_name, join(hosts),
+      rows.push_back(with_ns(q, i->meta.ns, {i->meta.name, i->class_name.empty() ? "<none>" : i->class_name, join(hosts, ","),
                                              ours ? ingress_address(p) : "", i->tls.empty() ? "80" : "80, 443", age(v)}));
     }
     return print_rows(rows, q, "ingresses.networking.k8s.io");
@@ -184,7 +174,7 @@ std::optional<Result<int>> get_l7(const LabView& v, std::string_view kind_arg, c
     head({"NAME", "CLASS", "ADDRESS", "PROGRAMMED", "AGE"});
     for (const GatewaySpec* g : select(l7.gateways, q)) {
       GatewayStatus st = gateway_status(p, *g);
-      rows.push_back(with_ns(q, g->meta.ns, {g->meta.name, g->class_name, join(st.addresses),
+      rows.push_back(with_ns(q, g->meta.ns, {g->meta.name, g->class_name, join(st.addresses, ","),
                                              condition_value(st.conditions, "Programmed"), age(v)}));
     }
     return print_rows(rows, q, "gateways.gateway.networking.k8s.io");
@@ -234,7 +224,7 @@ std::string describe_ingress(const LabPlan& p, const IngressSpec& i) {
   out += fmt::format("Default backend:  {}\n", i.default_backend ? backend_str(p, i.meta.ns, *i.default_backend) : "<default>");
   if (!i.tls.empty()) {
     out += "TLS:\n";
-    for (auto& t : i.tls) out += fmt::format("  {} terminates {}\n", t.secret, join(t.hosts));
+    for (auto& t : i.tls) out += fmt::format("  {} terminates {}\n", t.secret, join(t.hosts, ","));
   }
   out += "Rules:\n  Host        Path  Backends\n  ----        ----  --------\n";
   for (auto& r : i.rules) {
@@ -351,18 +341,6 @@ std::optional<std::string> describe_text(const LabPlan& p, const std::string& ki
   return std::nullopt;
 }
 
-// kubectl's resource name of each kind, for "not found".
-std::string resource_of(const std::string& kind) {
-  static const std::map<std::string, std::string, std::less<>> names = {
-      {"Ingress", "ingresses.networking.k8s.io"},           {"IngressClass", "ingressclasses.networking.k8s.io"},
-      {"Gateway", "gateways.gateway.networking.k8s.io"},    {"GatewayClass", "gatewayclasses.gateway.networking.k8s.io"},
-      {"HTTPRoute", "httproutes.gateway.networking.k8s.io"}, {"TCPRoute", "tcproutes.gateway.networking.k8s.io"},
-      {"UDPRoute", "udproutes.gateway.networking.k8s.io"},  {"ReferenceGrant", "referencegrants.gateway.networking.k8s.io"},
-      {"Secret", "secrets"}};
-  auto it = names.find(kind);
-  return it == names.end() ? kind : it->second;
-}
-
 }  // namespace
 
 std::optional<Result<int>> describe_l7(const LabView& v, std::string_view kind_arg, const L7Query& q) {
@@ -370,7 +348,7 @@ std::optional<Result<int>> describe_l7(const LabView& v, std::string_view kind_a
   if (kind.empty()) return std::nullopt;
   auto text = describe_text(v.plan, kind, q);
   if (!text)
-    return fail(state_error("describe", fmt::format("{} \"{}\" not found in namespace {} of lab {}", resource_of(kind), q.name,
+    return fail(state_error("describe", fmt::format("{} \"{}\" not found in namespace {} of lab {}", find_kind_exact(kind)->resource(), q.name,
                                                     q.ns, v.plan.lab)));
   fmt::print("{}", *text);
   return 0;

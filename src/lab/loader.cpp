@@ -8,7 +8,9 @@
 #include <sstream>
 #include <toml++/toml.h>
 
+#include "core/text.hpp"
 #include "lab/names.hpp"
+#include "lab/validate.hpp"
 
 namespace knlab {
 
@@ -41,15 +43,6 @@ const PodSpec* Lab::find_pod(std::string_view n) const {
 }
 
 namespace {
-
-std::string join(const std::vector<std::string_view>& items) {
-  std::string out;
-  for (auto& i : items) {
-    if (!out.empty()) out += ", ";
-    out += i;
-  }
-  return out;
-}
 
 std::string_view type_name(const toml::node& n) {
   switch (n.type()) {
@@ -355,22 +348,21 @@ Result<DeploymentSpec> read_deployment(const toml::table& t, const std::string& 
 // One port of a Service: the keys of [[service]] itself (one port) or of an entry of its
 // `ports = [...]` (several, each named).
 // `named`: the table is an entry of `ports` (whose `name` is the port's, not the service's).
-Result<ServicePortSpec> read_service_port(const TableReader& r, ServiceType type, bool named) {
+Result<ServicePortSpec> read_service_port(const TableReader& r, bool named) {
   ServicePortSpec p;
-  if (named) p.name = KN_TRY(r.string("name")).value_or("");
-  if (!p.name.empty()) KN_TRY(check_name(r, "name", p.name, 15, "port"));
+  p.where = r.where();
+  if (named) p.name = KN_TRY(r.string("name")).value_or(""), p.name_where = r.where_of("name");
   auto port = KN_TRY(read_port(r, "port"));
   if (!port) return fail(r.missing("port", "80"));
   p.port = *port;
   p.target_port = KN_TRY(read_port(r, "target_port")).value_or(p.port);
   p.node_port = KN_TRY(read_port(r, "node_port", 30000, 32767));
-  if (p.node_port && type == ServiceType::kClusterIP)
-    return fail(input_error(r.where_of("node_port"), "node_port is set on a ClusterIP service", "set type = \"NodePort\" or \"LoadBalancer\""));
+  p.node_port_where = r.where_of("node_port");
   p.protocol = KN_TRY(r.choice("protocol", {"TCP", "UDP"})).value_or("TCP");
   return p;
 }
 
-Result<ServiceSpec> read_service(const toml::table& t, const std::string& file, const ClusterSpec& c) {
+Result<ServiceSpec> read_service(const toml::table& t, const std::string& file) {
   TableReader r(t, "[[service]]", file,
                 {"name", "namespace", "type", "selector", "port", "target_port", "node_port", "protocol", "ports",
                  "session_affinity", "external_traffic_policy", "cluster_ip"});
@@ -388,42 +380,28 @@ Result<ServiceSpec> read_service(const toml::table& t, const std::string& file, 
   s.selector = KN_TRY(read_labels(r, "selector"));
   auto port_tables = KN_TRY(r.tables("ports"));
   if (port_tables.empty()) {
-    s.ports = {KN_TRY(read_service_port(r, s.type, false))};
+    s.ports = {KN_TRY(read_service_port(r, false))};
   } else {
     for (std::string_view k : {"port", "target_port", "node_port", "protocol"})
       if (t.get(k))
         return fail(input_error(r.where_of(k), fmt::format("'{}' and 'ports' are both set in [[service]] '{}'", k, s.name),
                                 "with several ports, put each port's keys in its entry of ports = [{ name = \"http\", port = 80 }, ...]"));
     s.ports.clear();
-    std::set<std::string> names;
     for (const toml::table* pt : port_tables) {
       TableReader pr(*pt, fmt::format("a port of service '{}'", s.name), file, {"name", "port", "target_port", "node_port", "protocol"});
       KN_TRY(pr.check_keys());
-      ServicePortSpec p = KN_TRY(read_service_port(pr, s.type, true));
-      if (port_tables.size() > 1 && p.name.empty())
-        return fail(pr.missing("name", "\"http\" (a Service with several ports names each)"));
-      if (!names.insert(p.name).second)
-        return fail(input_error(pr.where(), fmt::format("service '{}' has two ports named '{}'", s.name, p.name)));
-      for (const ServicePortSpec& q : s.ports)
-        if (q.port == p.port && q.protocol == p.protocol)
-          return fail(input_error(pr.where(), fmt::format("service '{}' has port {}/{} twice", s.name, p.port, p.protocol)));
-      s.ports.push_back(std::move(p));
+      s.ports.push_back(KN_TRY(read_service_port(pr, true)));
     }
   }
   s.session_affinity = KN_TRY(choice("session_affinity", {"None", "ClientIP"}, "None")) == "ClientIP";
   std::string etp = KN_TRY(choice("external_traffic_policy", {"Cluster", "Local"}, "Cluster"));
   s.local_traffic_policy = etp == "Local";
-  if (s.local_traffic_policy && s.type == ServiceType::kClusterIP)
-    return fail(input_error(r.where_of("external_traffic_policy"), "external_traffic_policy only applies to NodePort and LoadBalancer services"));
+  s.traffic_policy_where = r.where_of("external_traffic_policy");
   if (auto ip = KN_TRY(r.string("cluster_ip"))) {
     auto parsed = Ipv4::parse(*ip);
-    if (!parsed || !c.service_cidr.contains(*parsed) || *parsed == c.service_cidr.network() || *parsed == c.service_cidr.broadcast())
-      return fail(input_error(r.where_of("cluster_ip"), fmt::format("cluster_ip \"{}\" is not a host address of service_cidr {}", *ip, c.service_cidr.str())));
-    if (*parsed == c.service_cidr.nth(1) || *parsed == c.service_cidr.nth(10))
-      return fail(input_error(r.where_of("cluster_ip"), fmt::format("cluster_ip {} is reserved", *ip),
-                              fmt::format("{} is the kubernetes Service's and {} the cluster DNS's, as in kubeadm clusters",
-                                          c.service_cidr.nth(1).str(), c.service_cidr.nth(10).str())));
+    if (!parsed) return fail(input_error(r.where_of("cluster_ip"), fmt::format("cluster_ip \"{}\" is not an IPv4 address", *ip)));
     s.cluster_ip = *parsed;
+    s.cluster_ip_where = r.where_of("cluster_ip");
   }
   return s;
 }
@@ -710,17 +688,13 @@ Status read_nodes_and_pods(const TableReader& top, const std::string& source_nam
     if (is_reserved_name(p.name))
       return fail(input_error(p.where, fmt::format("pod name \"{}\" is reserved for the lab's own infrastructure", p.name),
                               "reserved: wire, external, router, cloud-lb, host"));
-    std::string key = p.ns == "default" ? p.name : p.name + "." + p.ns;
-    if (!names.insert(key).second)
-      return fail(input_error(p.where, fmt::format("the name '{}' is used twice (pods and nodes share one set of names: each is a namespace)", p.name)));
     lab.pods.push_back(std::move(p));
   }
   return {};
 }
 
 // [ingress_nginx]: the controller's Service takes its two NodePorts first.
-Status read_ingress_nginx(const toml::table& root, const TableReader& top, const std::string& source_name, Lab& lab,
-                          std::set<std::string>& node_ports) {
+Status read_ingress_nginx(const toml::table& root, const TableReader& top, const std::string& source_name, Lab& lab) {
   const toml::node* n = root.get("ingress_nginx");
   if (!n) return {};
   const toml::table* t = n->as_table();
@@ -734,34 +708,14 @@ Status read_ingress_nginx(const toml::table& root, const TableReader& top, const
   c.https_node_port = KN_TRY(read_port(r, "https_node_port", 30000, 32767)).value_or(c.https_node_port);
   if (c.http_node_port == c.https_node_port)
     return fail(input_error(r.where_of("https_node_port"), fmt::format("http and https both use node port {}", c.http_node_port)));
-  node_ports.insert(fmt::format("{}/TCP", c.http_node_port));
-  node_ports.insert(fmt::format("{}/TCP", c.https_node_port));
   lab.ingress_nginx = c;
   return {};
 }
 
-// [[deployment]] and [[service]]: names unique per namespace, NodePorts and cluster IPs unique.
-Status read_workloads(const TableReader& top, const std::string& source_name, Lab& lab, std::set<std::string>& node_ports) {
-  std::set<std::string> deployments, services, cluster_ips;
-  for (const toml::table* t : KN_TRY(top.tables("deployment"))) {
-    DeploymentSpec d = KN_TRY(read_deployment(*t, source_name));
-    if (!deployments.insert(d.ns + "/" + d.name).second)
-      return fail(input_error(d.where, fmt::format("two deployments are named {}/{}", d.ns, d.name)));
-    lab.deployments.push_back(std::move(d));
-  }
-  for (const toml::table* t : KN_TRY(top.tables("service"))) {
-    ServiceSpec s = KN_TRY(read_service(*t, source_name, lab.cluster));
-    if (!services.insert(s.ns + "/" + s.name).second)
-      return fail(input_error(s.where, fmt::format("two services are named {}/{}", s.ns, s.name)));
-    for (const ServicePortSpec& p : s.ports)
-      if (p.node_port && !node_ports.insert(fmt::format("{}/{}", *p.node_port, p.protocol)).second)
-        return fail(input_error(s.where, fmt::format("node_port {} is already used by another service{}", *p.node_port,
-                                                     lab.ingress_nginx ? " (or by the ingress controller)" : ""),
-                                "each NodePort is open on every node: two services cannot share one"));
-    if (s.cluster_ip && !cluster_ips.insert(s.cluster_ip->str()).second)
-      return fail(input_error(s.where, fmt::format("cluster_ip {} is already used by another service", s.cluster_ip->str())));
-    lab.services.push_back(std::move(s));
-  }
+// [[deployment]] and [[service]] (lab/validate checks names, node ports and cluster IPs).
+Status read_workloads(const TableReader& top, const std::string& source_name, Lab& lab) {
+  for (const toml::table* t : KN_TRY(top.tables("deployment"))) lab.deployments.push_back(KN_TRY(read_deployment(*t, source_name)));
+  for (const toml::table* t : KN_TRY(top.tables("service"))) lab.services.push_back(KN_TRY(read_service(*t, source_name)));
   return {};
 }
 
@@ -799,10 +753,10 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
   std::set<std::string> names;  // racks, nodes and pods share the lab's namespace names
   KN_TRY(read_racks(top, source_name, lab, names));
   KN_TRY(read_nodes_and_pods(top, source_name, lab, names));
-  std::set<std::string> node_ports;
-  KN_TRY(read_ingress_nginx(root, top, source_name, lab, node_ports));
-  KN_TRY(read_workloads(top, source_name, lab, node_ports));
+  KN_TRY(read_ingress_nginx(root, top, source_name, lab));
+  KN_TRY(read_workloads(top, source_name, lab));
   KN_TRY(read_service_patches(top, source_name, lab));
+  KN_TRY(validate(lab));
   KN_TRY(check_capacity(lab, root, source_name, overrides));
   return lab;
 }

@@ -88,6 +88,8 @@ struct ServicePortSpec {
   std::uint16_t port = 80;
   std::uint16_t target_port = 0;              // 0: same as port
   std::optional<std::uint16_t> node_port;     // NodePort/LoadBalancer; allocated when absent
+  // Where the port, its name and its node port are written (for lab/validate's errors).
+  SourceLocation where, name_where, node_port_where;
 };
 
 struct ServiceSpec {
@@ -100,6 +102,7 @@ struct ServiceSpec {
   bool local_traffic_policy = false;          // externalTrafficPolicy: Local
   std::optional<Ipv4> cluster_ip;
   SourceLocation where;
+  SourceLocation cluster_ip_where, traffic_policy_where;  // where those fields are written
 };
 
 // The ingress-nginx controller of a lab ([ingress_nginx]): a Deployment in namespace

@@ -6,15 +6,11 @@
 #include <cctype>
 
 #include "core/hash.hpp"
+#include "core/text.hpp"
 
 namespace knlab {
 
 namespace {
-
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
 
 std::string hash16(const std::string& input) {
   auto digest = sha256(input);

@@ -9,13 +9,14 @@
 #include <string_view>
 #include <vector>
 
+#include "core/text.hpp"
 #include "plan/plan.hpp"
 
 namespace knlab::l7 {
 
-std::string lower(std::string_view s);
+using ::knlab::join;
+using ::knlab::lower;
 bool iequals(std::string_view a, std::string_view b);
-std::string join(const std::vector<std::string>& parts, std::string_view sep);
 // "<namespace>/<name>" of an object.
 std::string object_id(const ObjectMeta& m);
 // "/api/" as "/api" (a Prefix path, element-wise); "/" stays.

@@ -24,7 +24,8 @@ std::string Ctx::lit(std::string_view s) {
 }
 
 std::string Ctx::upstream(const ServicePlan& s, const ServicePortPlan& p) {
-  std::string name = fmt::format("{}-{}-{}", s.spec.ns, s.spec.name, p.port);
+  // '_' is in no namespace or name (DNS labels): "a-b"/"c" and "a"/"b-c" get two upstreams.
+  std::string name = fmt::format("{}_{}_{}", s.spec.ns, s.spec.name, p.port);
   upstreams.emplace(name, std::pair{&s, &p});
   return name;
 }

@@ -50,7 +50,7 @@ std::vector<L4Bucket> l4_buckets(Conf& servers, const LabPlan& plan, const L4Rou
 // The upstream of one backend: its endpoints. Returns its name.
 std::string single_upstream(Conf& up, const L4Bucket& b, bool udp) {
   std::string name =
-      fmt::format("{}-{}-{}{}", b.s->spec.ns, b.s->spec.name, b.p->port, udp ? "-udp" : "");
+      fmt::format("{}_{}_{}{}", b.s->spec.ns, b.s->spec.name, b.p->port, udp ? "_udp" : "");
   up.comment(endpoints_comment(*b.s, *b.p));
   up.open("upstream " + name);
   for (const EndpointPlan& e : b.s->endpoints)
@@ -72,7 +72,7 @@ std::string weighted_upstream(Conf& up, const std::vector<L4Bucket>& buckets, co
                   static_cast<long long>(l_all / b.s->endpoints.size()));
   long long g = 0;
   for (long long x : w) g = std::gcd(g, x);
-  std::string name = fmt::format("{}-{}-{}", r.meta.ns, r.meta.name, l7::lower(kind));
+  std::string name = fmt::format("{}_{}_{}", r.meta.ns, r.meta.name, l7::lower(kind));
   up.comment(fmt::format("{} {}: backends by weight", kind, l7::object_id(r.meta)));
   up.open("upstream " + name);
   std::size_t k = 0;

@@ -52,6 +52,18 @@ const LabPlan::Wire* LabPlan::wire(std::string_view name) const {
 
 namespace {
 
+// A port of a Service the lab makes itself (DNS, a data plane's).
+ServicePortSpec service_port(std::string name, std::string protocol, std::uint16_t port, std::uint16_t target_port,
+                             std::optional<std::uint16_t> node_port) {
+  ServicePortSpec p;
+  p.name = std::move(name);
+  p.protocol = std::move(protocol);
+  p.port = port;
+  p.target_port = target_port;
+  p.node_port = node_port;
+  return p;
+}
+
 // Kubernetes' SafeEncodeString alphabet: no vowels (no words), no look-alike characters.
 // `length` characters from 64 bits of hash of `key` (27^10 < 2^48: enough bits for ten).
 std::string safe_encode(std::string_view key, std::size_t length) {
@@ -158,8 +170,8 @@ void plan_data_planes(const Lab& lab, LabPlan& plan, std::vector<PodSpec>& pods,
     dp.dir = fmt::format("{}/nginx/{}.{}", plan.state_dir, dp.ns, dp.name);
     ServiceSpec svc;
     svc.type = lab.ingress_nginx->type;
-    svc.ports = {ServicePortSpec{"http", "TCP", 80, 80, lab.ingress_nginx->http_node_port},
-                 ServicePortSpec{"https", "TCP", 443, 443, lab.ingress_nginx->https_node_port}};
+    svc.ports = {service_port("http", "TCP", 80, 80, lab.ingress_nginx->http_node_port),
+                 service_port("https", "TCP", 443, 443, lab.ingress_nginx->https_node_port)};
     svc.where = lab.ingress_nginx->where;
     add_data_plane(std::move(dp),
                    {{"app.kubernetes.io/name", "ingress-nginx"}, {"app.kubernetes.io/component", "controller"}},
@@ -184,7 +196,7 @@ void plan_data_planes(const Lab& lab, LabPlan& plan, std::vector<PodSpec>& pods,
       std::string proto = l.protocol == ListenerProtocol::kUDP ? "UDP" : "TCP";
       bool seen = std::any_of(svc.ports.begin(), svc.ports.end(),
                               [&](const ServicePortSpec& p) { return p.port == l.port && p.protocol == proto; });
-      if (!seen) svc.ports.push_back(ServicePortSpec{l.name, proto, l.port, l.port, std::nullopt});
+      if (!seen) svc.ports.push_back(service_port(l.name, proto, l.port, l.port, std::nullopt));
     }
     if (svc.ports.empty()) continue;
     svc.where = gw.meta.where;
@@ -316,7 +328,7 @@ void plan_cluster_dns(const Lab& lab, LabPlan& plan, PodList& pods, std::vector<
   s.name = "kube-dns";
   s.ns = "kube-system";
   s.selector = {{"k8s-app", "kube-dns"}};
-  s.ports = {ServicePortSpec{"dns", "UDP", 53, 53, std::nullopt}, ServicePortSpec{"dns-tcp", "TCP", 53, 53, std::nullopt}};
+  s.ports = {service_port("dns", "UDP", 53, 53, std::nullopt), service_port("dns-tcp", "TCP", 53, 53, std::nullopt)};
   s.cluster_ip = plan.dns_ip;
   services.push_back(std::move(s));
 }

@@ -12,6 +12,7 @@
 
 #include "lab/loader.hpp"
 #include "lab/manifest.hpp"
+#include "lab/validate.hpp"
 #include "lab/writer.hpp"
 #include "net/link.hpp"
 #include "net/netns.hpp"
@@ -162,6 +163,7 @@ SourceLocation origin_in_record(const Lab& desired, std::string_view text, unsig
 // The desired state after the mutation, validated as a whole as the API server would, and its
 // text for the record. An error names the user's manifest, or no file (the command line).
 Result<std::pair<Lab, std::string>> desired_after(const std::string& lab, const LabState& state, Lab desired) {
+  KN_TRY(validate(desired));  // at the user's file:line:column or command-line option
   std::string text = write_lab(desired);
   LabOverrides overrides;
   if (!state.cni_override.empty()) overrides.cni = parse_cni_mode(state.cni_override);

@@ -277,8 +277,8 @@ TOML_CASES = [
 
         [[service]]
         name = "web"
-        ports = [{ name = "http-and-more-1234", port = 80 }, { name = "https", port = 443 }]
-        """, '{file}:9:19: invalid input: port name "http-and-more-1234" is 18 characters long, at most 15 are allowed',
+        ports = [{ name = "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp", port = 80 }, { name = "https", port = 443 }]
+        """, '{file}:9:19: invalid input: Service default/web: port name "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp" is 64 characters long, at most 63 are allowed',
          lab="bi-pname"),
     toml("toml-lab-name-with-slash", """
         [lab]
@@ -416,7 +416,7 @@ TOML_CASES = [
         type = "NodePort"
         port = 80
         node_port = 30080
-        """, "{file}:13:1: invalid input: node_port 30080 is already used by another service",
+        """, "{file}:17:13: invalid input: Service default/api: node port 30080 is already used by Service default/web",
          "hint: each NodePort is open on every node: two services cannot share one", lab="bi-npdup"),
     toml("toml-node-port-on-clusterip", """
         [lab]
@@ -429,8 +429,8 @@ TOML_CASES = [
         name = "web"
         port = 80
         node_port = 30080
-        """, "{file}:10:13: invalid input: node_port is set on a ClusterIP service",
-         'hint: set type = "NodePort" or "LoadBalancer"', lab="bi-npcip"),
+        """, "{file}:10:13: invalid input: Service default/web: a node port is set on a ClusterIP service",
+         'hint: make it a NodePort or LoadBalancer service (lab file: type = "NodePort"; manifest: spec.type: NodePort)', lab="bi-npcip"),
     toml("toml-image-not-in-catalogue", """
         [lab]
         name = "bi-image"
@@ -475,7 +475,7 @@ TOML_CASES = [
         [[service]]
         name = "web"
         ports = [{ name = "http", port = 80 }, { port = 443 }]
-        """, "{file}:9:40: invalid input: a port of service 'web' has no 'name'", 'hint: add name = "http"', lab="bi-unnamed"),
+        """, "{file}:9:40: invalid input: Service default/web: port 443 has no name", "hint: a Service with several ports names each of them", lab="bi-unnamed"),
     toml("toml-ingress-nginx-bad-type", """
         [lab]
         name = "bi-ingtype"
@@ -542,7 +542,7 @@ TOML_CASES = [
         type = "NodePort"
         port = 80
         node_port = 30080
-        """, "node_port 30080 is already used", lab="bi-mfclash",
+        """, "node port 30080 is already used by Service default/api", lab="bi-mfclash",
          files=(("svc.yaml", "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  type: NodePort\n"
                              "  ports:\n  - port: 80\n    nodePort: 30080\n"),)),
     toml("toml-manifest-pod-named-like-node", """
@@ -711,8 +711,8 @@ YAML_CASES = [
           ports:
           - port: 80
             nodePort: 30080
-        """, "{file}:10:15: invalid input: Service default/web: spec.ports[0].nodePort is set on a ClusterIP Service",
-         "hint: set spec.type: NodePort or LoadBalancer"),
+        """, "{file}:10:15: invalid input: Service default/web: a node port is set on a ClusterIP service",
+         "hint: make it a NodePort or LoadBalancer service"),
     yaml("yaml-gateway-listener-protocol-tls", """
         apiVersion: gateway.networking.k8s.io/v1
         kind: Gateway

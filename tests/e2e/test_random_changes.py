@@ -1,6 +1,6 @@
 """A running lab driven through random live changes: create, scale, delete (pods and
 Deployments), expose, patch, several changes at once from several processes, a change killed
-at a random op, a pause process killed by hand, a pod's veth deleted by hand, and `up` to repair.
+at a random op, a pause process or the DNS daemon killed by hand, a pod's veth deleted by hand, and `up` to repair.
 After every step `get` agrees with a model the test keeps and with the kernel (one namespace per
 pod, every pod Running); at the end `down` leaves the host as it was (host_guard).
 
@@ -68,6 +68,7 @@ class World:
         self.replicas: dict[str, int] = {}
         self.services: set[str] = set()
         self.broken = False  # something was broken by hand or a change killed: `up` must repair
+        self.daemon_killed = False
 
     def run(self, *args, check=True, env=None):
         if env is None:
@@ -165,6 +166,30 @@ class World:
         os.kill(victim["status"]["pausePid"], signal.SIGKILL)
         self.broken = True
 
+    def daemons(self) -> list[int]:
+        """PIDs of the lab's cluster DNS server (dnsmasq, there once a Service exists)."""
+        out = []
+        for pid in listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if argv[0] == b"dnsmasq" and any(f"/run/kn-lab/{NAME}/".encode() in a for a in argv):
+                out.append(int(pid))
+        return out
+
+    def kill_daemon(self):
+        """A daemon killed by hand: `up` restarts it (and the check sees it back)."""
+        pids = self.daemons()
+        if not pids:
+            return self.kill_pause()
+        os.kill(self.rng.choice(pids), signal.SIGKILL)
+        self.broken = True
+        self.daemon_killed = True
+
     def delete_veth(self):
         victim = self.rng.choice(self.pods())
         subprocess.run(["ip", "-n", f"kn-{NAME}.{victim['spec']['nodeName']}", "link", "del",
@@ -174,6 +199,9 @@ class World:
     def repair(self):
         self.kn("up", LAB, check=True)
         self.broken = False
+        if self.daemon_killed:
+            assert self.daemons(), "up did not restart the cluster DNS's dnsmasq"
+            self.daemon_killed = False
 
     # ---- the check ------------------------------------------------------------------------------
     def check(self, step: int, what: str):
@@ -196,7 +224,7 @@ class World:
 
 STEP_WEIGHTS = [("create", 3), ("scale", 5), ("delete_pod", 3), ("delete_deploy", 1), ("expose", 2), ("patch", 2),
                 ("manifest", 2),
-                ("concurrent", 1), ("killed_change", 2), ("kill_pause", 1), ("delete_veth", 1), ("repair", 1)]
+                ("concurrent", 1), ("killed_change", 2), ("kill_pause", 1), ("kill_daemon", 1), ("delete_veth", 1), ("repair", 1)]
 
 
 @pytest.mark.parametrize("seed", [SEED])

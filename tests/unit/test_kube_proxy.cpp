@@ -210,6 +210,6 @@ TEST_CASE("ports = [...] and port both set, or an unnamed port among several: re
   CHECK(both.error().detail.find("'port' and 'ports' are both set") != std::string::npos);
   auto unnamed = one("ports = [{ name = \"a\", port = 80 }, { port = 81 }]\n");
   REQUIRE(!unnamed);
-  CHECK(unnamed.error().detail.find("has no 'name'") != std::string::npos);
+  CHECK(unnamed.error().detail.find("Service default/s: port 81 has no name") != std::string::npos);
   CHECK(unnamed.error().where.line == 7);
 }

@@ -523,7 +523,7 @@ TEST_CASE(
   std::string conf = conf_of(kCases[0]);
   CHECK(contains(conf, "location ~* \"^/api\" {"));
   CHECK(contains(conf, "rewrite \"(?i)/api\" / break;"));
-  CHECK(contains(conf, "proxy_pass http://default-api-80;"));
+  CHECK(contains(conf, "proxy_pass http://default_api_80;"));
   CHECK(contains(conf, "server 10.244.1.2:8080 max_fails=0;"));
   CHECK(contains(conf, "server 10.244.2.2:8080 max_fails=0;"));
   CHECK(contains(conf, "keepalive 32;"));
@@ -634,15 +634,15 @@ TEST_CASE(
     "gateway: weights become split_clients; weight 0 gets nothing; unresolvable backends 500, "
     "empty ones 503") {
   std::string conf = conf_of(kCases[7]);
-  CHECK(contains(conf, "90% default-api-v1-80;\n    * default-api-v2-80;"));
-  CHECK(contains(conf, "50% default-api-v1-80;\n    25% knlab_500;\n    * knlab_503;"));
+  CHECK(contains(conf, "90% default_api-v1_80;\n    * default_api-v2_80;"));
+  CHECK(contains(conf, "50% default_api-v1_80;\n    25% knlab_500;\n    * knlab_503;"));
   CHECK(contains(conf, "if ($knlab_split_default_canary_r2 = knlab_500) { return 500; }"));
   CHECK(contains(conf, "default/api-v2:80: weight 0, no traffic"));
 }
 
 TEST_CASE("gateway: cross-namespace backends need a ReferenceGrant") {
   std::string conf = conf_of(kCases[8]);
-  CHECK(contains(conf, "proxy_pass http://other-shop-8080;"));
+  CHECK(contains(conf, "proxy_pass http://other_shop_8080;"));
   CHECK(contains(
       conf,
       "no ReferenceGrant in namespace other allows HTTPRoute from namespace team to Service shop"));
@@ -923,7 +923,7 @@ TEST_CASE("ingress: spec.defaultBackend answers what no rule matches") {
   CHECK(
       contains(conf,
                "# no rule matches: ingress default/fallback spec.defaultBackend -> service web:80\n"
-               "    location / {\n      proxy_pass http://default-web-80;"));
+               "    location / {\n      proxy_pass http://default_web_80;"));
   CHECK(!contains(conf, "default backend - 404"));
 }
 
@@ -983,4 +983,20 @@ TEST_CASE("gateway: a refused backend answers 500 even when the rule rewrites th
   REQUIRE(ret < end);
   auto rw = conf.find("rewrite ", denied);
   CHECK((rw == std::string::npos || rw > end));
+}
+
+TEST_CASE("upstreams of a-b/c and a/b-c are two upstreams ('-' is in names, '_' is not)") {
+  LabPlan p = base_plan();
+  p.services.push_back(service("a-b", "c", {sport(80, 80)}, {"10.244.1.20"}));
+  p.services.push_back(service("a", "b-c", {sport(80, 80)}, {"10.244.1.21"}));
+  IngressSpec one = ingress("a-b", "one", {IngressRule{"one.example", {ipath("/", IngressPathType::kPrefix, "c", 80)}}});
+  IngressSpec two = ingress("a", "two", {IngressRule{"two.example", {ipath("/", IngressPathType::kPrefix, "b-c", 80)}}});
+  p.l7.ingresses = {one, two};
+  auto files = nginx_files(p, ingress_dp(p));
+  REQUIRE(!files.empty());
+  const std::string& conf = files.front().second;
+  CHECK(contains(conf, "upstream a-b_c_80 {"));
+  CHECK(contains(conf, "upstream a_b-c_80 {"));
+  CHECK(contains(conf, "server 10.244.1.20:80"));
+  CHECK(contains(conf, "server 10.244.1.21:80"));
 }
