@@ -14,7 +14,7 @@ packages=(
   bird2 nginx-light libnginx-mod-stream dnsmasq-base openssl
   # tests: pytest for end-to-end, nftables for the host-safety harness (`nft list ruleset`),
   # iperf3 for benchmarks, clang 19 + its runtime for libFuzzer and the clang build
-  python3 python3-pytest nftables iperf3 clang-19 libclang-rt-19-dev
+  python3 python3-pytest python3-yaml nftables iperf3 clang-19 libclang-rt-19-dev
   # packaging: dpkg-shlibdeps (dpkg-dev) and file for the .deb's Depends, man-db to read the
   # man page, bash-completion and zsh for the completion tests
   dpkg-dev file man-db bash-completion zsh

@@ -27,6 +27,7 @@ std::string positional_source(std::string_view cmd, std::string_view positional)
   if (positional == "target" || positional == "pod") return "targets";
   if (positional == "name") return cmd == "create" || cmd == "run" ? "" : "names";  // new names: none
   if (positional == "ref") return "refs";  // deploy/<name>, pod/<name>
+  if (positional == "args") return "objects";  // get: a kind, then names of that kind
   return "";
 }
 
@@ -73,6 +74,8 @@ CommandSpec bash_spec(CLI::App* sub) {
       if (!values.empty())
         out.choices += fmt::format("    '{} #{}') echo '{}' ;;\n", sub->get_name(), positionals.size() - 1, fmt::join(values, " "));
       if (positionals.back().empty()) positionals.back() = "-";
+      // A list (get TYPE NAME...): the same completion for the next words too.
+      for (int i = 1; i < 8 && o->get_items_expected_max() > 1; ++i) positionals.push_back(positionals.back());
       continue;
     }
     if (o->get_name() == "--help") continue;
@@ -141,6 +144,7 @@ _kn_lab() {
     labfiles) values=$(_kn_lab_values labfiles)
               COMPREPLY=($(compgen -f -X '!*.toml' -- "$cur") $(compgen -d -- "$cur")) ;;
     names) if ((n > 0)); then values=$(_kn_lab_values names "${args[0]}"); else values=$(_kn_lab_values names); fi ;;
+    objects) if ((n > 0)); then values=$(_kn_lab_values names "${args[0]}"); else values=$(_kn_lab_values kinds); fi ;;
     *) values=$(_kn_lab_values "${positionals[n]}") ;;
   esac
   COMPREPLY+=($(compgen -W "$values" -- "$cur"))
@@ -191,6 +195,8 @@ std::vector<std::string> values_of(const std::string& what, const std::string& a
     for (auto& dir : lab_search_dirs())
       for (auto& e : std::filesystem::directory_iterator(dir, ec))
         if (e.path().extension() == ".toml") out.insert(e.path().stem().string());
+  } else if (what == "kinds") {
+    for (auto k : kind_names()) out.insert(std::string(k));
   } else if (what == "running") {
     for (auto& l : list_labs()) out.insert(l);
   } else if (std::string lab = lab_or_only(lab_arg); lab.empty()) {

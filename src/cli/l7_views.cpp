@@ -27,8 +27,6 @@ std::string canonical(std::string_view k) {
   }
 }
 
-std::string age(const LabView& v) { return human_age(static_cast<long>(std::time(nullptr) - v.state.created)); }
-
 const ServicePlan* service(const LabPlan& p, std::string_view ns, std::string_view name) {
   for (const ServicePlan& s : p.services)
     if (s.spec.ns == ns && s.spec.name == name) return &s;
@@ -54,11 +52,6 @@ std::string ingress_address(const LabPlan& p) {
   return "";
 }
 
-std::string condition_value(const std::vector<Condition>& cs, std::string_view type) {
-  for (const Condition& c : cs)
-    if (c.type == type) return c.status ? "True" : "False";
-  return "Unknown";
-}
 
 std::string backend_str(const LabPlan& p, const std::string& ns, const IngressBackend& b) {
   std::string port = b.port ? std::to_string(b.port) : b.port_name;
@@ -111,22 +104,7 @@ std::vector<const T*> select(const std::vector<T>& all, const L7Query& q) {
   return out;
 }
 
-Result<int> print_rows(std::vector<Row> rows, const L7Query& q, std::string_view what) {
-  if (rows.size() == 1 && !q.name.empty())
-    return fail(state_error("get", fmt::format("{} \"{}\" not found", what, q.name)));
-  if (rows.size() == 1) {
-    fmt::print("No resources found{}.\n", q.all_namespaces ? "" : fmt::format(" in {} namespace", q.ns));
-    return 0;
-  }
-  fmt::print("{}", render_table(rows));
-  return 0;
-}
 
-// Prepends NAMESPACE with -A, for namespaced kinds.
-Row with_ns(const L7Query& q, const std::string& ns, Row r) {
-  if (q.all_namespaces) r.insert(r.begin(), ns);
-  return r;
-}
 
 }  // namespace
 
@@ -137,70 +115,6 @@ std::string_view l7_kinds_help() {
          "referencegrants, secrets";
 }
 
-std::optional<Result<int>> get_l7(const LabView& v, std::string_view kind_arg, const L7Query& q) {
-  std::string kind = canonical(kind_arg);
-  if (kind.empty()) return std::nullopt;
-  const LabPlan& p = v.plan;
-  const L7Objects& l7 = p.l7;
-  std::vector<Row> rows;
-  auto head = [&](Row r, bool namespaced = true) {
-    if (namespaced && q.all_namespaces) r.insert(r.begin(), "NAMESPACE");
-    rows.push_back(std::move(r));
-  };
-  if (kind == "Ingress") {
-    head({"NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"});
-    for (const IngressSpec* i : select(l7.ingresses, q)) {
-      std::vector<std::string> hosts;
-      for (auto& r : i->rules) hosts.push_back(r.host.empty() ? "*" : r.host);
-      if (hosts.empty()) hosts.push_back("*");
-      bool ours = ingress_is_ours(p, *i);
-      rows.push_back(with_ns(q, i->meta.ns, {i->meta.name, i->class_name.empty() ? "<none>" : i->class_name, join(hosts, ","),
-                                             ours ? ingress_address(p) : "", i->tls.empty() ? "80" : "80, 443", age(v)}));
-    }
-    return print_rows(rows, q, "ingresses.networking.k8s.io");
-  }
-  if (kind == "IngressClass") {
-    head({"NAME", "CONTROLLER", "PARAMETERS", "AGE"}, false);
-    for (const IngressClassSpec* c : select(l7.ingress_classes, q)) rows.push_back({c->meta.name, c->controller, "<none>", age(v)});
-    return print_rows(rows, q, "ingressclasses.networking.k8s.io");
-  }
-  if (kind == "GatewayClass") {
-    head({"NAME", "CONTROLLER", "ACCEPTED", "AGE"}, false);
-    for (const GatewayClassSpec* c : select(l7.gateway_classes, q))
-      rows.push_back({c->meta.name, c->controller, c->controller == kGatewayController ? "True" : "Unknown", age(v)});
-    return print_rows(rows, q, "gatewayclasses.gateway.networking.k8s.io");
-  }
-  if (kind == "Gateway") {
-    head({"NAME", "CLASS", "ADDRESS", "PROGRAMMED", "AGE"});
-    for (const GatewaySpec* g : select(l7.gateways, q)) {
-      GatewayStatus st = gateway_status(p, *g);
-      rows.push_back(with_ns(q, g->meta.ns, {g->meta.name, g->class_name, join(st.addresses, ","),
-                                             condition_value(st.conditions, "Programmed"), age(v)}));
-    }
-    return print_rows(rows, q, "gateways.gateway.networking.k8s.io");
-  }
-  if (kind == "HTTPRoute") {
-    head({"NAME", "HOSTNAMES", "AGE"});
-    for (const HttpRouteSpec* r : select(l7.http_routes, q))
-      rows.push_back(with_ns(q, r->meta.ns, {r->meta.name, r->hostnames.empty() ? "" : "[\"" + join(r->hostnames, "\",\"") + "\"]", age(v)}));
-    return print_rows(rows, q, "httproutes.gateway.networking.k8s.io");
-  }
-  if (kind == "TCPRoute" || kind == "UDPRoute") {
-    head({"NAME", "AGE"});
-    ListenerProtocol want = kind == "TCPRoute" ? ListenerProtocol::kTCP : ListenerProtocol::kUDP;
-    for (const L4RouteSpec* r : select(l7.l4_routes, q))
-      if (r->protocol == want) rows.push_back(with_ns(q, r->meta.ns, {r->meta.name, age(v)}));
-    return print_rows(rows, q, kind == "TCPRoute" ? "tcproutes.gateway.networking.k8s.io" : "udproutes.gateway.networking.k8s.io");
-  }
-  if (kind == "ReferenceGrant") {
-    head({"NAME", "AGE"});
-    for (const ReferenceGrantSpec* r : select(l7.reference_grants, q)) rows.push_back(with_ns(q, r->meta.ns, {r->meta.name, age(v)}));
-    return print_rows(rows, q, "referencegrants.gateway.networking.k8s.io");
-  }
-  head({"NAME", "TYPE", "DATA", "AGE"});
-  for (const SecretSpec* s : select(l7.secrets, q)) rows.push_back(with_ns(q, s->meta.ns, {s->meta.name, s->type, "2", age(v)}));
-  return print_rows(rows, q, "secrets");
-}
 
 namespace {
 

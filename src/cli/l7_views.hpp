@@ -1,4 +1,4 @@
-// `get` and `describe` for the L7 kinds (Ingress, IngressClass, GatewayClass, Gateway,
+// `describe` for the L7 kinds (Ingress, IngressClass, GatewayClass, Gateway,
 // HTTPRoute, TCPRoute, UDPRoute, ReferenceGrant, Secret), in kubectl's columns and layout, with
 // the status conditions the controllers would write (plan/nginx.hpp).
 #pragma once
@@ -20,7 +20,6 @@ struct L7Query {
 };
 
 // nullopt when `kind` is not an L7 kind (the caller tries its own).
-std::optional<Result<int>> get_l7(const LabView& v, std::string_view kind, const L7Query& q);
 std::optional<Result<int>> describe_l7(const LabView& v, std::string_view kind, const L7Query& q);
 
 // Whether `kind` names an L7 kind (ingress, ing, gateways, httproute, ...).

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <array>
 #include <set>
 
 #include "plan/bird.hpp"
@@ -213,6 +214,50 @@ std::string pod_template_hash(const DeploymentSpec& d) {
 
 std::string PlanMemory::replica_key(const DeploymentSpec& d, int index) {
   return fmt::format("{}/{}#{}", d.ns, d.name, index);
+}
+
+std::string PlanMemory::object_key(std::string_view kind, std::string_view ns, std::string_view name) {
+  return fmt::format("{}/{}/{}", kind, ns, name);
+}
+
+std::int64_t PlanMemory::created_at(std::string_view kind, std::string_view ns, std::string_view name, std::int64_t fallback) const {
+  auto it = created.find(object_key(kind, ns, name));
+  return it == created.end() ? fallback : it->second;
+}
+
+namespace {
+
+// Every object of a plan, as (kind, namespace, name).
+std::vector<std::array<std::string, 3>> plan_objects(const LabPlan& plan) {
+  std::vector<std::array<std::string, 3>> out;
+  std::set<std::string> spaces = {"default", "kube-node-lease", "kube-public", "kube-system"};
+  for (auto& n : plan.nodes) out.push_back({"Node", "", n.name});
+  for (auto& p : plan.pods) out.push_back({"Pod", p.ns, p.name}), spaces.insert(p.ns);
+  for (auto& d : plan.deployments) out.push_back({"Deployment", d.ns, d.name}), spaces.insert(d.ns);
+  for (auto& s : plan.services) out.push_back({"Service", s.spec.ns, s.spec.name}), spaces.insert(s.spec.ns);
+  const L7Objects& l7 = plan.l7;
+  for (auto& ns : l7.namespaces) spaces.insert(ns);
+  auto add = [&](std::string kind, const auto& items) {
+    for (auto& x : items) out.push_back({kind, x.meta.ns, x.meta.name});
+  };
+  add("Secret", l7.secrets), add("IngressClass", l7.ingress_classes), add("Ingress", l7.ingresses);
+  add("GatewayClass", l7.gateway_classes), add("Gateway", l7.gateways), add("HTTPRoute", l7.http_routes);
+  add("ReferenceGrant", l7.reference_grants);
+  for (auto& r : l7.l4_routes) out.push_back({r.protocol == ListenerProtocol::kUDP ? "UDPRoute" : "TCPRoute", r.meta.ns, r.meta.name});
+  for (auto& ns : spaces) out.push_back({"Namespace", "", ns});
+  return out;
+}
+
+}  // namespace
+
+void stamp_creation(PlanMemory& memory, const LabPlan& plan, std::int64_t now) {
+  std::map<std::string, std::int64_t> kept;
+  for (auto& [kind, ns, name] : plan_objects(plan)) {
+    std::string key = PlanMemory::object_key(kind, ns, name);
+    auto it = memory.created.find(key);
+    kept[key] = it == memory.created.end() ? now : it->second;
+  }
+  memory.created = std::move(kept);
 }
 
 int PlanMemory::generation(const DeploymentSpec& d, int index) const {
@@ -491,6 +536,7 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images, const Pla
   if (memory) {
     plan.memory.generations = memory->generations;
     plan.memory.last_host = memory->last_host;  // allocation cursors persist even on idle nodes
+    plan.memory.created = memory->created;      // creation times: stamp_creation keeps them
   }
   std::vector<ServiceSpec> services = lab.services;
   plan_cluster_dns(lab, plan, pods, services);

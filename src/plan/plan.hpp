@@ -28,7 +28,17 @@ struct PlanMemory {
   // The one spelling of a Deployment's replica slot: "<ns>/<deployment>#<index>".
   static std::string replica_key(const DeploymentSpec& d, int index);
   int generation(const DeploymentSpec& d, int index) const;  // 0 for a slot never replaced
+
+  std::map<std::string, std::int64_t> created;    // object_key() -> creation time (unix seconds)
+  // The one spelling of an object's key: "Pod/default/web", "Node//node1".
+  static std::string object_key(std::string_view kind, std::string_view ns, std::string_view name);
+  std::int64_t created_at(std::string_view kind, std::string_view ns, std::string_view name, std::int64_t fallback) const;
 };
+
+struct LabPlan;
+// Gives every object of `plan` without a creation time the time `now` (metadata.creationTimestamp)
+// and forgets the objects that are gone; the others keep theirs. Pure: the caller reads the clock.
+void stamp_creation(PlanMemory& memory, const LabPlan& plan, std::int64_t now);
 
 struct NodePlan {
   std::string name;

@@ -428,6 +428,7 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
   }
   state.status = LabStatus::kUp;
   state.memory = plan.memory;
+  stamp_creation(state.memory, plan, static_cast<std::int64_t>(state.created));
   KN_TRY(save_state(state, ""));
   result.warnings = live.warnings();
   result.seconds = seconds_since(t0);

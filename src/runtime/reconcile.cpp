@@ -234,6 +234,7 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
   // kernel is as it was (the new pods are undone): the record goes back too.
   std::string before_text = KN_TRY(recorded_text(lab, "lab.toml")), before_l7 = KN_TRY(recorded_text(lab, "l7.yaml"));
   state.memory = neu.memory;
+  stamp_creation(state.memory, neu, static_cast<std::int64_t>(std::time(nullptr)));
   KN_TRY(save_state(state, text, l7_yaml(checked.l7)));
   LiveExecutor live(pause_path);
   FaultInjectingExecutor executor(live);

@@ -88,7 +88,7 @@ Status save_state(const LabState& state, const std::string& lab_text, const std:
                                 {"pid", static_cast<std::int64_t>(p.id.pid)},
                                 {"start", static_cast<std::int64_t>(p.id.start)}});
   t.insert("process", std::move(procs));
-  toml::array ips, lasts, gens;
+  toml::array ips, lasts, gens, created;
   for (auto& [ns, ip] : state.memory.pod_ips) ips.push_back(toml::table{{"netns", ns}, {"ip", ip.str()}});
   for (auto& [node, host] : state.memory.last_host)
     lasts.push_back(toml::table{{"node", node}, {"host", static_cast<std::int64_t>(host)}});
@@ -96,6 +96,8 @@ Status save_state(const LabState& state, const std::string& lab_text, const std:
   t.insert("pod_ip", std::move(ips));
   t.insert("last_host", std::move(lasts));
   t.insert("generation", std::move(gens));
+  for (auto& [key, when] : state.memory.created) created.push_back(toml::table{{"object", key}, {"created", when}});
+  t.insert("object_created", std::move(created));
   std::ostringstream out;
   out << "# kn-lab state: written by kn-lab, read by kn-lab. Do not edit.\n" << t << "\n";
   KN_TRY(write_private(dir + "/state.toml", out.str()));
@@ -157,6 +159,9 @@ Result<LabState> load_state_in(const std::string& dir, const std::string& lab) {
   });
   each("generation", [&](const toml::table& e) {
     s.memory.generations[e["replica"].value_or(std::string())] = static_cast<int>(e["generation"].value_or(std::int64_t{0}));
+  });
+  each("object_created", [&](const toml::table& e) {
+    s.memory.created[e["object"].value_or(std::string())] = e["created"].value_or(std::int64_t{0});
   });
   return s;
 }

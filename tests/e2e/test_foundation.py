@@ -47,8 +47,8 @@ def test_container_to_container_over_localhost(lab):
     assert outside.returncode == 7, outside  # curl: connection refused
     # Both containers really are separate processes sharing the pause's namespaces.
     pods = c2c.pods()["items"]
-    assert pods[0]["status"]["ready"] == "2/2"
-    pause = pods[0]["status"]["pausePid"]
+    assert sum(c["ready"] for c in pods[0]["status"]["containerStatuses"]) == 2
+    pause = int(pods[0]["metadata"]["annotations"]["kn-lab.io/pause-pid"])
     pids = subprocess.run(["ip", "netns", "pids", c2c.ns("web")], capture_output=True, text=True).stdout.split()
     assert str(pause) in pids and len(pids) == 3  # pause + server + client
 
@@ -77,13 +77,14 @@ def test_pod_to_pod_on_one_node(lab, kn):
 
     # get pods -o wide lists the addresses the kernel really has.
     wide = kn("get", "pods", "-o", "wide", "--lab", p2p.name, check=True).stdout.splitlines()
-    assert wide[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NETNS"]
+    assert wide[0].split() == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE", "NOMINATED", "NODE", "READINESS", "GATES"]
+    netns = {p["metadata"]["name"]: p["metadata"]["annotations"]["kn-lab.io/netns"] for p in p2p.pods()["items"]}
     for line in wide[1:]:
-        name, ready, status, _, _, ip, node, ns = line.split()
-        assert (ready, status, node) == ("1/1", "Running", "node1")
+        name, ready, status, _, _, ip, node, nominated, gates = line.split()
+        assert (ready, status, node, nominated, gates) == ("1/1", "Running", "node1", "<none>", "<none>")
         addr = p2p.ns_exec(name, "ip", "-j", "addr", "show", "eth0", check=True).stdout
         assert ip in [a["local"] for a in json.loads(addr)[0]["addr_info"] if a["family"] == "inet"]
-        assert ns == p2p.ns(name)
+        assert netns[name] == p2p.ns(name)
 
     # The node's view: both veths on cni0, hairpin on, default route of pods via cni0's address.
     links = json.loads(p2p.ns_exec("node1", "bridge", "-d", "-j", "link", "show", check=True).stdout)
@@ -245,7 +246,7 @@ def test_containers_get_dockers_default_capabilities(lab):
     # The container processes themselves run with the same set.
     pods = {p["metadata"]["name"]: p for p in p2p.pods()["items"]}
     pids = subprocess.run(["ip", "netns", "pids", p2p.ns("web")], capture_output=True, text=True).stdout.split()
-    pause = str(pods["web"]["status"]["pausePid"])
+    pause = pods["web"]["metadata"]["annotations"]["kn-lab.io/pause-pid"]
     server = [p for p in pids if p != pause]
     assert server
     with open(f"/proc/{server[0]}/status") as f:
@@ -261,9 +262,9 @@ def test_up_on_a_running_lab_repairs_what_died(lab, kn):
     pods = {p["metadata"]["name"]: p for p in p2p.pods()["items"]}
     # Kill web's container and api's pause process, by pid (from the lab's own view).
     web_pids = subprocess.run(["ip", "netns", "pids", p2p.ns("web")], capture_output=True, text=True).stdout.split()
-    web_server = next(pid for pid in web_pids if pid != str(pods["web"]["status"]["pausePid"]))
+    web_server = next(pid for pid in web_pids if pid != pods["web"]["metadata"]["annotations"]["kn-lab.io/pause-pid"])
     os.kill(int(web_server), signal.SIGKILL)
-    os.kill(pods["api"]["status"]["pausePid"], signal.SIGKILL)
+    os.kill(int(pods["api"]["metadata"]["annotations"]["kn-lab.io/pause-pid"]), signal.SIGKILL)
     time.sleep(0.2)
     wide = kn("get", "pods", "--lab", p2p.name, check=True).stdout
     assert "Running" not in wide.splitlines()[1] and "Running" not in wide.splitlines()[2]  # the truth

@@ -55,7 +55,7 @@ def capture(lab, node: str, bpf: str, action) -> str:
 def test_vxlan_connects_every_pod_pair_through_flannel_1(lab, kn):
     v = lab("03-pod-to-pod-vxlan")
     nodes = json.loads(kn("get", "nodes", "-o", "json", "--lab", v.name, check=True).stdout)["items"]
-    ips = {n["metadata"]["name"]: n["status"]["internalIP"] for n in nodes}
+    ips = {n["metadata"]["name"]: next(a["address"] for a in n["status"]["addresses"] if a["type"] == "InternalIP") for n in nodes}
     cidrs = {n["metadata"]["name"]: n["spec"]["podCIDR"] for n in nodes}
     assert ips == {"node1": "192.168.56.11", "node2": "192.168.56.12", "node3": "192.168.56.13"}
     check_all_pairs(v)

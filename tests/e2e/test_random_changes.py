@@ -163,7 +163,7 @@ class World:
 
     def kill_pause(self):
         victim = self.rng.choice(self.pods())
-        os.kill(victim["status"]["pausePid"], signal.SIGKILL)
+        os.kill(int(victim["metadata"]["annotations"]["kn-lab.io/pause-pid"]), signal.SIGKILL)
         self.broken = True
 
     def daemons(self) -> list[int]:
@@ -193,7 +193,7 @@ class World:
     def delete_veth(self):
         victim = self.rng.choice(self.pods())
         subprocess.run(["ip", "-n", f"kn-{NAME}.{victim['spec']['nodeName']}", "link", "del",
-                        victim["status"]["hostVeth"]], check=True)
+                        victim["metadata"]["annotations"]["kn-lab.io/host-veth"]], check=True)
         self.broken = True
 
     def repair(self):
@@ -210,7 +210,7 @@ class World:
         pods = self.pods()
         names = {p["metadata"]["name"] for p in pods}
         # A pod's namespace is kn-<lab>.<pod>, or kn-<lab>.<pod>.<namespace> outside default.
-        want = {p["status"]["netns"].split(".", 1)[1] for p in pods}
+        want = {p["metadata"]["annotations"]["kn-lab.io/netns"].split(".", 1)[1] for p in pods}
         spaces = {n.split(".", 1)[1] for n in listdir("/run/netns") if n.startswith(f"kn-{NAME}.")} - INFRA - {"cloud-lb"}
         where = f"seed {SEED}, step {step} ({what})"
         assert spaces == want, f"{where}: get and the kernel differ: {sorted(spaces ^ want)}"

@@ -141,12 +141,12 @@ def test_up_repairs_missing_links_routes_and_rules_in_place(lab, kn):
     chain, rest = dnat.split()[1], dnat.split()[2:]
     edited = [a.replace(":2368", ":2369").strip("\"") for a in rest]
     s.ns_exec("node1", "iptables-legacy", "-t", "nat", "-R", chain, "2", *edited, check=True)
-    subprocess.run(["ip", "netns", "exec", ghost["status"]["netns"], "ip", "route", "del", "default"], check=True)
+    subprocess.run(["ip", "netns", "exec", ghost["metadata"]["annotations"]["kn-lab.io/netns"], "ip", "route", "del", "default"], check=True)
     assert s.exec("client", "curl", "-s", "--max-time", "2", f"http://{ghost['status']['podIP']}:2368/").returncode != 0
 
     r = kn("up", "06-service-clusterip", check=True).stdout
     assert "made again: ip -n kn-svc.node1 link add flannel.1" in r, r
-    assert f"made again: ip -n {ghost['status']['netns']} route add default" in r, r
+    assert f"made again: ip -n {ghost['metadata']['annotations']['kn-lab.io/netns']} route add default" in r, r
     assert "kn-svc.node2: the iptables nat table differed from kube-proxy's rules (rewritten)" in r, r
     assert "kn-svc.node3: link cni0 was down (set up)" in r, r
     assert "kn-svc.node1: the iptables nat table differed from kube-proxy's rules (rewritten)" in r, r
