@@ -302,6 +302,17 @@ void restart_ops(const PodPlan& p, const LabState& state, LiveExecutor& live, Up
   }
 }
 
+// Creation times of the objects of a lab that is up, as `up` repairs it: the recorded ones are
+// kept, objects without one (the desired state was written but a killed change did not record
+// the times) are stamped now, and a record from before times were kept gives its objects the
+// lab's own. True when the memory changed (the record is then written again).
+bool stamp_repaired(LabState& state, const LabPlan& plan) {
+  std::map<std::string, std::int64_t> before = state.memory.created;
+  std::time_t now = before.empty() ? state.created : std::time(nullptr);
+  stamp_creation(state.memory, plan, static_cast<std::int64_t>(now));
+  return state.memory.created != before;
+}
+
 // `up` of a lab that is up: compare the kernel and the processes with the plan, restart what
 // died (a pause process with its containers, a container, a BIRD), and report what cannot be
 // repaired in place. Nothing drifted: nothing changes.
@@ -315,7 +326,8 @@ Status repair(const std::string& name, LabState& state, UpResult& result, const 
   // it forgot them): a pod made again under such a name must not be judged by them.
   std::size_t records = state.processes.size();
   std::erase_if(state.processes, [&](const ProcessRecord& r) { return !plan.pod(r.pod) && !process_alive(r.id); });
-  if (state.processes.size() != records) KN_TRY(save_state(state, ""));
+  bool stamped = stamp_repaired(state, plan);
+  if (stamped || state.processes.size() != records) KN_TRY(save_state(state, ""));
   std::vector<std::string> present = netns_list(netns_prefix(name));
   LiveExecutor live(pause_path);
   std::vector<Op> ops = missing_pods(plan, present, result);
