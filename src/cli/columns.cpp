@@ -2,32 +2,12 @@
 
 #include <fmt/core.h>
 
-#include <ctime>
 #include <map>
 
 #include "core/text.hpp"
+#include "views/age.hpp"
 
 namespace knlab {
-
-std::string human_duration(std::int64_t s) {
-  if (s < 0) s = 0;
-  if (s < 60 * 2) return fmt::format("{}s", s);
-  std::int64_t m = s / 60, h = s / 3600, d = h / 24, y = d / 365;
-  if (m < 10) return s % 60 ? fmt::format("{}m{}s", m, s % 60) : fmt::format("{}m", m);
-  if (m < 60 * 3) return fmt::format("{}m", m);
-  if (h < 8) return m % 60 ? fmt::format("{}h{}m", h, m % 60) : fmt::format("{}h", h);
-  if (h < 48) return fmt::format("{}h", h);
-  if (h < 24 * 8) return h % 24 ? fmt::format("{}d{}h", d, h % 24) : fmt::format("{}d", d);
-  if (d < 365 * 2) return fmt::format("{}d", d);
-  if (y < 8) return d % 365 ? fmt::format("{}y{}d", y, d % 365) : fmt::format("{}y", y);
-  return fmt::format("{}y", y);
-}
-
-std::int64_t age_of(const std::string& t, std::int64_t now) {
-  std::tm tm{};
-  if (!strptime(t.c_str(), "%Y-%m-%dT%H:%M:%SZ", &tm)) return 0;
-  return now - static_cast<std::int64_t>(timegm(&tm));
-}
 
 namespace {
 
@@ -57,13 +37,15 @@ const Json& at(const Json& o, std::initializer_list<const char*> path) {
 
 std::string or_none(std::string s) { return s.empty() ? "<none>" : s; }
 
+using views::Column;
+
+Column col(std::string header, Cell c, bool wide = false) { return {std::move(header), std::move(c), wide}; }
 Column name_col() {
-  return {"NAME", false, [](const Json& o, std::int64_t) { return str(o, {"metadata", "name"}); }};
+  return col("NAME", [](const Json& o, std::int64_t) { return str(o, {"metadata", "name"}); });
 }
 Column age_col() {
-  return {"AGE", false, [](const Json& o, std::int64_t now) { return human_duration(age_of(str(o, {"metadata", "creationTimestamp"}), now)); }};
+  return col("AGE", [](const Json& o, std::int64_t now) { return views::age(str(o, {"metadata", "creationTimestamp"}), now); });
 }
-Column col(std::string header, Cell c, bool wide = false) { return {std::move(header), wide, std::move(c)}; }
 
 std::string condition(const Json& o, std::initializer_list<const char*> path, std::string_view type) {
   for (const Json& c : at(o, path))

@@ -1,5 +1,5 @@
 // kn-lab get TYPE[,TYPE...] [NAME...] | TYPE/NAME... | all [-n NS | -A] [-l SELECTOR]
-// [-o wide|json|yaml|name] [--no-headers] [--show-labels] [-L KEY]: kubectl's argument forms
+// [-o wide|json|yaml|name|jsonpath=...|custom-columns=...] [--no-headers] [--show-labels] [-L KEY]: kubectl's argument forms
 // and output, printed from the lab's API objects (src/kube).
 #include <fmt/core.h>
 
@@ -7,7 +7,7 @@
 #include <set>
 
 #include "cli/cli.hpp"
-#include "cli/printers.hpp"
+#include "cli/columns.hpp"
 #include "cli/selector.hpp"
 #include "core/text.hpp"
 #include "lab/names.hpp"
@@ -93,41 +93,47 @@ Result<std::vector<Found>> find_objects(const LabView& v, const std::vector<Requ
   return out;
 }
 
-Result<int> print_found(const std::vector<Found>& found, const std::vector<Request>& reqs, const GetOptions& o) {
+bool is_table(const views::OutputSpec& spec) {
+  return spec.format == views::OutputFormat::kTable || spec.format == views::OutputFormat::kWide;
+}
+
+Result<int> print_found(const std::vector<Found>& found, const std::vector<Request>& reqs, const GetOptions& o,
+                        const views::OutputSpec& spec) {
+  views::PrintOptions p;
+  p.no_headers = o.no_headers;
+  p.show_labels = o.show_labels;
+  p.label_columns = o.label_columns;
+  p.now = static_cast<std::int64_t>(std::time(nullptr));
   std::vector<Json> all;
   for (const Found& f : found) all.insert(all.end(), f.objects.begin(), f.objects.end());
-  bool single = reqs.size() == 1 && reqs.front().names.size() == 1 && all.size() == 1;
-  if (o.output == "json" || o.output == "yaml") {
-    Json j = single ? all.front() : as_list(all);
-    fmt::print("{}", o.output == "json" ? to_json_text(j) : to_yaml_text(j));
-    return 0;
-  }
-  if (o.output == "name") {
-    for (const Json& x : all) fmt::print("{}\n", object_name(x));
+  if (!is_table(spec)) {
+    p.single = reqs.size() == 1 && reqs.front().names.size() == 1 && all.size() == 1;
+    fmt::print("{}", KN_TRY(views::print(spec, all, {}, p)));
     return 0;
   }
   if (all.empty()) {
     fmt::print(stderr, "No resources found{}.\n", o.all_namespaces ? "" : fmt::format(" in {} namespace", o.ns));
     return 0;
   }
-  auto now = static_cast<std::int64_t>(std::time(nullptr));
   bool first = true;
   for (const Found& f : found) {
     if (f.objects.empty()) continue;
-    TableOptions t{o.output == "wide", o.no_headers, o.show_labels, o.label_columns, o.all_namespaces && f.kind->namespaced, found.size() > 1};
-    fmt::print("{}{}", first ? "" : "\n", render_objects(f.objects, f.kind->id, t, now));
+    p.with_namespace = o.all_namespaces && f.kind->namespaced;
+    p.kind_prefix = found.size() > 1 ? f.kind->qualified() : "";
+    fmt::print("{}{}", first ? "" : "\n", KN_TRY(views::print(spec, f.objects, columns_for(f.kind->id), p)));
     first = false;
   }
   return 0;
 }
 
 Result<int> run_get(const GetOptions& o) {
+  views::OutputSpec spec = KN_TRY(views::parse_output(o.output));
   std::vector<Request> reqs = KN_TRY(requests(o.args));
   Selector sel = KN_TRY(Selector::parse(o.selector));
   std::string lab = o.lab.empty() ? KN_TRY(default_lab("get")) : o.lab;
   LabView v = KN_TRY(view_lab(lab));
   std::vector<Found> found = KN_TRY(find_objects(v, reqs, o, sel));
-  return print_found(found, reqs, o);
+  return print_found(found, reqs, o, spec);
 }
 
 }  // namespace
@@ -139,7 +145,7 @@ void register_get(CLI::App& app, const GlobalOptions&, Action& action) {
   add_namespace_option(cmd, o->ns);
   cmd->add_flag("-A,--all-namespaces", o->all_namespaces, "Every Kubernetes namespace");
   cmd->add_option("-l,--selector", o->selector, "Label selector: key=value, key!=value, key, !key, key in (a,b), key notin (a,b)");
-  cmd->add_option("-o,--output", o->output, "wide | json | yaml | name")->check(CLI::IsMember({"wide", "json", "yaml", "name"}));
+  cmd->add_option("-o,--output", o->output, "wide | json | yaml | name | jsonpath= | jsonpath-as-json= | custom-columns=");
   cmd->add_flag("--no-headers", o->no_headers, "Print the table without its header line");
   cmd->add_flag("--show-labels", o->show_labels, "Add a LABELS column");
   cmd->add_option("-L,--label-columns", o->label_columns, "Add a column with the value of this label (repeatable, or a,b)")->delimiter(',');

@@ -6,7 +6,6 @@
 #include <map>
 #include <ctime>
 
-#include "core/table.hpp"
 #include "core/text.hpp"
 #include "lab/kinds.hpp"
 #include "plan/nginx.hpp"

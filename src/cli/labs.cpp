@@ -5,7 +5,7 @@
 #include <set>
 
 #include "cli/cli.hpp"
-#include "core/table.hpp"
+#include "views/printers.hpp"
 #include "lab/loader.hpp"
 #include "runtime/lifecycle.hpp"
 
@@ -15,7 +15,7 @@ namespace {
 
 Result<int> run_labs() {
   std::set<std::string> seen;
-  std::vector<Row> rows{{"LAB", "DESCRIPTION"}};
+  std::vector<std::vector<std::string>> rows{{"LAB", "DESCRIPTION"}};
   for (auto& dir : lab_search_dirs()) {
     std::error_code ec;
     std::set<std::filesystem::path> files;
@@ -27,7 +27,7 @@ Result<int> run_labs() {
       rows.push_back({f.stem().string(), lab ? lab->description : "(invalid: " + lab.error().detail + ")"});
     }
   }
-  fmt::print("{}", render_table(rows));
+  fmt::print("{}", views::render_table(rows));
   return 0;
 }
 

@@ -5,7 +5,8 @@
 #include <ctime>
 
 #include "cli/cli.hpp"
-#include "core/table.hpp"
+#include "views/age.hpp"
+#include "views/printers.hpp"
 #include "net/netns.hpp"
 #include "plan/naming.hpp"
 #include "runtime/lifecycle.hpp"
@@ -24,7 +25,7 @@ Result<int> run_status() {
     fmt::print("no lab is up\n");
     return 0;
   }
-  std::vector<Row> rows{{"LAB", "STATUS", "NODES", "PODS", "RUNNING", "AGE", "SOURCE"}};
+  std::vector<std::vector<std::string>> rows{{"LAB", "STATUS", "NODES", "PODS", "RUNNING", "AGE", "SOURCE"}};
   for (auto& lab : labs) {
     auto v = view_lab(lab);
     if (!v) {
@@ -36,14 +37,14 @@ Result<int> run_status() {
     int running = 0;
     for (auto& p : v->pods) running += p.running ? 1 : 0;
     rows.push_back({lab, std::string(to_string(v->state.status)), std::to_string(v->plan.nodes.size()), std::to_string(v->plan.pods.size()),
-                    std::to_string(running), human_age(static_cast<long>(std::time(nullptr) - v->state.created)),
+                    std::to_string(running), views::human_duration(static_cast<std::int64_t>(std::time(nullptr) - v->state.created)),
                     v->state.source});
   }
   // Kept desired states without a running lab: what a reboot leaves.
   for (const std::string& lab : saved_only)
     rows.push_back({lab, "stopped", "-", "-", "0", "-",
                     fmt::format("not running (after a reboot?): `kn-lab up {0}` restores it, `kn-lab down {0}` forgets it", lab)});
-  fmt::print("{}", render_table(rows));
+  fmt::print("{}", views::render_table(rows));
   return 0;
 }
 

@@ -3,22 +3,15 @@
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <ctime>
 #include <set>
 
 #include "core/hash.hpp"
 #include "core/text.hpp"
 #include "kube/objects_internal.hpp"
+#include "views/age.hpp"
 
 namespace knlab {
 
-std::string rfc3339(std::int64_t unix_seconds) {
-  std::time_t t = static_cast<std::time_t>(unix_seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec);
-}
 
 std::string object_uid(std::string_view lab, std::string_view kind, std::string_view ns, std::string_view name) {
   auto d = sha256(fmt::format("{}/{}/{}/{}", lab, kind, ns, name));
@@ -32,18 +25,13 @@ std::int64_t creation_time(const LabView& v, std::string_view kind, std::string_
   return v.state.memory.created_at(kind, ns, name, static_cast<std::int64_t>(v.state.created));
 }
 
-std::string object_name(const Json& object) {
-  const KindInfo* k = find_kind_exact(object.value("kind", ""));
-  std::string kind = k ? k->qualified() : lower(object.value("kind", ""));
-  return kind + "/" + object["metadata"].value("name", "");
-}
 
 namespace kube {
 
 Json metadata(const LabView& v, std::string_view kind, const std::string& ns, const std::string& name) {
   Json m = {{"name", name},
             {"uid", object_uid(v.plan.lab, kind, ns, name)},
-            {"creationTimestamp", rfc3339(creation_time(v, kind, ns, name))},
+            {"creationTimestamp", views::iso8601(creation_time(v, kind, ns, name))},
             {"resourceVersion", "1"}};
   if (!ns.empty()) m["namespace"] = ns;
   return m;

@@ -8,7 +8,6 @@
 // under kn-lab.io/, so an object printed with -o yaml is still one a real API server accepts.
 #pragma once
 
-#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <string>
@@ -17,10 +16,11 @@
 
 #include "lab/kinds.hpp"
 #include "runtime/lifecycle.hpp"
+#include "views/jsonpath.hpp"
 
 namespace knlab {
 
-using Json = nlohmann::json;
+using views::Json;
 
 inline constexpr std::string_view kAnnotationNetns = "kn-lab.io/netns";
 inline constexpr std::string_view kAnnotationHostVeth = "kn-lab.io/host-veth";
@@ -29,17 +29,11 @@ inline constexpr std::string_view kAnnotationPausePid = "kn-lab.io/pause-pid";
 // Every object of `kind` in the lab, in a stable order (namespace, then the lab's order).
 std::vector<Json> objects_of(const LabView& v, Kind kind);
 
-// "pod/web", as kubectl -o name prints it (kind.group/name).
-std::string object_name(const Json& object);
-
 // A deterministic uid (RFC 4122 layout) for an object of a lab.
 std::string object_uid(std::string_view lab, std::string_view kind, std::string_view ns, std::string_view name);
 
 // metadata.creationTimestamp of an object, as recorded (the lab's creation time when the object
 // has none: a lab brought up before times were recorded).
 std::int64_t creation_time(const LabView& v, std::string_view kind, std::string_view ns, std::string_view name);
-
-// RFC 3339 in UTC, as the API server writes times: "2026-12-05T07:51:12Z".
-std::string rfc3339(std::int64_t unix_seconds);
 
 }  // namespace knlab

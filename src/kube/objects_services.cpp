@@ -4,6 +4,7 @@
 #include "core/hash.hpp"
 #include "core/text.hpp"
 #include "kube/objects_internal.hpp"
+#include "views/age.hpp"
 
 namespace knlab::kube {
 
@@ -53,7 +54,7 @@ Json target_ref(const LabView& v, const ServicePlan& s, const EndpointPlan& e) {
 
 Json endpoints_object(const LabView& v, const ServicePlan& s) {
   Json o = object(v, kind_info(Kind::kEndpoints), s.spec.ns, s.spec.name);
-  o["metadata"]["creationTimestamp"] = rfc3339(creation_time(v, "Service", s.spec.ns, s.spec.name));
+  o["metadata"]["creationTimestamp"] = views::iso8601(creation_time(v, "Service", s.spec.ns, s.spec.name));
   if (!s.spec.selector.empty()) o["metadata"]["labels"] = labels(s.spec.selector);
   Json addresses = Json::array(), not_ready = Json::array(), ports = Json::array();
   for (const EndpointPlan& e : s.endpoints) {
@@ -80,7 +81,7 @@ Json endpointslice_object(const LabView& v, const ServicePlan& s) {
   auto d = sha256(s.id());
   std::string suffix = lower(base32(d.data(), d.size()).substr(0, 5));
   Json o = object(v, kind_info(Kind::kEndpointSlice), s.spec.ns, s.spec.name + "-" + suffix);
-  o["metadata"]["creationTimestamp"] = rfc3339(creation_time(v, "Service", s.spec.ns, s.spec.name));
+  o["metadata"]["creationTimestamp"] = views::iso8601(creation_time(v, "Service", s.spec.ns, s.spec.name));
   o["metadata"]["labels"] = {{"kubernetes.io/service-name", s.spec.name},
                              {"endpointslice.kubernetes.io/managed-by", "endpointslice-controller.k8s.io"}};
   o["metadata"]["ownerReferences"] =

@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 
 #include "kube/objects_internal.hpp"
+#include "views/age.hpp"
 
 namespace knlab::kube {
 
@@ -171,6 +172,7 @@ std::vector<Json> replicaset_objects(const LabView& v) {
     l["pod-template-hash"] = r.replicaset.substr(r.replicaset.rfind('-') + 1);
     o["metadata"]["labels"] = l;
     o["metadata"]["ownerReferences"] = owner(v, "Deployment", "apps/v1", d.ns, d.name);
+    o["metadata"]["creationTimestamp"] = views::iso8601(creation_time(v, "Deployment", d.ns, d.name));  // made with it
     Json tpl = template_of(d);
     tpl["metadata"]["labels"] = l;
     o["spec"] = {{"replicas", d.replicas}, {"selector", {{"matchLabels", l}}}, {"template", tpl}};

@@ -880,7 +880,7 @@ CLI_CASES = [
     cli("cli-describe-unknown-resource-type", ["describe", "frobs", "web", "--lab", NOLAB],
         'unknown resource type "frobs"', "hint: use: svc, endpoints, pod", rc=2),
     cli("cli-get-bad-output-format", ["get", "pods", "-o", "xml", "--lab", NOLAB],
-        "--output: xml not in {wide,json,yaml,name}", rc=CLI_USAGE_EXIT["validation"]),
+        'unable to match a printer suitable for the output format "xml", allowed formats are: custom-columns,json,jsonpath,jsonpath-as-json,name,wide,yaml', rc=2),
     cli("cli-up-missing-lab-name", ["up", "bi-no-such-lab"],
         "error: bi-no-such-lab: invalid input: no lab file of that name",
         "hint: give a path, or one of the labs that come with kn-lab:", "02-pod-to-pod-same-node", lab="bi-no-such-lab"),

@@ -54,7 +54,7 @@ def test_commands_and_options_come_from_the_parser(script):
         assert cmd in top
     assert not any(w.startswith("__") for w in top)  # the hidden helpers are not offered
     assert complete(script, "kn-lab up --d") == ["--dry-run"]
-    assert complete(script, "kn-lab get -o ") == ["json", "name", "wide", "yaml"]
+    assert complete(script, "kn-lab get -o ") == ["custom-columns=", "json", "jsonpath-as-json=", "jsonpath=", "name", "wide", "yaml"]
     assert complete(script, "kn-lab expose deploy/web --type ") == ["ClusterIP", "LoadBalancer", "NodePort"]
     assert complete(script, "kn-lab completion ") == ["bash", "zsh"]
     # A flag takes no value: the word after it is the positional again.

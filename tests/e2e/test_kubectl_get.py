@@ -41,6 +41,14 @@ def test_objects_and_argument_forms(lab, kn):
     ip = next(a["address"] for a in node1["status"]["addresses"] if a["type"] == "InternalIP")
     addr = subprocess.run(["ip", "-n", f"kn-{v.name}.node1", "-j", "addr", "show", "eth0"], capture_output=True, text=True, check=True).stdout
     assert ip in [a["local"] for a in json.loads(addr)[0]["addr_info"] if a["family"] == "inet"]
+    # The exercises' own way to read them: kubectl's JSONPath, a filter included.
+    assert get(kn, v, "svc", "podinfo", "-o", "jsonpath={.spec.ports[0].nodePort}") == str(node_port)
+    assert get(kn, v, "nodes", "node1", "-o", 'jsonpath={.status.addresses[?(@.type=="InternalIP")].address}') == ip
+    cols = get(kn, v, "pods", "-l", "app=podinfo", "-o", "custom-columns=NAME:.metadata.name,IP:.status.podIP").splitlines()
+    assert cols[0].split() == ["NAME", "IP"] and len(cols) >= 2
+    for line in cols[1:]:
+        name, pod_ip = line.split()
+        assert v.wait_tcp(name, pod_ip, 9898), line  # the address the column shows is the pod's
     # ... and the NodePort read from the Service answers there.
     r = v.ns_exec("external", "curl", "-s", "--max-time", "5", f"http://{ip}:{node_port}/", check=True)
     assert r.stdout
