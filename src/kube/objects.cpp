@@ -107,12 +107,9 @@ Json node_object(const LabView& v, const NodePlan& n) {
 }  // namespace
 
 std::vector<Json> objects_of(const LabView& v, Kind kind) {
-  std::vector<Json> out;
   switch (kind) {
     case Kind::kNamespace: return namespace_objects(v);
-    case Kind::kNode:
-      for (const NodePlan& n : v.plan.nodes) out.push_back(node_object(v, n));
-      return out;
+    case Kind::kNode: return objects_from(v, v.plan.nodes, node_object);
     case Kind::kPod: return kube::pod_objects(v);
     case Kind::kDeployment: return kube::deployment_objects(v);
     case Kind::kReplicaSet: return kube::replicaset_objects(v);

@@ -16,6 +16,15 @@ Json labels(const std::map<std::string, std::string>& l);
 // The node's InternalIP ("" in a one-node lab without an underlay).
 std::string node_ip(const LabView& v, const std::string& node);
 
+// One object per item, by `make(view, item)`.
+template <class T, class Make>
+std::vector<Json> objects_from(const LabView& v, const std::vector<T>& items, Make make) {
+  std::vector<Json> out;
+  out.reserve(items.size());
+  for (const T& x : items) out.push_back(make(v, x));
+  return out;
+}
+
 std::vector<Json> pod_objects(const LabView& v);
 std::vector<Json> deployment_objects(const LabView& v);
 std::vector<Json> replicaset_objects(const LabView& v);

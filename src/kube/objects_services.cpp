@@ -105,22 +105,8 @@ Json endpointslice_object(const LabView& v, const ServicePlan& s) {
 
 }  // namespace
 
-std::vector<Json> service_objects(const LabView& v) {
-  std::vector<Json> out;
-  for (const ServicePlan& s : v.plan.services) out.push_back(service_object(v, s));
-  return out;
-}
-
-std::vector<Json> endpoints_objects(const LabView& v) {
-  std::vector<Json> out;
-  for (const ServicePlan& s : v.plan.services) out.push_back(endpoints_object(v, s));
-  return out;
-}
-
-std::vector<Json> endpointslice_objects(const LabView& v) {
-  std::vector<Json> out;
-  for (const ServicePlan& s : v.plan.services) out.push_back(endpointslice_object(v, s));
-  return out;
-}
+std::vector<Json> service_objects(const LabView& v) { return objects_from(v, v.plan.services, service_object); }
+std::vector<Json> endpoints_objects(const LabView& v) { return objects_from(v, v.plan.services, endpoints_object); }
+std::vector<Json> endpointslice_objects(const LabView& v) { return objects_from(v, v.plan.services, endpointslice_object); }
 
 }  // namespace knlab::kube

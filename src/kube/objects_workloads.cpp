@@ -150,17 +150,8 @@ Json deployment_object(const LabView& v, const DeploymentSpec& d) {
 
 }  // namespace
 
-std::vector<Json> pod_objects(const LabView& v) {
-  std::vector<Json> out;
-  for (const PodView& pv : v.pods) out.push_back(pod_object(v, pv));
-  return out;
-}
-
-std::vector<Json> deployment_objects(const LabView& v) {
-  std::vector<Json> out;
-  for (const DeploymentSpec& d : v.plan.deployments) out.push_back(deployment_object(v, d));
-  return out;
-}
+std::vector<Json> pod_objects(const LabView& v) { return objects_from(v, v.pods, pod_object); }
+std::vector<Json> deployment_objects(const LabView& v) { return objects_from(v, v.plan.deployments, deployment_object); }
 
 std::vector<Json> replicaset_objects(const LabView& v) {
   std::vector<Json> out;
