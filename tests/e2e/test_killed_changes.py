@@ -179,11 +179,11 @@ def test_a_bad_manifest_applied_to_a_running_lab_names_the_manifest(lab, kn, tmp
     f = tmp_path / "clash.yaml"
     f.write_text("apiVersion: v1\nkind: Service\nmetadata:\n  name: clash\nspec:\n  type: NodePort\n"
                  "  selector:\n    app: podinfo\n  ports:\n  - port: 80\n    targetPort: 9898\n    nodePort: 30080\n")
-    before = kn("get", "svc", "--lab", v.name, check=True).stdout
+    before = kn("get", "svc", "-o", "json", "--lab", v.name, check=True).stdout  # the objects, not AGE
     r = kn("apply", "-f", str(f), "--lab", v.name)
     assert r.returncode == 2, r
     assert f"{f}:" in r.stderr and "30080" in r.stderr and "/run/kn-lab" not in r.stderr, r.stderr
-    assert kn("get", "svc", "--lab", v.name, check=True).stdout == before
+    assert kn("get", "svc", "-o", "json", "--lab", v.name, check=True).stdout == before
     # The same rule from the command line names no file at all.
     r = kn("expose", "deploy/podinfo", "--name=clash", "--type=NodePort", "--port=80", "--node-port=30080",
            "--lab", v.name)
