@@ -172,7 +172,7 @@ std::string describe_gateway(const LabPlan& p, const GatewaySpec& g) {
     conditions(out, l.conditions, "    ");
   }
   for (const DataPlanePlan& dp : p.data_planes)
-    if (dp.kind == DataPlanePlan::Kind::kGateway && dp.ns == g.meta.ns && dp.gateway == g.meta.name)
+    if (dp.kind == DataPlanePlan::Kind::kGateway && dp.gateway_ns == g.meta.ns && dp.gateway == g.meta.name)
       out += fmt::format("Data plane:       Deployment and Service {}/{}, nginx config {}\n", dp.ns, dp.name, dp.conf());
   return out + "Events:           <none>\n";
 }

@@ -1,83 +1,161 @@
-// kn-lab patch svc <name> [--type=...] [--external-traffic-policy=Cluster|Local]
-// [--session-affinity=None|ClientIP]: what `kubectl patch`/`edit` do to a Service, in place.
+// kn-lab patch TYPE NAME | TYPE/NAME -p PATCH [--type strategic|merge|json]: kubectl patch.
+// The patch is applied to the object as `get -o json` shows it (kube/patch), and the result goes
+// back into the lab as `apply -f` of it would: one path for every kind whose object kn-lab keeps
+// (Services, Deployments, Namespaces, Ingress and Gateway API objects). A pod keeps only its
+// labels; the data planes' Services (ingress-nginx-controller, a Gateway's) their type,
+// externalTrafficPolicy and sessionAffinity, as kn-lab's [[service_patch]]. `label` and
+// `annotate` are patches of metadata (cli/label.cpp).
+#include "cli/patch.hpp"
+
 #include <fmt/core.h>
 
-#include <algorithm>
-
 #include "cli/change.hpp"
+#include "core/text.hpp"
+#include "kube/objects.hpp"
+#include "lab/kinds.hpp"
 #include "lab/loader.hpp"
+#include "lab/names.hpp"
+#include "plan/plan.hpp"
+#include "runtime/lifecycle.hpp"
+#include "views/printers.hpp"
 
 namespace knlab {
 
 namespace {
 
+using kube::Json;
+
 struct PatchOptions {
-  std::string kind;
-  std::string name;
-  std::string type;
-  std::string etp;
-  std::string affinity;
+  std::vector<std::string> args;
+  std::string patch;
+  std::string type = "strategic";
   std::string ns = "default";
   std::string lab;
 };
 
-Result<int> run_patch(const PatchOptions& o, const GlobalOptions& g) {
-  if (auto ref = parse_ref(o.kind + "/x"); !ref || ref->first != "service")
-    return fail(input_error(SourceLocation{}, fmt::format("cannot patch \"{}\"", o.kind), "kn-lab patch svc <name> --type=NodePort"));
-  if (o.type.empty() && o.etp.empty() && o.affinity.empty())
-    return fail(input_error(SourceLocation{}, "nothing to change",
-                            "give --type, --external-traffic-policy or --session-affinity"));
-  std::string lab = KN_TRY(lab_to_change(o.lab, "patch"));
-  auto r = KN_TRY(lab_change(lab, [&](Lab& desired, PlanMemory&) -> Status {
-    for (auto& s : desired.services)
-      if (s.name == o.name && s.ns == o.ns) {
-        if (!o.type.empty()) {
-          s.type = parse_service_type(o.type).value_or(ServiceType::kClusterIP);  // CLI11 checked the name
-          if (s.type == ServiceType::kClusterIP) {
-            for (ServicePortSpec& p : s.ports) p.node_port.reset();
-            s.local_traffic_policy = false;
-          }
-        }
-        if (!o.etp.empty()) {
-          if (s.type == ServiceType::kClusterIP)
-            return fail(state_error("patch", "externalTrafficPolicy only applies to NodePort and LoadBalancer services"));
-          s.local_traffic_policy = o.etp == "Local";
-        }
-        if (!o.affinity.empty()) s.session_affinity = o.affinity == "ClientIP";
+bool same_except_metadata_maps(Json a, Json b) {
+  for (Json* j : {&a, &b}) {
+    (*j)["metadata"].erase("labels");
+    (*j)["metadata"].erase("annotations");
+  }
+  return a == b;
+}
+
+// A data plane's Service: what `patch` may change is recorded as a ServicePatch.
+Status patch_data_plane_service(Lab& desired, const Json& before, const Json& after, const ObjectTarget& t) {
+  Json b = before["spec"], a = after["spec"];
+  for (const char* k : {"type", "externalTrafficPolicy", "sessionAffinity"}) b.erase(k), a.erase(k);
+  if (a != b || before["metadata"] != after["metadata"])
+    return fail(input_error(SourceLocation{"-p/--patch", 0, 0},
+                            fmt::format("service {} is made by kn-lab's {} controller: a patch may change its type, externalTrafficPolicy "
+                                        "and sessionAffinity only", t.name, t.ns == "ingress-nginx" ? "ingress" : "Gateway")));
+  auto it = std::find_if(desired.service_patches.begin(), desired.service_patches.end(),
+                         [&](const ServicePatch& sp) { return sp.ns == t.ns && sp.name == t.name; });
+  if (it == desired.service_patches.end()) it = desired.service_patches.insert(it, ServicePatch{t.ns, t.name, {}, {}, {}, {}});
+  const Json& spec = after["spec"];
+  it->type = parse_service_type(spec.value("type", "ClusterIP"));
+  if (it->type == ServiceType::kClusterIP && spec.contains("externalTrafficPolicy"))
+    return fail(input_error(SourceLocation{"-p/--patch", 0, 0}, "externalTrafficPolicy only applies to NodePort and LoadBalancer services"));
+  it->local_traffic_policy = spec.value("externalTrafficPolicy", "Cluster") == "Local";
+  it->session_affinity = spec.value("sessionAffinity", "None") == "ClientIP";
+  return {};
+}
+
+bool is_data_plane_service(const Lab& lab, const ObjectTarget& t) {
+  if (lab.ingress_nginx && t.ns == "ingress-nginx" && t.name == "ingress-nginx-controller") return true;
+  return std::any_of(lab.l7.gateways.begin(), lab.l7.gateways.end(), [&](const GatewaySpec& gw) {
+    auto dp = gateway_data_plane_name(lab, gw);
+    return dp && dp->ns == t.ns && dp->name == t.name;
+  });
+}
+
+// The patched object into the lab.
+Status patch_into(Lab& desired, const ObjectTarget& t, const Json& before, const Json& after) {
+  if (t.kind->id == Kind::kService && is_data_plane_service(desired, t)) return patch_data_plane_service(desired, before, after, t);
+  if (t.kind->id == Kind::kPod) {
+    if (!same_except_metadata_maps(before, after) || after["metadata"].contains("annotations") != before["metadata"].contains("annotations") ||
+        (after["metadata"].contains("annotations") && after["metadata"]["annotations"] != before["metadata"]["annotations"]))
+      return fail(input_error(SourceLocation{"-p/--patch", 0, 0}, fmt::format("The Pod \"{}\" is invalid: kn-lab's pods change their labels only", t.name),
+                              "delete the pod and run it again with what it should be"));
+    for (PodSpec& p : desired.pods)
+      if (p.ns == t.ns && p.name == t.name) {
+        p.labels = after["metadata"].value("labels", std::map<std::string, std::string>{});
         return {};
       }
-    // A Service kn-lab makes itself (a data plane's): the patch is recorded beside it.
-    bool ours = (desired.ingress_nginx && o.ns == "ingress-nginx" && o.name == "ingress-nginx-controller") ||
-                std::any_of(desired.l7.gateways.begin(), desired.l7.gateways.end(),
-                            [&](const GatewaySpec& gw) { return gw.meta.ns == o.ns && gw.meta.name + "-nginx" == o.name; });
-    if (!ours) return fail(state_error("patch", fmt::format("services \"{}\" not found", o.name)));
-    auto it = std::find_if(desired.service_patches.begin(), desired.service_patches.end(),
-                           [&](const ServicePatch& sp) { return sp.ns == o.ns && sp.name == o.name; });
-    if (it == desired.service_patches.end()) it = desired.service_patches.insert(it, ServicePatch{o.ns, o.name, {}, {}, {}, {}});
-    if (!o.type.empty()) it->type = parse_service_type(o.type);
-    ServiceType effective = it->type.value_or(o.ns == "ingress-nginx" ? desired.ingress_nginx->type : ServiceType::kLoadBalancer);
-    if (!o.etp.empty()) {
-      if (effective == ServiceType::kClusterIP)
-        return fail(state_error("patch", "externalTrafficPolicy only applies to NodePort and LoadBalancer services"));
-      it->local_traffic_policy = o.etp == "Local";
-    }
-    if (!o.affinity.empty()) it->session_affinity = o.affinity == "ClientIP";
-    return {};
-  }, verbose_hooks(g)));
-  print_change(fmt::format("service/{} patched", o.name), r);
+    return fail(input_error(SourceLocation{"-p/--patch", 0, 0}, fmt::format("pod {} belongs to a Deployment: its labels are the Deployment's template's", t.name),
+                            "patch the Deployment's spec.template.metadata.labels"));
+  }
+  if (t.kind->id == Kind::kNode || !t.kind->read)
+    return fail(input_error(SourceLocation{"-p/--patch", 0, 0}, fmt::format("kn-lab does not change {} objects", t.kind->kind),
+                            "patch services, deployments, namespaces, pods' labels, and the Ingress and Gateway API objects"));
+  if (t.kind->id == Kind::kService || t.kind->id == Kind::kDeployment)
+    if (after["metadata"].value("labels", Json::object()) != before["metadata"].value("labels", Json::object()) ||
+        after["metadata"].value("annotations", Json::object()) != before["metadata"].value("annotations", Json::object()))
+      return fail(input_error(SourceLocation{"-p/--patch", 0, 0}, fmt::format("kn-lab keeps no labels or annotations of a {}", t.kind->kind),
+                              "what selects pods is the Service's spec.selector and the Deployment's spec.template.metadata.labels"));
+  Manifest m = KN_TRY(parse_manifests(views::to_yaml(after), fmt::format("the patched {}/{}", lower(t.kind->kind), t.name)));
+  return apply_manifest(desired, m);
+}
+
+}  // namespace
+
+Result<ObjectTarget> object_target(const std::vector<std::string>& args, const std::string& ns, std::string_view verb) {
+  std::string type, name;
+  if (args.size() == 1 && args[0].find('/') != std::string::npos) {
+    type = args[0].substr(0, args[0].find('/'));
+    name = args[0].substr(args[0].find('/') + 1);
+  } else if (args.size() == 2) {
+    type = args[0], name = args[1];
+  } else {
+    return fail(input_error(SourceLocation{fmt::format("kn-lab {}", verb), 0, 0}, "give one object, as TYPE NAME or TYPE/NAME",
+                            fmt::format("kn-lab {} svc web ...", verb)));
+  }
+  const KindInfo* k = find_kind(type);
+  if (!k)
+    return fail(input_error(SourceLocation{fmt::format("kn-lab {}", verb), 0, 0}, fmt::format("the server doesn't have a resource type \"{}\"", type),
+                            did_you_mean(type, kind_names()) + "kinds: " + join(kind_names(), ", ")));
+  return ObjectTarget{k, k->namespaced ? ns : std::string(), name};
+}
+
+Result<int> patch_object(const std::string& lab_option, const ObjectTarget& t, const Json& patch, kube::PatchType type,
+                         std::string_view verb, const GlobalOptions& g) {
+  std::string lab = KN_TRY(lab_to_change(lab_option, verb));
+  LabView v = KN_TRY(view_lab(lab));
+  auto before = find_object(v, t.kind->id, t.ns, t.name);
+  if (!before) return fail(state_error(std::string(verb), fmt::format("Error from server (NotFound): {} \"{}\" not found", t.kind->resource(), t.name)));
+  Json after = KN_TRY(kube::apply_patch(*before, patch, type));
+  Json a = kube::as_manifest(after), b = kube::as_manifest(*before);
+  std::string display = fmt::format("{}/{}", t.kind->qualified(), t.name);
+  std::string done = verb == "patch" ? "patched" : verb == "label" ? "labeled" : "annotated";
+  if (a == b) {
+    fmt::print("{} {} (no change)\n", display, done);
+    return 0;
+  }
+  if (a["metadata"]["name"] != b["metadata"]["name"] || a["metadata"].value("namespace", "") != b["metadata"].value("namespace", "") ||
+      a["kind"] != b["kind"])
+    return fail(input_error(SourceLocation{"-p/--patch", 0, 0}, "a patch cannot change an object's kind, name or namespace"));
+  auto r = KN_TRY(lab_change(lab, [&](Lab& desired, PlanMemory&) { return patch_into(desired, t, b, a); }, verbose_hooks(g)));
+  print_change(fmt::format("{} {}", display, done), r);
   return 0;
+}
+
+namespace {
+
+Result<int> run_patch(const PatchOptions& o, const GlobalOptions& g) {
+  ObjectTarget t = KN_TRY(object_target(o.args, o.ns, "patch"));
+  kube::PatchType type = KN_TRY(kube::parse_patch_type(o.type));
+  Json patch = KN_TRY(kube::parse_patch(o.patch, "-p/--patch"));
+  return patch_object(o.lab, t, patch, type, "patch", g);
 }
 
 }  // namespace
 
 void register_patch(CLI::App& app, const GlobalOptions& g, Action& action) {
   auto o = std::make_shared<PatchOptions>();
-  CLI::App* cmd = app.add_subcommand("patch", "Change a Service's type, external traffic policy or session affinity in place");
-  cmd->add_option("kind", o->kind, "svc")->required();
-  cmd->add_option("name", o->name, "Service name")->required();
-  cmd->add_option("--type", o->type, "ClusterIP | NodePort | LoadBalancer")->check(CLI::IsMember({"ClusterIP", "NodePort", "LoadBalancer"}));
-  cmd->add_option("--external-traffic-policy", o->etp, "Cluster | Local")->check(CLI::IsMember({"Cluster", "Local"}));
-  cmd->add_option("--session-affinity", o->affinity, "None | ClientIP")->check(CLI::IsMember({"None", "ClientIP"}));
+  CLI::App* cmd = app.add_subcommand("patch", "Change an object in place with a strategic, merge or JSON patch (kubectl patch)");
+  cmd->add_option("object", o->args, "TYPE NAME, or TYPE/NAME")->required()->expected(1, 2);
+  cmd->add_option("-p,--patch", o->patch, "The patch, JSON or YAML: '{\"spec\":{\"type\":\"NodePort\"}}'")->required();
+  cmd->add_option("--type", o->type, "strategic (default) | merge | json")->check(CLI::IsMember({"strategic", "merge", "json"}));
   add_namespace_option(cmd, o->ns);
   add_lab_option(cmd, o->lab);
   cmd->callback([o, &g, &action] { action = [o, &g] { return run_patch(*o, g); }; });

@@ -61,7 +61,7 @@ using namespace kube;
 // Kubernetes' own namespaces, the lab's and those its objects are in.
 std::vector<std::string> namespaces(const LabView& v) {
   std::set<std::string> out = {"default", "kube-node-lease", "kube-public", "kube-system"};
-  for (auto& n : v.plan.l7.namespaces) out.insert(n);
+  for (auto& n : v.plan.l7.namespaces) out.insert(n.meta.name);
   for (auto& p : v.plan.pods) out.insert(p.ns);
   for (auto& s : v.plan.services) out.insert(s.spec.ns);
   for (auto& d : v.plan.deployments) out.insert(d.ns);
@@ -72,7 +72,13 @@ std::vector<Json> namespace_objects(const LabView& v) {
   std::vector<Json> out;
   for (const std::string& ns : namespaces(v)) {
     Json o = object(v, kind_info(Kind::kNamespace), "", ns);
-    o["metadata"]["labels"] = {{"kubernetes.io/metadata.name", ns}};
+    std::map<std::string, std::string> l = {{"kubernetes.io/metadata.name", ns}};
+    for (const NamespaceSpec& n : v.plan.l7.namespaces)
+      if (n.meta.name == ns) {
+        l.insert(n.meta.labels.begin(), n.meta.labels.end());
+        if (!n.meta.annotations.empty()) o["metadata"]["annotations"] = labels(n.meta.annotations);
+      }
+    o["metadata"]["labels"] = labels(l);
     o["spec"] = {{"finalizers", {"kubernetes"}}};
     o["status"] = {{"phase", "Active"}};
     out.push_back(std::move(o));
@@ -118,6 +124,15 @@ std::vector<Json> objects_of(const LabView& v, Kind kind) {
     case Kind::kEndpointSlice: return kube::endpointslice_objects(v);
     default: return kube::l7_objects(v, kind);
   }
+}
+
+std::optional<Json> find_object(const LabView& v, Kind kind, std::string_view ns, std::string_view name) {
+  bool namespaced = kind_info(kind).namespaced;
+  for (Json& o : objects_of(v, kind)) {
+    const Json& md = o["metadata"];
+    if (md.value("name", "") == name && (!namespaced || md.value("namespace", "") == ns)) return std::move(o);
+  }
+  return std::nullopt;
 }
 
 }  // namespace knlab

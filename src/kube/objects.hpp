@@ -10,6 +10,7 @@
 
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -28,6 +29,9 @@ inline constexpr std::string_view kAnnotationPausePid = "kn-lab.io/pause-pid";
 
 // Every object of `kind` in the lab, in a stable order (namespace, then the lab's order).
 std::vector<Json> objects_of(const LabView& v, Kind kind);
+
+// The object of `kind` named `name` (in namespace `ns` when the kind is namespaced).
+std::optional<Json> find_object(const LabView& v, Kind kind, std::string_view ns, std::string_view name);
 
 // A deterministic uid (RFC 4122 layout) for an object of a lab.
 std::string object_uid(std::string_view lab, std::string_view kind, std::string_view ns, std::string_view name);

@@ -1,54 +1,23 @@
 // Ingress, IngressClass, Secret and the Gateway API objects: the document the user applied (its
 // recorded canonical YAML), with the metadata the API server adds and the status kn-lab's
 // controllers write (plan/nginx.hpp: conditions, addresses, attached routes).
-#include <yaml-cpp/yaml.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <cstdlib>
 
 #include "kube/objects_internal.hpp"
+#include "kube/patch.hpp"
 #include "plan/nginx.hpp"
 
 namespace knlab::kube {
 
 namespace {
 
-Json scalar(const YAML::Node& n) {
-  const std::string& s = n.Scalar();
-  if (n.Tag() == "!" || n.Tag() == "tag:yaml.org,2002:str") return s;
-  if (s == "true" || s == "True" || s == "TRUE") return true;
-  if (s == "false" || s == "False" || s == "FALSE") return false;
-  if (s == "null" || s == "Null" || s == "NULL" || s == "~") return nullptr;
-  if (!s.empty() && s.size() < 19 && s.find_first_not_of("-0123456789") == std::string::npos && s.find('-', 1) == std::string::npos)
-    return std::strtoll(s.c_str(), nullptr, 10);
-  return s;
-}
-
-Json from_yaml(const YAML::Node& n) {
-  switch (n.Type()) {
-    case YAML::NodeType::Map: {
-      Json o = Json::object();
-      for (auto it = n.begin(); it != n.end(); ++it) o[it->first.Scalar()] = from_yaml(it->second);
-      return o;
-    }
-    case YAML::NodeType::Sequence: {
-      Json a = Json::array();
-      for (auto it = n.begin(); it != n.end(); ++it) a.push_back(from_yaml(*it));
-      return a;
-    }
-    case YAML::NodeType::Scalar: return scalar(n);
-    default: return nullptr;
-  }
-}
-
 // The recorded document with the API server's metadata; status replaced by kn-lab's.
 Json applied(const LabView& v, const KindInfo& k, const ObjectMeta& m) {
-  Json doc = Json::object();
-  try {
-    doc = from_yaml(YAML::Load(m.yaml));
-  } catch (const YAML::Exception&) {
-    doc = Json::object();  // the record is kn-lab's canonical YAML: this does not happen
-  }
+  // The record is kn-lab's canonical YAML: an error does not happen.
+  Json doc = parse_yaml_json(m.yaml, "the lab's record").value_or(Json::object());
   if (!doc.is_object()) doc = Json::object();
   doc.erase("status");
   Json md = metadata(v, k.kind, k.namespaced ? m.ns : std::string(), m.name);
@@ -69,7 +38,16 @@ Json conditions(const std::vector<Condition>& cs, const std::string& since) {
   return out;
 }
 
-Json parents(const std::vector<ParentStatus>& ps, const std::string& since) {
+// The controllerName a route's status names for a Gateway: its class's, when kn-lab answers to it.
+std::string controller_of(const LabPlan& plan, const std::string& ns, const std::string& gateway) {
+  for (const GatewaySpec& g : plan.l7.gateways)
+    if (g.meta.ns == ns && g.meta.name == gateway)
+      for (const GatewayClassSpec& c : plan.l7.gateway_classes)
+        if (c.meta.name == g.class_name && plan.answers_to(c.controller)) return c.controller;
+  return kGatewayController;
+}
+
+Json parents(const LabPlan& plan, const std::vector<ParentStatus>& ps, const std::string& since) {
   Json out = Json::array();
   for (const ParentStatus& p : ps) {
     std::string ref = p.parent;
@@ -80,7 +58,8 @@ Json parents(const std::vector<ParentStatus>& ps, const std::string& since) {
     auto section = rest.find('/');
     parent["name"] = rest.substr(0, section);
     if (section != std::string::npos) parent["sectionName"] = rest.substr(section + 1);
-    out.push_back({{"parentRef", parent}, {"controllerName", std::string(kGatewayController)}, {"conditions", conditions(p.conditions, since)}});
+    std::string controller = controller_of(plan, parent.value("namespace", ""), parent["name"].get<std::string>());
+    out.push_back({{"parentRef", parent}, {"controllerName", controller}, {"conditions", conditions(p.conditions, since)}});
   }
   return out;
 }
@@ -136,9 +115,12 @@ std::vector<Json> l7_objects(const LabView& v, Kind kind) {
         o["status"] = {{"loadBalancer", ip.empty() ? Json::object() : Json{{"ingress", Json::array({{{"ip", ip}}})}}}};
       });
     case Kind::kGatewayClass:
-      return each(v, kind, l7.gateway_classes, [](Json& o, const GatewayClassSpec& c, const std::string& since) {
-        if (c.controller == kGatewayController) {
-          o["status"] = {{"conditions", conditions({Condition{"Accepted", true, "Accepted", "served by kn-lab's nginx"}}, since)}};
+      return each(v, kind, l7.gateway_classes, [&](Json& o, const GatewayClassSpec& c, const std::string& since) {
+        if (v.plan.answers_to(c.controller)) {
+          std::string how = c.controller == kGatewayController ? std::string("kn-lab's Gateway controller")
+                                                                : fmt::format("kn-lab's Gateway controller, answering to {}", c.controller);
+          o["status"] = {{"conditions", conditions({Condition{"Accepted", true, "Accepted",
+                                                              how + "; the data plane of each Gateway is nginx, run by kn-lab"}}, since)}};
           return;
         }
         o["status"] = {{"conditions", Json::array({{{"type", "Accepted"}, {"status", "Unknown"}, {"reason", "Pending"},
@@ -148,7 +130,7 @@ std::vector<Json> l7_objects(const LabView& v, Kind kind) {
       return each(v, kind, l7.gateways, [&](Json& o, const GatewaySpec& g, const std::string& since) { o["status"] = gateway_status_json(v, g, since); });
     case Kind::kHTTPRoute:
       return each(v, kind, l7.http_routes, [&](Json& o, const HttpRouteSpec& r, const std::string& since) {
-        o["status"] = {{"parents", parents(route_status(v.plan, r), since)}};
+        o["status"] = {{"parents", parents(v.plan, route_status(v.plan, r), since)}};
       });
     case Kind::kTCPRoute:
     case Kind::kUDPRoute: {
@@ -156,7 +138,7 @@ std::vector<Json> l7_objects(const LabView& v, Kind kind) {
       std::vector<L4RouteSpec> routes;
       std::copy_if(l7.l4_routes.begin(), l7.l4_routes.end(), std::back_inserter(routes), [&](auto& r) { return r.protocol == want; });
       return each(v, kind, routes, [&](Json& o, const L4RouteSpec& r, const std::string& since) {
-        o["status"] = {{"parents", parents(route_status(v.plan, r), since)}};
+        o["status"] = {{"parents", parents(v.plan, route_status(v.plan, r), since)}};
       });
     }
     case Kind::kReferenceGrant: return each(v, kind, l7.reference_grants, none);

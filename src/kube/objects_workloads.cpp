@@ -35,6 +35,11 @@ Json pod_spec(const LabView& v, const PodPlan& p) {
   for (const ContainerPlan& c : p.containers) {
     Json cj = {{"name", c.name}, {"image", image_of(p, c)}, {"imagePullPolicy", "IfNotPresent"}};
     if (p.image.empty() && !c.argv.empty()) cj["command"] = c.argv;
+    if (&c == &p.containers.front() && !p.args.empty()) cj["args"] = p.args;
+    if (&c == &p.containers.front() && !p.env.empty()) {
+      cj["env"] = Json::array();
+      for (auto& [k, val] : p.env) cj["env"].push_back({{"name", k}, {"value", val}});
+    }
     if (d && d->port && &c == &p.containers.front())
       cj["ports"] = Json::array({{{"containerPort", *d->port}, {"protocol", "TCP"}}});
     if (p.privileged) cj["securityContext"] = {{"privileged", true}};

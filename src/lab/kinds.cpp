@@ -52,12 +52,12 @@ bool route_remove(Lab& lab, const std::string& ns, const std::string& name) {
 
 bool namespace_exists(const Lab& lab, const std::string&, const std::string& name) {
   auto& v = lab.l7.namespaces;
-  return std::find(v.begin(), v.end(), name) != v.end();
+  return std::any_of(v.begin(), v.end(), [&](const NamespaceSpec& n) { return n.meta.name == name; });
 }
 
 // Deleting a Namespace deletes what is in it, as in Kubernetes.
 bool namespace_remove(Lab& lab, const std::string&, const std::string& ns) {
-  if (!remove_if_any(lab.l7.namespaces, [&](const std::string& n) { return n == ns; })) return false;
+  if (!remove_if_any(lab.l7.namespaces, [&](const NamespaceSpec& n) { return n.meta.name == ns; })) return false;
   auto spec_in = [&](const auto& x) { return x.ns == ns; };
   auto meta_in = [&](const auto& x) { return x.meta.ns == ns; };
   remove_if_any(lab.pods, spec_in);

@@ -82,6 +82,9 @@ struct GatewayClassSpec {
   std::string controller;    // spec.controllerName; kn-lab's is kGatewayController
 };
 inline constexpr const char* kGatewayController = "kn-lab.dev/gateway-controller";
+// Envoy Gateway's controllerName (the course's GatewayClass "eg"). A lab whose Gateway controller
+// answers to it lays its data planes out as Envoy Gateway does (lab/model.hpp gateway_controllers).
+inline constexpr const char* kEnvoyGatewayController = "gateway.envoyproxy.io/gatewayclass-controller";
 
 struct SecretRef {
   std::string name;
@@ -189,9 +192,15 @@ struct ReferenceGrantSpec {
   std::vector<To> to;
 };
 
+// A Namespace object (kubectl create namespace, or a manifest): its labels are what a
+// NetworkPolicy's namespaceSelector matches (kubernetes.io/metadata.name is added on output).
+struct NamespaceSpec {
+  ObjectMeta meta;  // cluster-scoped
+};
+
 // Every L7 object of a lab, and the namespaces declared by Namespace objects.
 struct L7Objects {
-  std::vector<std::string> namespaces;
+  std::vector<NamespaceSpec> namespaces;
   std::vector<SecretSpec> secrets;
   std::vector<IngressClassSpec> ingress_classes;
   std::vector<IngressSpec> ingresses;

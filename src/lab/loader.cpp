@@ -11,6 +11,7 @@
 #include "core/text.hpp"
 #include "lab/names.hpp"
 #include "lab/validate.hpp"
+#include "lab/values.hpp"
 
 namespace knlab {
 
@@ -35,6 +36,10 @@ std::string_view to_string(CniMode mode) {
 const NodeSpec* Lab::find_node(std::string_view n) const {
   auto it = std::find_if(nodes.begin(), nodes.end(), [&](const NodeSpec& x) { return x.name == n; });
   return it == nodes.end() ? nullptr : &*it;
+}
+
+bool Lab::answers_to(std::string_view controller) const {
+  return std::find(gateway_controllers.begin(), gateway_controllers.end(), controller) != gateway_controllers.end();
 }
 
 const PodSpec* Lab::find_pod(std::string_view n) const {
@@ -223,6 +228,28 @@ bool valid_env_name(std::string_view k) {
   });
 }
 
+// env = { NAME = "value" }: names as a shell's, no NUL byte in values.
+Result<std::vector<std::pair<std::string, std::string>>> read_env(const TableReader& r) {
+  auto env = KN_TRY(r.string_map("env"));
+  for (auto& [k, v] : env) {
+    if (v.find('\0') != std::string::npos)
+      return fail(input_error(r.where_of("env"), fmt::format("environment variable {} contains a NUL byte", k)));
+    if (!valid_env_name(k))
+      return fail(input_error(r.where_of("env"), fmt::format("environment variable name \"{}\" is not valid", k),
+                              "use letters, digits and '_', not starting with a digit"));
+  }
+  return env;
+}
+
+// A command or args array: no NUL byte, a program name that is not empty.
+Result<std::vector<std::string>> read_argv(const TableReader& r, std::string_view key) {
+  auto argv = KN_TRY(r.string_array(key));
+  for (auto& arg : argv)
+    if (arg.find('\0') != std::string::npos || (&arg == &argv.front() && arg.empty()))
+      return fail(input_error(r.where_of(key), fmt::format("{} has an empty program name or a NUL byte", key)));
+  return argv;
+}
+
 Result<ContainerSpec> read_container(const toml::table& t, const std::string& file,
                                      const std::string& pod) {
   TableReader r(t, fmt::format("[[pod.container]] of pod '{}'", pod), file,
@@ -232,22 +259,12 @@ Result<ContainerSpec> read_container(const toml::table& t, const std::string& fi
   c.where = r.where();
   c.name = KN_TRY(r.required_string("name", "\"server\""));
   KN_TRY(check_name(r, "name", c.name, kMaxObjectNameLength, "container"));
-  c.command = KN_TRY(r.string_array("command"));
+  c.command = KN_TRY(read_argv(r, "command"));
   if (c.command.empty())
     return fail(input_error(r.where_of("command"),
                             fmt::format("container '{}' of pod '{}' has no command", c.name, pod),
                             "add command = [\"program\", \"arg\", ...] (argv, run without a shell)"));
-  for (auto& arg : c.command)
-    if (arg.find('\0') != std::string::npos || (&arg == &c.command.front() && arg.empty()))
-      return fail(input_error(r.where_of("command"), "command has an empty program name or a NUL byte"));
-  c.env = KN_TRY(r.string_map("env"));
-  for (auto& [k, v] : c.env) {
-    if (v.find('\0') != std::string::npos)
-      return fail(input_error(r.where_of("env"), fmt::format("environment variable {} contains a NUL byte", k)));
-    if (!valid_env_name(k))
-      return fail(input_error(r.where_of("env"), fmt::format("environment variable name \"{}\" is not valid", k),
-                              "use letters, digits and '_', not starting with a digit"));
-  }
+  c.env = KN_TRY(read_env(r));
   return c;
 }
 
@@ -283,7 +300,7 @@ Result<std::optional<std::uint16_t>> read_port(const TableReader& r, std::string
 }
 
 Result<PodSpec> read_pod(const toml::table& t, const std::string& file, const Lab& lab) {
-  TableReader r(t, "[[pod]]", file, {"name", "namespace", "node", "labels", "image", "privileged", "container"});
+  TableReader r(t, "[[pod]]", file, {"name", "namespace", "node", "labels", "image", "args", "env", "privileged", "container"});
   KN_TRY(r.check_keys());
   PodSpec p;
   p.where = r.where();
@@ -321,6 +338,11 @@ Result<PodSpec> read_pod(const toml::table& t, const std::string& file, const La
       return fail(input_error(c.where, fmt::format("pod '{}' has two containers named '{}'", p.name, c.name)));
     p.containers.push_back(std::move(c));
   }
+  p.args = KN_TRY(read_argv(r, "args"));
+  p.env = KN_TRY(read_env(r));
+  if (p.image.empty() && (!p.args.empty() || !p.env.empty()))
+    return fail(input_error(r.where_of(p.args.empty() ? "env" : "args"), fmt::format("pod '{}': args and env go with an image", p.name),
+                            "write image = \"alpine\", or give [[pod.container]] tables their own command and env"));
   if (!p.image.empty() && !p.containers.empty())
     return fail(input_error(r.where_of("image"), fmt::format("pod '{}' has both an image and [[pod.container]] tables", p.name),
                             "use one: image = \"...\" runs the image's behaviour, containers run host programs"));
@@ -712,6 +734,24 @@ Status read_ingress_nginx(const toml::table& root, const TableReader& top, const
   return {};
 }
 
+// [gateway_controller] controller_names = [...]: the GatewayClass controllerNames the lab's
+// Gateway controller answers to, besides kn-lab's own.
+Status read_gateway_controller(const toml::table& root, const TableReader& top, const std::string& source_name, Lab& lab) {
+  const toml::node* n = root.get("gateway_controller");
+  if (!n) return {};
+  const toml::table* t = n->as_table();
+  if (!t) return fail(top.type_error("gateway_controller", *n, "a table: write [gateway_controller]"));
+  TableReader r(*t, "[gateway_controller]", source_name, {"controller_names"});
+  KN_TRY(r.check_keys());
+  for (std::string& name : KN_TRY(r.string_array("controller_names"))) {
+    if (!is_controller_name(name))
+      return fail(input_error(r.where_of("controller_names"), fmt::format("controller name \"{}\" is not a domain-prefixed path", name),
+                              fmt::format("like {}", kEnvoyGatewayController)));
+    if (!lab.answers_to(name)) lab.gateway_controllers.push_back(std::move(name));
+  }
+  return {};
+}
+
 // [[deployment]] and [[service]] (lab/validate checks names, node ports and cluster IPs).
 Status read_workloads(const TableReader& top, const std::string& source_name, Lab& lab) {
   for (const toml::table* t : KN_TRY(top.tables("deployment"))) lab.deployments.push_back(KN_TRY(read_deployment(*t, source_name)));
@@ -741,7 +781,7 @@ Status read_service_patches(const TableReader& top, const std::string& source_na
 Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabOverrides& overrides) {
   const toml::table root = KN_TRY(parse_toml(text, source_name));
   TableReader top(root, "the lab file", source_name, {"lab", "cluster", "rack", "node", "pod", "deployment", "service", "ingress_nginx",
-                                                          "service_patch"});
+                                                          "service_patch", "gateway_controller"});
   KN_TRY(top.check_keys());
   Lab lab;
   lab.source = source_name;
@@ -754,6 +794,7 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
   KN_TRY(read_racks(top, source_name, lab, names));
   KN_TRY(read_nodes_and_pods(top, source_name, lab, names));
   KN_TRY(read_ingress_nginx(root, top, source_name, lab));
+  KN_TRY(read_gateway_controller(root, top, source_name, lab));
   KN_TRY(read_workloads(top, source_name, lab));
   KN_TRY(read_service_patches(top, source_name, lab));
   KN_TRY(validate(lab));

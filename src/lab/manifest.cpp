@@ -167,15 +167,6 @@ void put(std::vector<T>& into, const T& x) {
   else into.push_back(x);
 }
 
-std::string namespace_yaml(const std::string& name) {
-  YAML::Emitter out;
-  out << YAML::BeginMap << YAML::Key << "apiVersion" << YAML::Value << "v1" << YAML::Key << "kind" << YAML::Value << "Namespace";
-  out << YAML::Key << "metadata" << YAML::Value << YAML::BeginMap << YAML::Key << "name" << YAML::Value;
-  emit_string(out, name);
-  out << YAML::EndMap << YAML::EndMap;
-  return finish(out);
-}
-
 }  // namespace
 
 Result<Manifest> parse_manifests(std::string_view text, std::string source_name) {
@@ -254,8 +245,7 @@ Status apply_manifest(Lab& lab, const Manifest& m) {
     else next.services.push_back(sv);
   }
   L7Objects& l7 = next.l7;
-  for (auto& ns : m.l7.namespaces)
-    if (std::find(l7.namespaces.begin(), l7.namespaces.end(), ns) == l7.namespaces.end()) l7.namespaces.push_back(ns);
+  for (auto& x : m.l7.namespaces) put(l7.namespaces, x);
   for (auto& x : m.l7.secrets) put(l7.secrets, x);
   for (auto& x : m.l7.ingress_classes) put(l7.ingress_classes, x);
   for (auto& x : m.l7.ingresses) put(l7.ingresses, x);
@@ -291,7 +281,7 @@ std::string l7_yaml(const L7Objects& l7) {
     out += doc;
     if (out.back() != '\n') out += '\n';
   };
-  for (auto& ns : l7.namespaces) add(namespace_yaml(ns));
+  for (auto& x : l7.namespaces) add(x.meta.yaml);
   for (auto& x : l7.secrets) add(x.meta.yaml);
   for (auto& x : l7.ingress_classes) add(x.meta.yaml);
   for (auto& x : l7.ingresses) add(x.meta.yaml);

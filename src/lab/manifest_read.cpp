@@ -59,10 +59,7 @@ Result<std::vector<std::string>> read_hostnames(const Fields& f, std::string_vie
 // A controller name: a domain-prefixed path such as k8s.io/ingress-nginx.
 Result<std::string> read_controller(const Fields& f, std::string_view key, std::string_view example) {
   std::string v = KN_TRY(f.required_string(key, fmt::format("for example {}: {}", key, example)));
-  auto slash = v.find('/');
-  bool ok = slash != std::string::npos && v.size() <= 253 && is_dns_subdomain(std::string_view(v).substr(0, slash)) &&
-            slash + 1 < v.size() && !check_free_text(v, false) && v.find(' ') == std::string::npos;
-  if (!ok)
+  if (!is_controller_name(v))
     return fail(f.error(key, fmt::format("{} \"{}\" is not a domain-prefixed path", f.path(key), v), fmt::format("like {}", example)));
   return v;
 }

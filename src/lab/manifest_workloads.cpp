@@ -224,7 +224,7 @@ Status read_secret(Reading& r) {
 Status read_namespace(Reading& r) {
   Fields spec = KN_TRY(r.top.object("spec"));
   KN_TRY(spec.allow({}, {"finalizers"}));
-  r.m.l7.namespaces.push_back(r.meta.name);
+  r.m.l7.namespaces.push_back(NamespaceSpec{std::move(r.meta)});
   return {};
 }
 

@@ -36,6 +36,8 @@ struct PodSpec {
   std::string ns = "default";   // Kubernetes namespace
   std::string node;
   std::string image;            // instead of containers: a behaviour from the image catalogue
+  std::vector<std::string> args;  // with an image: replaces its behaviour (kubectl run ... -- ARGS)
+  std::vector<std::pair<std::string, std::string>> env;  // with an image: its container's variables
   bool privileged = false;      // containers keep all capabilities (NET_ADMIN, SYS_ADMIN, ...)
   std::map<std::string, std::string> labels;
   std::vector<ContainerSpec> containers;
@@ -141,6 +143,10 @@ struct Lab {
   std::vector<SourceLocation> manifest_where;  // where each is named, for errors
   L7Objects l7;                        // Ingress / Gateway API objects and TLS Secrets
   std::vector<ServicePatch> service_patches;  // [[service_patch]]
+  // The GatewayClass controllerNames the lab's Gateway controller answers to: kn-lab's own
+  // always, and those of [gateway_controller] controller_names (Envoy Gateway's, for the course).
+  std::vector<std::string> gateway_controllers{kGatewayController};
+  bool answers_to(std::string_view controller) const;
 
   const NodeSpec* find_node(std::string_view n) const;
   const PodSpec* find_pod(std::string_view n) const;

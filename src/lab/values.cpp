@@ -23,6 +23,12 @@ bool is_dns_subdomain(std::string_view s) {
   }
 }
 
+bool is_controller_name(std::string_view v) {
+  auto slash = v.find('/');
+  return slash != std::string_view::npos && v.size() <= 253 && is_dns_subdomain(v.substr(0, slash)) && slash + 1 < v.size() &&
+         !check_free_text(v, false) && v.find(' ') == std::string_view::npos;
+}
+
 // A host name of Ingress rules, listeners and routes: a DNS name, "*." in front when wildcards
 // are allowed; no IP address, no port.
 bool is_hostname(std::string_view s, bool wildcard) {

@@ -12,6 +12,9 @@ namespace knlab {
 
 // A DNS-1123 subdomain: lowercase labels joined by '.', at most 253 characters.
 bool is_dns_subdomain(std::string_view s);
+// A controller name (IngressClass, GatewayClass): a domain-prefixed path such as
+// k8s.io/ingress-nginx, at most 253 characters, no space or control character.
+bool is_controller_name(std::string_view s);
 // A DNS name ("*." in front when `wildcard`); no IP address, no port.
 bool is_hostname(std::string_view s, bool wildcard);
 // An absolute HTTP path as the Gateway API and Ingress allow it.

@@ -51,6 +51,12 @@ std::string write_lab(const Lab& lab) {
       toml::table t{{"name", p.name}, {"namespace", p.ns}, {"node", p.node}};
       if (!p.labels.empty()) t.insert("labels", string_table(p.labels));
       if (!p.image.empty()) t.insert("image", p.image);
+      if (!p.args.empty()) t.insert("args", string_array(p.args));
+      if (!p.env.empty()) {
+        toml::table env;
+        for (auto& [k, v] : p.env) env.insert(k, v);
+        t.insert("env", std::move(env));
+      }
       if (p.privileged) t.insert("privileged", true);
       if (!p.containers.empty()) {
         toml::array cs;
@@ -73,6 +79,11 @@ std::string write_lab(const Lab& lab) {
     root.insert("ingress_nginx", toml::table{{"type", std::string(to_string(lab.ingress_nginx->type))},
                                              {"http_node_port", static_cast<std::int64_t>(lab.ingress_nginx->http_node_port)},
                                              {"https_node_port", static_cast<std::int64_t>(lab.ingress_nginx->https_node_port)}});
+  if (lab.gateway_controllers.size() > 1) {
+    toml::array names;
+    for (auto it = lab.gateway_controllers.begin() + 1; it != lab.gateway_controllers.end(); ++it) names.push_back(*it);
+    root.insert("gateway_controller", toml::table{{"controller_names", std::move(names)}});
+  }
   if (!lab.deployments.empty()) {
     toml::array ds;
     for (auto& d : lab.deployments) {

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <set>
 
+#include "core/text.hpp"
+
 #include "plan/l7_common.hpp"
 
 namespace knlab::gateway_api {
@@ -189,12 +191,12 @@ Condition gateway_accepted(const LabPlan& plan, const GatewaySpec& gw) {
   if (cls == nullptr)
     return Condition{"Accepted", false, "NoSuchGatewayClass",
                      fmt::format("GatewayClass \"{}\" does not exist", gw.class_name)};
-  if (cls->controller != kGatewayController)
+  if (!plan.answers_to(cls->controller))
     return Condition{"Accepted", false, "InvalidParameters",
-                     fmt::format("GatewayClass \"{}\" has controllerName {}, not {}", gw.class_name,
-                                 cls->controller, kGatewayController)};
+                     fmt::format("GatewayClass \"{}\" has controllerName {}, which this lab's Gateway controller does not answer to ({})",
+                                 gw.class_name, cls->controller, join(plan.gateway_controllers, ", "))};
   return Condition{"Accepted", true, "Accepted",
-                   "the Gateway is accepted by " + std::string(kGatewayController)};
+                   fmt::format("the Gateway is accepted by {} (kn-lab's nginx data plane)", cls->controller)};
 }
 
 // Programmed when the Gateway's data plane and its Service exist; `addresses` gets its address.
@@ -202,7 +204,7 @@ Condition gateway_programmed(const LabPlan& plan, const GatewaySpec& gw, bool ac
                              std::vector<std::string>& addresses) {
   const DataPlanePlan* dp = nullptr;
   for (const DataPlanePlan& d : plan.data_planes)
-    if (d.kind == DataPlanePlan::Kind::kGateway && d.ns == gw.meta.ns && d.gateway == gw.meta.name)
+    if (d.kind == DataPlanePlan::Kind::kGateway && d.gateway_ns == gw.meta.ns && d.gateway == gw.meta.name)
       dp = &d;
   const ServicePlan* svc = dp != nullptr ? l7::find_service(plan, dp->ns, dp->name) : nullptr;
   if (!accepted) return Condition{"Programmed", false, "Invalid", "the Gateway is not accepted"};
@@ -257,7 +259,7 @@ const GatewayClassSpec* find_gateway_class(const LabPlan& plan, std::string_view
 
 bool gateway_is_ours(const LabPlan& plan, const GatewaySpec& gw) {
   const GatewayClassSpec* c = find_gateway_class(plan, gw.class_name);
-  return c != nullptr && c->controller == kGatewayController;
+  return c != nullptr && plan.answers_to(c->controller);
 }
 
 bool is_wildcard(std::string_view h) {
@@ -343,8 +345,8 @@ Attachment attach(const LabPlan& plan, RouteKind kind, const ObjectMeta& route,
     return no("NoMatchingParent", fmt::format("Gateway {}/{} does not exist", ns, ref.name));
   if (!gateway_is_ours(plan, *gw))
     return no("NoMatchingParent",
-              fmt::format("Gateway {}/{} is not of a GatewayClass with controllerName {}", ns,
-                          ref.name, kGatewayController));
+              fmt::format("Gateway {}/{} is not of a GatewayClass this lab's Gateway controller answers to ({})", ns,
+                          ref.name, join(plan.gateway_controllers, ", ")));
   a.gateway = gw;
   std::vector<std::size_t> fit = named_listeners(*gw, ref);
   if (fit.empty()) {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "plan/gateway_api.hpp"
+#include "core/text.hpp"
 #include "plan/l7_common.hpp"
 #include "plan/nginx_gateway_server.hpp"
 
@@ -149,12 +150,12 @@ Conf stream_conf(const Ctx& ctx, const GatewaySpec& gw,
 
 // Why the data plane has no Gateway of kn-lab's to serve, empty when it has.
 std::string gateway_problem(const LabPlan& plan, const DataPlanePlan& dp, const GatewaySpec* gw) {
-  if (gw == nullptr) return fmt::format("Gateway {}/{} does not exist", dp.ns, dp.gateway);
+  if (gw == nullptr) return fmt::format("Gateway {}/{} does not exist", dp.gateway_ns, dp.gateway);
   if (gateway_api::gateway_is_ours(plan, *gw)) return "";
-  return fmt::format("Gateway {}/{}: GatewayClass \"{}\" {}", dp.ns, dp.gateway, gw->class_name,
+  return fmt::format("Gateway {}/{}: GatewayClass \"{}\" {}", dp.gateway_ns, dp.gateway, gw->class_name,
                      gateway_api::find_gateway_class(plan, gw->class_name) == nullptr
                          ? "does not exist"
-                         : fmt::format("is not of controller {}", kGatewayController));
+                         : fmt::format("is not of a controller this lab answers to ({})", join(plan.gateway_controllers, ", ")));
 }
 
 // nginx that starts and serves nothing.
@@ -221,7 +222,7 @@ void write_http_maps(Conf& c, const HttpMaps& maps) {
 std::string gateway_conf(Ctx& ctx) {
   const LabPlan& plan = ctx.plan;
   const DataPlanePlan& dp = ctx.dp;
-  const GatewaySpec* gw = gateway_api::find_gateway(plan, dp.ns, dp.gateway);
+  const GatewaySpec* gw = gateway_api::find_gateway(plan, dp.gateway_ns, dp.gateway);
   if (std::string problem = gateway_problem(plan, dp, gw); !problem.empty())
     return unserved_conf(dp, problem);
 

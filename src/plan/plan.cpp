@@ -6,6 +6,7 @@
 #include <array>
 #include <set>
 
+#include "core/hash.hpp"
 #include "plan/bird.hpp"
 #include "plan/kube_proxy.hpp"
 #include "plan/nginx.hpp"
@@ -23,6 +24,10 @@ const ServicePortPlan* ServicePlan::port(std::string_view name) const {
   for (const ServicePortPlan& p : ports)
     if (p.name == name) return &p;
   return nullptr;
+}
+
+bool LabPlan::answers_to(std::string_view controller) const {
+  return std::find(gateway_controllers.begin(), gateway_controllers.end(), controller) != gateway_controllers.end();
 }
 
 const NodePlan* LabPlan::node(std::string_view name) const {
@@ -179,16 +184,14 @@ void plan_data_planes(const Lab& lab, LabPlan& plan, std::vector<PodSpec>& pods,
                    "controller", std::move(svc), lab, plan, pods, owners, services);
   }
   for (const GatewaySpec& gw : lab.l7.gateways) {
-    auto cls = std::find_if(lab.l7.gateway_classes.begin(), lab.l7.gateway_classes.end(),
-                            [&](const GatewayClassSpec& c) { return c.meta.name == gw.class_name; });
-    if (cls == lab.l7.gateway_classes.end() || cls->controller != kGatewayController) continue;  // not ours
-    // As NGINX Gateway Fabric does: a Deployment and a LoadBalancer Service "<gateway>-nginx" in
-    // the Gateway's namespace, a Service port per listener port.
+    auto where = gateway_data_plane_name(lab, gw);
+    if (!where) continue;  // not of a class kn-lab answers to
     DataPlanePlan dp;
     dp.kind = DataPlanePlan::Kind::kGateway;
-    dp.ns = gw.meta.ns;
-    dp.name = gw.meta.name + "-nginx";
+    dp.ns = where->ns;
+    dp.name = where->name;
     dp.gateway = gw.meta.name;
+    dp.gateway_ns = gw.meta.ns;
     dp.dir = fmt::format("{}/nginx/{}.{}", plan.state_dir, dp.ns, dp.name);
     ServiceSpec svc;
     svc.type = ServiceType::kLoadBalancer;
@@ -201,12 +204,33 @@ void plan_data_planes(const Lab& lab, LabPlan& plan, std::vector<PodSpec>& pods,
     }
     if (svc.ports.empty()) continue;
     svc.where = gw.meta.where;
-    add_data_plane(std::move(dp), {{"gateway.networking.k8s.io/gateway-name", gw.meta.name}}, "nginx",
-                   std::move(svc), lab, plan, pods, owners, services);
+    add_data_plane(std::move(dp), std::move(where->labels), "nginx", std::move(svc), lab, plan, pods, owners, services);
   }
 }
 
 }  // namespace
+
+std::optional<GatewayDataPlaneName> gateway_data_plane_name(const Lab& lab, const GatewaySpec& gw) {
+  auto cls = std::find_if(lab.l7.gateway_classes.begin(), lab.l7.gateway_classes.end(),
+                          [&](const GatewayClassSpec& c) { return c.meta.name == gw.class_name; });
+  if (cls == lab.l7.gateway_classes.end() || !lab.answers_to(cls->controller)) return std::nullopt;
+  if (cls->controller != kEnvoyGatewayController)
+    return GatewayDataPlaneName{gw.meta.ns, gw.meta.name + "-nginx", {{"gateway.networking.k8s.io/gateway-name", gw.meta.name}}};
+  // Envoy Gateway's utils.GetHashedName("<namespace>/<name>", 48) behind "envoy-".
+  std::string ns_name = gw.meta.ns + "/" + gw.meta.name;
+  auto digest = sha256(ns_name);
+  std::string base = gw.meta.ns + "-" + gw.meta.name;
+  if (base.size() > 48) {
+    base.resize(48);
+    while (!base.empty() && base.back() == '-') base.pop_back();
+  }
+  return GatewayDataPlaneName{"envoy-gateway-system", fmt::format("envoy-{}-{}", base, hex(digest.data(), 4)),
+                              {{"app.kubernetes.io/name", "envoy"},
+                               {"app.kubernetes.io/component", "proxy"},
+                               {"app.kubernetes.io/managed-by", "envoy-gateway"},
+                               {"gateway.envoyproxy.io/owning-gateway-name", gw.meta.name},
+                               {"gateway.envoyproxy.io/owning-gateway-namespace", gw.meta.ns}}};
+}
 
 std::string pod_template_hash(const DeploymentSpec& d) {
   return safe_encode(fmt::format("{}/{}|{}|{}", d.ns, d.name, d.image, d.port ? *d.port : 0), 10);
@@ -236,7 +260,7 @@ std::vector<std::array<std::string, 3>> plan_objects(const LabPlan& plan) {
   for (auto& d : plan.deployments) out.push_back({"Deployment", d.ns, d.name}), spaces.insert(d.ns);
   for (auto& s : plan.services) out.push_back({"Service", s.spec.ns, s.spec.name}), spaces.insert(s.spec.ns);
   const L7Objects& l7 = plan.l7;
-  for (auto& ns : l7.namespaces) spaces.insert(ns);
+  for (auto& ns : l7.namespaces) spaces.insert(ns.meta.name);
   auto add = [&](std::string kind, const auto& items) {
     for (auto& x : items) out.push_back({kind, x.meta.ns, x.meta.name});
   };
@@ -446,6 +470,8 @@ Result<std::vector<ContainerPlan>> containers_of(const Lab& lab, const ImageCata
     c.command = image->server ? std::vector<std::string>{"kn-netexec", "--http-port", std::to_string(port)}
                               : std::vector<std::string>{"sleep", "infinity"};
     if (image->udp_port) c.command.insert(c.command.end(), {"--udp-port", std::to_string(image->udp_port)});
+    if (!spec.args.empty()) c.command = spec.args;
+    c.env = spec.env;
     containers.push_back(std::move(c));
   }
   std::vector<ContainerPlan> out;
@@ -483,6 +509,8 @@ Status plan_pods(const Lab& lab, const ImageCatalogue& images, const PlanMemory*
     p.ns = spec.ns;
     p.deployment = pods.owners[i];
     p.image = spec.image;
+    p.args = spec.args;
+    p.env = spec.env;
     p.privileged = spec.privileged;
     p.node = spec.node;
     p.netns = netns_of[i];
@@ -542,6 +570,7 @@ Result<LabPlan> plan_lab(const Lab& lab, const ImageCatalogue& images, const Pla
   plan_cluster_dns(lab, plan, pods, services);
   // L7 data planes: the ingress-nginx controller, and one nginx per Gateway of kn-lab's class.
   plan.l7 = lab.l7;
+  plan.gateway_controllers = lab.gateway_controllers;
   plan_data_planes(lab, plan, pods.specs, pods.owners, services);
   KN_TRY(plan_pods(lab, images, memory, pods, plan));
   KN_TRY(plan_services(lab.cluster, services, plan));

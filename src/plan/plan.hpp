@@ -67,6 +67,8 @@ struct PodPlan {
   std::string ns = "default";  // Kubernetes namespace
   std::string deployment;      // owner, if the pod belongs to a Deployment
   std::string image;           // the image it "runs", if any
+  std::vector<std::string> args;  // replacing the image's behaviour (PodSpec::args)
+  std::vector<std::pair<std::string, std::string>> env;  // the image container's own (PodSpec::env)
   bool privileged = false;
   std::string node;
   std::string netns;      // kn-<lab>.<pod>
@@ -110,6 +112,8 @@ struct LabPlan {
   // L7: the Ingress and Gateway API objects, and the nginx data planes that serve them: the
   // ingress-nginx controller (when the lab has one) and one per Gateway of kn-lab's class.
   L7Objects l7;
+  std::vector<std::string> gateway_controllers{kGatewayController};  // the controllerNames kn-lab answers to (the Lab's)
+  bool answers_to(std::string_view controller) const;
   std::vector<struct DataPlanePlan> data_planes;
   std::string cloud_lb_netns;  // kn-<lab>.cloud-lb
   Cidr cloud_lb_ip;            // .3 of the first wire
@@ -154,12 +158,24 @@ struct ServicePlan {
 // files under the lab's state, and the Service that exposes it.
 struct DataPlanePlan {
   enum class Kind { kIngress, kGateway } kind = Kind::kIngress;
-  std::string ns;          // "ingress-nginx", or the Gateway's namespace
-  std::string name;        // "ingress-nginx-controller", or "<gateway>-nginx"
-  std::string gateway;     // kGateway: the Gateway's name (in `ns`)
+  std::string ns;          // "ingress-nginx", or the Gateway's namespace (envoy-gateway-system)
+  std::string name;        // "ingress-nginx-controller", or "<gateway>-nginx" (envoy-<ns>-<gateway>-<hash>)
+  std::string gateway;     // kGateway: the Gateway's name
+  std::string gateway_ns;  // kGateway: the Gateway's namespace
   std::string dir;         // <state>/nginx/<ns>.<name>: nginx.conf, certs/, logs/, nginx.pid, temp/
   std::string conf() const { return dir + "/nginx.conf"; }
 };
+
+// Where the data plane of a Gateway of a class kn-lab answers to lives, and its labels: as NGINX
+// Gateway Fabric lays it out (a Deployment and LoadBalancer Service "<gateway>-nginx" in the
+// Gateway's namespace), or, for Envoy Gateway's controllerName, as Envoy Gateway does (namespace
+// envoy-gateway-system, "envoy-<namespace>-<gateway>-<8 hex of sha256(namespace/gateway)>", the
+// owning-gateway labels). nullopt for a Gateway of no class kn-lab answers to.
+struct GatewayDataPlaneName {
+  std::string ns, name;
+  std::map<std::string, std::string> labels;
+};
+std::optional<GatewayDataPlaneName> gateway_data_plane_name(const Lab& lab, const GatewaySpec& gw);
 
 // IPAM and naming. The model is already validated; this fails on what only the plan can see:
 // an image the catalogue does not know, a node without free addresses, no free veth name.

@@ -390,6 +390,36 @@ Error exec_in_pod(const PodContext& pod, const std::vector<std::string>& argv) {
   return exec_with(entry_for(*fds, pod.privileged), argv, "pod");
 }
 
+Result<int> run_in_pod(const PodContext& pod, const std::vector<std::string>& argv) {
+  // Like system(3): the child owns the terminal's signals while it runs.
+  struct sigaction ignore{}, old_int{}, old_quit{};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGINT, &ignore, &old_int);
+  ::sigaction(SIGQUIT, &ignore, &old_quit);
+  pid_t child = ::fork();
+  if (child < 0) return fail(sys_error("fork", "", errno));
+  if (child == 0) {
+    ::sigaction(SIGINT, &old_int, nullptr);
+    ::sigaction(SIGQUIT, &old_quit, nullptr);
+    Error e = exec_in_pod(pod, argv);
+    fmt::print(stderr, "{}", e.format());
+    ::_exit(127);
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+  ::sigaction(SIGINT, &old_int, nullptr);
+  ::sigaction(SIGQUIT, &old_quit, nullptr);
+  // An interactive shell made its own process group the terminal's foreground: take it back.
+  if (::isatty(STDIN_FILENO) && ::tcgetpgrp(STDIN_FILENO) != ::getpgrp()) {
+    struct sigaction old_ttou{};
+    ::sigaction(SIGTTOU, &ignore, &old_ttou);
+    ::tcsetpgrp(STDIN_FILENO, ::getpgrp());
+    ::sigaction(SIGTTOU, &old_ttou, nullptr);
+  }
+  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+  return WEXITSTATUS(status);
+}
+
 Error exec_in_netns(const NetnsRef& netns, const std::vector<std::string>& argv, const std::string& run_bird) {
   PodEntry e;
   e.net_fd = netns.fd();

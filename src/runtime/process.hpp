@@ -61,7 +61,10 @@ Result<ProcessId> spawn_daemon(const NetnsRef& netns, const std::vector<std::str
 // Moves the calling process into the pod (namespaces and /etc view), then execs argv with the
 // current environment. Returns only on failure. Used by `kn-lab exec`.
 Error exec_in_pod(const PodContext& pod, const std::vector<std::string>& argv);
-// Same for a namespace without a pause process (a node): network namespace and /etc view only.
+// Runs argv in the pod as a child attached to this terminal (kn-lab run -i), and returns its
+// exit status (128 + the signal when killed), giving the terminal back to kn-lab afterwards.
+Result<int> run_in_pod(const PodContext& pod, const std::vector<std::string>& argv);
+// Same as exec_in_pod for a namespace without a pause process (a node): network namespace and /etc view only.
 // With `run_bird`, that directory (a node's BIRD directory) covers /run/bird, so that a plain
 // `birdc` finds the node's BIRD.
 Error exec_in_netns(const NetnsRef& netns, const std::vector<std::string>& argv, const std::string& run_bird = {});

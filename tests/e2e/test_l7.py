@@ -218,7 +218,7 @@ def test_gateway_tcproute_forwards_raw_tcp(lab, kn):
 def test_gateway_service_external_traffic_policy_is_patchable(lab, kn):
     s = lab("10-gateway-api")
     wait_http(s, f"http://{GW}/api", "pod: api-")
-    out = kn("patch", "svc", "my-gateway-nginx", "--external-traffic-policy=Local", "--lab", s.name, check=True).stdout
+    out = kn("patch", "svc", "my-gateway-nginx", "-p", '{"spec":{"externalTrafficPolicy":"Local"}}', "--lab", s.name, check=True).stdout
     assert "service/my-gateway-nginx patched" in out, out
     desc = kn("describe", "svc", "my-gateway-nginx", "--lab", s.name, check=True).stdout
     assert re.search(r"^External Traffic Policy:\s+Local$", desc, re.M), desc

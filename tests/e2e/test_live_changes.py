@@ -74,7 +74,7 @@ def test_create_expose_scale_delete_follow_through_to_traffic(lab, kn):
 def test_run_places_a_pod_and_exposes_it(lab, kn):
     v = lab("03-pod-to-pod-vxlan")
     r = kn("run", "web", "--image=nginx", "--port=80", "--expose", "--lab", v.name, check=True)
-    assert "pod/web created, service/web created" in r.stdout
+    assert "service/web created\npod/web created" in r.stdout
     web = next(p for p in v.pods()["items"] if p["metadata"]["name"] == "web")
     assert v.wait_tcp("web", web["status"]["podIP"], 80)
     body = v.exec("a1", "curl", "-s", "--max-time", "3", "http://web/", check=True).stdout
@@ -103,7 +103,7 @@ def test_patch_service_type_and_traffic_policy_in_place(lab, kn):
     v = lab("03-pod-to-pod-vxlan")
     kn("run", "solo", "--image=nginx", "--lab", v.name, check=True)
     kn("expose", "pod/solo", "--port=80", "--name=demo", "--lab", v.name, check=True)
-    kn("patch", "svc", "demo", "--type=NodePort", "--lab", v.name, check=True)
+    kn("patch", "svc", "demo", "-p", '{"spec":{"type":"NodePort"}}', "--lab", v.name, check=True)
     row = kn("get", "svc", "demo", "--lab", v.name, check=True).stdout.splitlines()[1].split()
     node_port = int(row[4].split(":")[1].split("/")[0])
     solo = next(p for p in v.pods()["items"] if p["metadata"]["name"] == "solo")
@@ -114,7 +114,7 @@ def test_patch_service_type_and_traffic_policy_in_place(lab, kn):
     # Cluster policy: a node without the endpoint forwards, with SNAT.
     r = v.ns_exec("external", "curl", "-s", "--max-time", "3", f"http://{other}:{node_port}/clientip", check=True)
     assert not r.stdout.startswith("192.168.56.2:")
-    kn("patch", "svc", "demo", "--external-traffic-policy=Local", "--lab", v.name, check=True)
+    kn("patch", "svc", "demo", "-p", '{"spec":{"externalTrafficPolicy":"Local"}}', "--lab", v.name, check=True)
     local = v.ns_exec("external", "curl", "-s", "--max-time", "3", f"http://{home}:{node_port}/clientip", check=True)
     assert local.stdout.startswith("192.168.56.2:")  # the client address is kept
     dropped = v.ns_exec("external", "curl", "-s", "--max-time", "2", f"http://{other}:{node_port}/")
@@ -129,7 +129,7 @@ def test_client_ip_session_affinity_pins_a_client_to_one_pod(lab, kn):
     kn("expose", "deploy/ghost", "--port=2368", "--lab", v.name, check=True)
     wait_ghosts(v)
     assert len(answering(v, 30)) == 3  # balanced without affinity
-    kn("patch", "svc", "ghost", "--session-affinity=ClientIP", "--lab", v.name, check=True)
+    kn("patch", "svc", "ghost", "-p", '{"spec":{"sessionAffinity":"ClientIP"}}', "--lab", v.name, check=True)
     assert len(answering(v, 20)) == 1  # the recent match sends a1 back to the same pod
     dump = v.ns_exec("node1", "iptables-legacy-save", "-t", "nat", check=True).stdout
     assert "-m recent --rcheck --seconds 10800 --reap" in dump

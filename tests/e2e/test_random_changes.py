@@ -121,7 +121,7 @@ class World:
         if not self.services:
             return self.expose()
         self.run("patch", "svc", self.rng.choice(sorted(self.services)),
-                 f"--type={self.rng.choice(['ClusterIP', 'NodePort', 'LoadBalancer'])}")
+                 "-p", json.dumps({"spec": {"type": self.rng.choice(['ClusterIP', 'NodePort', 'LoadBalancer'])}}))
 
     def manifest(self):
         """apply -f of a Deployment and its Service (again: a change of replicas), or delete -f."""

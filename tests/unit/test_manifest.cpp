@@ -51,7 +51,7 @@ std::string summary(const L7Objects& l7) {
   auto parent = [&](const ParentRef& p) { out += fmt::format(" parent {}/{}/{}/{}", p.ns, p.name, p.section_name, p.port ? *p.port : 0); };
   auto backend = [&](const BackendRef& b) { out += fmt::format(" backend {}/{}:{}*{}", b.ns, b.name, b.port, b.weight); };
   auto ibackend = [&](const IngressBackend& b) { out += fmt::format(" svc {}:{}/{}", b.service, b.port, b.port_name); };
-  for (auto& n : l7.namespaces) out += "ns " + n + "\n";
+  for (auto& n : l7.namespaces) out += "ns " + n.meta.name + "\n";
   for (auto& s : l7.secrets) {
     out += "secret ";
     meta(s.meta);
@@ -206,7 +206,8 @@ TEST_CASE("a Deployment, its Service, a Namespace and a pinned Pod") {
   CHECK(m.objects[1].display() == "deployment.apps/web");
   CHECK(m.objects[2].display() == "service/web");
   CHECK(m.objects[3].display() == "pod/client");
-  CHECK(m.l7.namespaces == std::vector<std::string>{"shop"});
+  REQUIRE(m.l7.namespaces.size() == 1);
+  CHECK(m.l7.namespaces[0].meta.name == "shop");
 
   REQUIRE(m.deployments.size() == 1);
   const DeploymentSpec& d = m.deployments[0];
@@ -417,7 +418,8 @@ TEST_CASE("l7_yaml reads back as the same objects") {
   auto again = parse_manifests(record, "record.yaml");
   if (!again) FAIL(again.error().format());
   CHECK(summary(again->l7) == summary(all->l7));
-  CHECK(again->l7.namespaces == all->l7.namespaces);
+  REQUIRE(again->l7.namespaces.size() == all->l7.namespaces.size());
+  for (std::size_t i = 0; i < all->l7.namespaces.size(); ++i) CHECK(again->l7.namespaces[i].meta.yaml == all->l7.namespaces[i].meta.yaml);
   // The recorded documents are canonical: they come back byte for byte.
   CHECK(l7_yaml(again->l7) == record);
   REQUIRE(again->l7.ingresses.size() == 2);

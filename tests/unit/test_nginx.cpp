@@ -108,6 +108,7 @@ LabPlan base_plan() {
   gw.ns = "default";
   gw.name = "my-gateway-nginx";
   gw.gateway = "my-gateway";
+  gw.gateway_ns = "default";
   gw.dir = "/run/kn-lab/test/nginx/default.my-gateway-nginx";
   p.data_planes.push_back(gw);
 
