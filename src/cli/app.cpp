@@ -48,6 +48,8 @@ Result<int> run_cli(int argc, char** argv) {
   register_apply(app, global, action);
   register_delete(app, global, action);
   register_patch(app, global, action);
+  register_label(app, global, action);
+  register_wait(app, global, action);
   register_labs(app, global, action);
   register_completion(app, global, action);
 

@@ -38,6 +38,10 @@ void register_expose(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_apply(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_delete(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_patch(CLI::App& app, const GlobalOptions& g, Action& action);
+// `label` and `annotate` (cli/label.cpp).
+void register_label(CLI::App& app, const GlobalOptions& g, Action& action);
+// `wait` and `rollout status` (cli/wait.cpp).
+void register_wait(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_labs(CLI::App& app, const GlobalOptions& g, Action& action);
 // `completion bash|zsh`, and the hidden `__complete` (its dynamic values) and `__man` (the man page).
 void register_completion(CLI::App& app, const GlobalOptions& g, Action& action);

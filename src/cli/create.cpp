@@ -1,5 +1,6 @@
 // kn-lab create deploy <name> --image=<image> [--replicas=N] [--port=P] [-n ns]
 // (kubectl create deploy ghost --replicas=3 --image=ghost:4)
+// kn-lab create namespace <name> (kubectl create namespace dev)
 // kn-lab create secret tls <name> --cert=<file> --key=<file> [-n ns]
 // (kubectl create secret tls; a self-signed pair: see docs/ingress-and-gateway.md)
 #include <fmt/core.h>
@@ -8,7 +9,9 @@
 #include <sstream>
 
 #include "cli/change.hpp"
+#include "lab/kinds.hpp"
 #include "lab/manifest.hpp"
+#include "views/printers.hpp"
 
 namespace knlab {
 
@@ -62,11 +65,27 @@ Result<int> run_create_secret(const CreateOptions& o, const GlobalOptions& g) {
   return 0;
 }
 
+// kubectl create namespace NAME: a Namespace object, labelled kubernetes.io/metadata.name.
+Result<int> run_create_namespace(const CreateOptions& o, const GlobalOptions& g) {
+  KN_TRY(check_cli_name(o.name, "namespace"));
+  views::Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", o.name}}}};
+  Manifest m = KN_TRY(parse_manifests(views::to_yaml(ns), "namespace " + o.name));
+  std::string lab = KN_TRY(lab_to_change(o.lab, "create"));
+  auto r = KN_TRY(lab_change(lab, [&](Lab& desired, PlanMemory&) -> Status {
+    if (kind_info(Kind::kNamespace).exists(desired, "", o.name))
+      return fail(state_error("create namespace", fmt::format("Error from server (AlreadyExists): namespaces \"{}\" already exists", o.name)));
+    return apply_manifest(desired, m);
+  }, verbose_hooks(g)));
+  print_change(fmt::format("namespace/{} created", o.name), r);
+  return 0;
+}
+
 Result<int> run_create(const CreateOptions& o, const GlobalOptions& g) {
   if (o.kind == "secret") return run_create_secret(o, g);
+  if (o.kind == "namespace" || o.kind == "ns") return run_create_namespace(o, g);
   if (o.kind != "deploy" && o.kind != "deployment")
     return fail(input_error(SourceLocation{}, fmt::format("cannot create \"{}\"", o.kind),
-                            "kn-lab create deploy <name> --image=<image>, or kn-lab create secret tls <name> --cert=F --key=F"));
+                            "kn-lab create deploy <name> --image=<image>, create namespace <name>, or create secret tls <name> --cert=F --key=F"));
   if (o.image.empty()) return fail(input_error(SourceLocation{}, "--image is required", "kn-lab create deploy <name> --image=<image>"));
   KN_TRY(check_cli_name(o.name, "deployment"));
   std::string lab = KN_TRY(lab_to_change(o.lab, "create"));
@@ -93,8 +112,8 @@ Result<int> run_create(const CreateOptions& o, const GlobalOptions& g) {
 
 void register_create(CLI::App& app, const GlobalOptions& g, Action& action) {
   auto o = std::make_shared<CreateOptions>();
-  CLI::App* cmd = app.add_subcommand("create", "Create a Deployment or a TLS Secret in a running lab (kubectl create deploy|secret tls)");
-  cmd->add_option("kind", o->kind, "deploy | secret")->required();
+  CLI::App* cmd = app.add_subcommand("create", "Create a Deployment, a Namespace or a TLS Secret in a running lab (kubectl create deploy|namespace|secret tls)");
+  cmd->add_option("kind", o->kind, "deploy | namespace | secret")->required();
   cmd->add_option("name", o->name, "Name (secret: tls)")->required();
   cmd->add_option("secret-name", o->extra, "secret tls <name>");
   cmd->add_option("--image", o->image, "Image (from the catalogue: ghost:4, stefanprodan/podinfo, nginx, alpine, ...)");

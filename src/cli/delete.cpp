@@ -1,17 +1,24 @@
-// kn-lab delete pod|deploy|svc <name>, or delete -f <manifests>. A pod of a Deployment is
-// replaced, with a new name and a new address, as the ReplicaSet controller would; other pods,
-// deployments, services and the objects of manifests go.
+// kn-lab delete TYPE NAME... | TYPE/NAME... | TYPE -l SEL | TYPE --all, or delete -f <manifests>
+// (several -f). A pod of a Deployment is replaced, with a new name and a new address, as the
+// ReplicaSet controller would; anything else goes, a Namespace with what it holds.
 #include <fmt/core.h>
 
 #include "cli/change.hpp"
+#include "cli/patch.hpp"
+#include "cli/selector.hpp"
+#include "kube/objects.hpp"
+#include "runtime/lifecycle.hpp"
 
 namespace knlab {
 
 namespace {
 
+using kube::Json;
+
 struct DeleteOptions {
-  std::string kind;
-  std::string name;
+  std::vector<std::string> args;
+  std::string selector;
+  bool all = false;
   std::string ns = "default";
   std::string lab;
   std::vector<std::string> files;  // -f
@@ -38,52 +45,83 @@ Result<int> run_delete_files(const DeleteOptions& o, const GlobalOptions& g) {
   return missing.empty() ? 0 : 1;
 }
 
+// The objects named by kubectl's forms: TYPE NAME..., TYPE/NAME..., TYPE -l SELECTOR, TYPE --all.
+Result<std::vector<ObjectTarget>> delete_targets(const DeleteOptions& o) {
+  std::vector<ObjectTarget> out;
+  if (!o.args.empty() && o.args[0].find('/') != std::string::npos) {
+    for (const std::string& a : o.args) out.push_back(KN_TRY(object_target({a}, o.ns, "delete")));
+    return out;
+  }
+  if (o.args.empty())
+    return fail(input_error(SourceLocation{"kn-lab delete", 0, 0}, "what to delete?", "kn-lab delete TYPE NAME..., TYPE/NAME..., TYPE -l SELECTOR, or -f FILE"));
+  if (o.args.size() == 1 && o.selector.empty() && !o.all)
+    return fail(input_error(SourceLocation{"kn-lab delete", 0, 0}, "resource(s) were provided, but no name was specified", "give NAME, -l SELECTOR or --all"));
+  for (std::size_t i = 1; i < o.args.size(); ++i) out.push_back(KN_TRY(object_target({o.args[0], o.args[i]}, o.ns, "delete")));
+  if (o.args.size() == 1) {  // -l or --all: every matching object of the kind
+    ObjectTarget kind = KN_TRY(object_target({o.args[0], "x"}, o.ns, "delete"));
+    Selector sel = KN_TRY(Selector::parse(o.selector));
+    std::string lab = KN_TRY(lab_to_change(o.lab, "delete"));
+    LabView v = KN_TRY(view_lab(lab));
+    for (const Json& x : objects_of(v, kind.kind->id)) {
+      const Json& md = x["metadata"];
+      if (kind.kind->namespaced && md.value("namespace", "") != o.ns) continue;
+      if (sel.matches(md.value("labels", Json::object()))) out.push_back(ObjectTarget{kind.kind, kind.ns, md.value("name", "")});
+    }
+  }
+  return out;
+}
+
+// One object out of the desired lab: a Deployment's pod is replaced (a new name, as the
+// ReplicaSet would make), anything else goes. False when it is not there.
+bool remove_one(Lab& desired, PlanMemory& memory, const ObjectTarget& t) {
+  if (t.kind->id == Kind::kPod && !t.kind->exists(desired, t.ns, t.name))
+    for (auto& d : desired.deployments)
+      if (d.ns == t.ns)
+        if (auto index = replica_index(d, memory, t.name)) {
+          ++memory.generations[PlanMemory::replica_key(d, *index)];
+          return true;
+        }
+  return t.kind->remove(desired, t.ns, t.name);
+}
+
 Result<int> run_delete(const DeleteOptions& o, const GlobalOptions& g) {
   if (!o.files.empty()) {
-    if (!o.kind.empty()) return fail(input_error(SourceLocation{}, "give either -f <manifests> or <kind> <name>, not both"));
+    if (!o.args.empty()) return fail(input_error(SourceLocation{}, "give either -f <manifests> or TYPE NAME, not both"));
     return run_delete_files(o, g);
   }
-  if (o.kind.empty() || o.name.empty())
-    return fail(input_error(SourceLocation{}, "what to delete?", "kn-lab delete pod|deploy|svc <name>, or kn-lab delete -f <manifest>"));
-  std::string kind = o.kind;
-  if (auto ref = parse_ref(o.kind + "/x")) kind = ref->first;
-  if (kind != "pod" && kind != "deployment" && kind != "service")
-    return fail(input_error(SourceLocation{}, fmt::format("cannot delete \"{}\"", o.kind), "kn-lab delete pod|deploy|svc <name>"));
+  std::vector<ObjectTarget> targets = KN_TRY(delete_targets(o));
+  for (const ObjectTarget& t : targets)
+    if (!t.kind->remove)
+      return fail(input_error(SourceLocation{"kn-lab delete", 0, 0}, fmt::format("kn-lab makes {} itself: they go with what they belong to", t.kind->resource()),
+                              "delete the Deployment, Service or Gateway they come from"));
+  if (targets.empty()) {
+    fmt::print(stderr, "No resources found\n");
+    return 0;
+  }
   std::string lab = KN_TRY(lab_to_change(o.lab, "delete"));
-  std::string what;
+  std::vector<std::string> deleted, missing;
   auto r = KN_TRY(lab_change(lab, [&](Lab& desired, PlanMemory& memory) -> Status {
-    auto not_found = [&](std::string_view k) { return fail(state_error("delete", fmt::format("{} \"{}\" not found", k, o.name))); };
-    if (kind == "service") {
-      auto n = std::erase_if(desired.services, [&](const ServiceSpec& s) { return s.name == o.name && s.ns == o.ns; });
-      what = fmt::format("service \"{}\" deleted", o.name);
-      return n ? Status{} : not_found("services");
-    }
-    if (kind == "deployment") {
-      auto n = std::erase_if(desired.deployments, [&](const DeploymentSpec& d) { return d.name == o.name && d.ns == o.ns; });
-      what = fmt::format("deployment.apps \"{}\" deleted", o.name);
-      return n ? Status{} : not_found("deployments.apps");
-    }
-    what = fmt::format("pod \"{}\" deleted", o.name);
-    if (std::erase_if(desired.pods, [&](const PodSpec& p) { return p.name == o.name && p.ns == o.ns; })) return {};
-    for (auto& d : desired.deployments)
-      if (d.ns == o.ns)
-        if (auto index = replica_index(d, memory, o.name)) {
-          ++memory.generations[PlanMemory::replica_key(d, *index)];  // the ReplicaSet makes a new one
-          return {};
-        }
-    return not_found("pods");
+    deleted.clear(), missing.clear();
+    for (const ObjectTarget& t : targets)
+      if (remove_one(desired, memory, t)) deleted.push_back(fmt::format("{} \"{}\"", t.kind->qualified(), t.name));
+      else missing.push_back(fmt::format("{} \"{}\"", t.kind->resource(), t.name));
+    return {};
   }, verbose_hooks(g)));
-  print_change(what, r);
-  return 0;
+  for (const std::string& x : missing) fmt::print(stderr, "Error from server (NotFound): {} not found\n", x);
+  if (deleted.empty()) return 1;
+  for (std::size_t i = 0; i + 1 < deleted.size(); ++i) fmt::print("{} deleted\n", deleted[i]);
+  print_change(deleted.back() + " deleted", r);
+  return missing.empty() ? 0 : 1;
 }
 
 }  // namespace
 
 void register_delete(CLI::App& app, const GlobalOptions& g, Action& action) {
   auto o = std::make_shared<DeleteOptions>();
-  CLI::App* cmd = app.add_subcommand("delete", "Delete a pod (a Deployment's is replaced), a Deployment, a Service, or the objects of manifests (-f)");
-  cmd->add_option("kind", o->kind, "pod | deploy | svc");
-  cmd->add_option("name", o->name, "Name");
+  CLI::App* cmd = app.add_subcommand("delete", "Delete objects (a Deployment's pod is replaced; a Namespace takes what it holds), or the objects of manifests (-f)");
+  cmd->add_option("objects", o->args, "TYPE NAME..., TYPE/NAME..., or TYPE with -l or --all");
+  cmd->add_option("-l,--selector", o->selector, "Delete the objects of TYPE with these labels");
+  cmd->add_flag("--all", o->all, "Delete every object of TYPE in the namespace");
   cmd->add_option("-f,--filename", o->files, "Delete the objects of these manifests (files or directories)");
   add_namespace_option(cmd, o->ns);
   add_lab_option(cmd, o->lab);

@@ -73,6 +73,7 @@ Result<std::pair<std::map<std::string, std::string>, int>> exposed(const Lab& la
 
 Result<ServiceSpec> exposing_service(const Lab& lab, const ExposeOptions& o, Kind kind, const std::string& target) {
   auto [selector, port] = KN_TRY(exposed(lab, kind, target, o.ns));
+  StringMap labels = selector;
   if (!o.selector.empty()) selector = KN_TRY(parse_label_map(o.selector, "--selector"));
   if (o.port) port = o.port;
   if (!port)
@@ -80,6 +81,7 @@ Result<ServiceSpec> exposing_service(const Lab& lab, const ExposeOptions& o, Kin
   ServiceSpec s;
   s.name = o.name.empty() ? target : o.name;
   s.ns = o.ns;
+  s.labels = labels;  // kubectl expose gives the Service the labels of what it exposes
   s.selector = std::move(selector);
   s.type = parse_service_type(o.type).value_or(ServiceType::kClusterIP);  // CLI11 checked the name
   ServicePortSpec& p = s.ports.front();

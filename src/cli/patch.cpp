@@ -88,11 +88,11 @@ Status patch_into(Lab& desired, const ObjectTarget& t, const Json& before, const
   if (t.kind->id == Kind::kNode || !t.kind->read)
     return fail(input_error(SourceLocation{"-p/--patch", 0, 0}, fmt::format("kn-lab does not change {} objects", t.kind->kind),
                             "patch services, deployments, namespaces, pods' labels, and the Ingress and Gateway API objects"));
-  if (t.kind->id == Kind::kService || t.kind->id == Kind::kDeployment)
-    if (after["metadata"].value("labels", Json::object()) != before["metadata"].value("labels", Json::object()) ||
-        after["metadata"].value("annotations", Json::object()) != before["metadata"].value("annotations", Json::object()))
-      return fail(input_error(SourceLocation{"-p/--patch", 0, 0}, fmt::format("kn-lab keeps no labels or annotations of a {}", t.kind->kind),
-                              "what selects pods is the Service's spec.selector and the Deployment's spec.template.metadata.labels"));
+  bool labels_changed = after["metadata"].value("labels", Json::object()) != before["metadata"].value("labels", Json::object());
+  bool annotations_changed = after["metadata"].value("annotations", Json::object()) != before["metadata"].value("annotations", Json::object());
+  if ((t.kind->id == Kind::kDeployment && (labels_changed || annotations_changed)) || (t.kind->id == Kind::kService && annotations_changed))
+      return fail(input_error(SourceLocation{"-p/--patch", 0, 0}, fmt::format("kn-lab keeps no {} of a {}", annotations_changed ? "annotations" : "labels", t.kind->kind),
+                              "a Service keeps its labels; a Deployment's pods take spec.template.metadata.labels"));
   Manifest m = KN_TRY(parse_manifests(views::to_yaml(after), fmt::format("the patched {}/{}", lower(t.kind->kind), t.name)));
   return apply_manifest(desired, m);
 }

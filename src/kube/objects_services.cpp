@@ -28,6 +28,7 @@ Json service_ports(const ServicePlan& s) {
 
 Json service_object(const LabView& v, const ServicePlan& s) {
   Json o = object(v, kind_info(Kind::kService), s.spec.ns, s.spec.name);
+  if (!s.spec.labels.empty()) o["metadata"]["labels"] = labels(s.spec.labels);
   std::string ip = s.cluster_ip.str();
   Json spec = {{"type", std::string(to_string(s.spec.type))},
                {"clusterIP", ip},

@@ -386,7 +386,7 @@ Result<ServicePortSpec> read_service_port(const TableReader& r, bool named) {
 
 Result<ServiceSpec> read_service(const toml::table& t, const std::string& file) {
   TableReader r(t, "[[service]]", file,
-                {"name", "namespace", "type", "selector", "port", "target_port", "node_port", "protocol", "ports",
+                {"name", "namespace", "type", "labels", "selector", "port", "target_port", "node_port", "protocol", "ports",
                  "session_affinity", "external_traffic_policy", "cluster_ip"});
   KN_TRY(r.check_keys());
   ServiceSpec s;
@@ -399,6 +399,7 @@ Result<ServiceSpec> read_service(const toml::table& t, const std::string& file) 
   };
   std::string type = KN_TRY(choice("type", {"ClusterIP", "NodePort", "LoadBalancer"}, "ClusterIP"));
   s.type = *parse_service_type(type);  // `choice` admitted only the three names
+  s.labels = KN_TRY(read_labels(r, "labels"));
   s.selector = KN_TRY(read_labels(r, "selector"));
   auto port_tables = KN_TRY(r.tables("ports"));
   if (port_tables.empty()) {

@@ -145,6 +145,7 @@ Status read_service(Reading& r) {
   s.name = r.meta.name;
   s.ns = r.meta.ns;
   s.where = r.meta.where;
+  s.labels = r.meta.labels;
   std::string type = KN_TRY(spec.choice("type", {"ClusterIP", "NodePort", "LoadBalancer"}, "ClusterIP"));
   s.type = type == "NodePort" ? ServiceType::kNodePort : type == "LoadBalancer" ? ServiceType::kLoadBalancer : ServiceType::kClusterIP;
   s.selector = KN_TRY(read_labels(spec, "selector"));

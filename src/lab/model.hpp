@@ -98,6 +98,7 @@ struct ServiceSpec {
   std::string name;
   std::string ns = "default";
   ServiceType type = ServiceType::kClusterIP;
+  std::map<std::string, std::string> labels;    // the Service's own (metadata.labels)
   std::map<std::string, std::string> selector;
   std::vector<ServicePortSpec> ports{ServicePortSpec{}};  // never empty
   bool session_affinity = false;              // ClientIP

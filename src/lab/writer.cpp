@@ -102,6 +102,7 @@ std::string write_lab(const Lab& lab) {
                     {"type", std::string(to_string(s.type))},
                     {"selector", string_table(s.selector)},
                     {"session_affinity", s.session_affinity ? "ClientIP" : "None"}};
+      if (!s.labels.empty()) t.insert("labels", string_table(s.labels));
       toml::array ports;
       for (const ServicePortSpec& p : s.ports) {
         toml::table pt{{"port", static_cast<std::int64_t>(p.port)},

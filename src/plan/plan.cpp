@@ -149,6 +149,7 @@ void add_data_plane(DataPlanePlan dp, std::map<std::string, std::string> labels,
   owners.push_back(dp.name);
   service.name = dp.name;
   service.ns = dp.ns;
+  service.labels = labels;
   service.selector = std::move(labels);
   for (const ServicePatch& sp : lab.service_patches)  // `kn-lab patch svc` of this Service
     if (sp.ns == service.ns && sp.name == service.name) {
