@@ -90,10 +90,14 @@ Result<int> run_delete(const DeleteOptions& o, const GlobalOptions& g) {
     return run_delete_files(o, g);
   }
   std::vector<ObjectTarget> targets = KN_TRY(delete_targets(o));
-  for (const ObjectTarget& t : targets)
+  for (const ObjectTarget& t : targets) {
+    if (t.kind->id == Kind::kNode)
+      return fail(input_error(SourceLocation{"kn-lab delete", 0, 0}, "the lab's nodes are its lab file's",
+                              "change [[node]] in the lab file, then kn-lab down and up"));
     if (!t.kind->remove)
       return fail(input_error(SourceLocation{"kn-lab delete", 0, 0}, fmt::format("kn-lab makes {} itself: they go with what they belong to", t.kind->resource()),
-                              "delete the Deployment, Service or Gateway they come from"));
+                              "delete the Deployment or Service they come from"));
+  }
   if (targets.empty()) {
     fmt::print(stderr, "No resources found\n");
     return 0;

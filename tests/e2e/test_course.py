@@ -228,3 +228,30 @@ def test_run_rm_it_on_a_terminal_leaves_no_pod(course):
     assert re.search(r"^/dev/pts/\d+\s*$", out, re.M), out
     assert 'pod "tmp" deleted' in out
     assert kubectl("get", "pods", "-o", "name").stdout == ""
+
+
+def test_patch_a_deployment_a_gateway_and_wait_for_a_deletion(course):
+    c, kubectl = course
+    kubectl("create", "deploy", "ghost", "--replicas=3", "--image=ghost:4")
+    kubectl("patch", "deploy", "ghost", "-p", "spec:\n  replicas: 1\n")  # YAML, strategic
+    assert len(kubectl("get", "po", "-l", "app=ghost", "-o", "name").stdout.split()) == 1
+    kubectl("apply", "-f", EXERCISES / "gatewayclass-eg.yaml")
+    kubectl("apply", "-f", EXERCISES / "gateway-ghost.yaml")
+    r = kubectl("patch", "gateway", "ghost", "-p", '{"spec":{"listeners":[]}}', check=False)
+    assert r.returncode != 0 and "application/strategic-merge-patch+json is not supported" in r.stderr
+    r = kubectl("patch", "gateway", "ghost", "--type=json",
+                "-p", '[{"op":"replace","path":"/spec/listeners/0/port","value":8080}]')
+    assert "gateway.gateway.networking.k8s.io/ghost patched" in r.stdout
+    assert kubectl("get", "svc", "-n", "envoy-gateway-system", "-o", "jsonpath={.items[0].spec.ports[0].port}").stdout == "8080"
+    kubectl("delete", "gateway", "ghost")
+    assert kubectl("wait", "--for=delete", "svc", "-n", "envoy-gateway-system", "--all", "--timeout=5s").returncode == 0
+    assert kubectl("get", "svc", "-n", "envoy-gateway-system", "-o", "name").stdout == ""
+
+
+def test_logs_tail_and_follow(course):
+    c, kubectl = course
+    kubectl("run", "count", "--image=alpine", "--restart=Never", "--", "sh", "-c", "for i in 1 2 3 4; do echo line-$i; done")
+    out = wait_for(lambda: "line-4" in kubectl("logs", "count").stdout and kubectl("logs", "count").stdout, "the pod's output")
+    assert out.split() == ["line-1", "line-2", "line-3", "line-4"]
+    assert kubectl("logs", "count", "--tail=2").stdout.split() == ["line-3", "line-4"]
+    assert kubectl("logs", "-f", "count", timeout=10).stdout.split() == ["line-1", "line-2", "line-3", "line-4"]  # it ended
