@@ -43,7 +43,7 @@ Result<int> run_apply(const ApplyOptions& o, const GlobalOptions& g) {
 void register_apply(CLI::App& app, const GlobalOptions& g, Action& action) {
   auto o = std::make_shared<ApplyOptions>();
   CLI::App* cmd = app.add_subcommand("apply", "Apply Kubernetes YAML manifests to a running lab (kubectl apply -f)");
-  cmd->add_option("-f,--filename", o->files, "A manifest file, or a directory of .yaml files (repeatable)")->required();
+  cmd->add_option("-f,--filename", o->files, "A manifest file, a directory of .yaml files, or - for stdin (repeatable)")->required();
   add_lab_option(cmd, o->lab);
   cmd->callback([o, &g, &action] { action = [o, &g] { return run_apply(*o, g); }; });
 }

@@ -3,6 +3,9 @@
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
+#include <iostream>
+#include <iterator>
+
 #include "core/text.hpp"
 #include "lab/kinds.hpp"
 #include "lab/names.hpp"
@@ -51,7 +54,13 @@ Result<std::string> lab_to_change(const std::string& lab_option, std::string_vie
 Result<Manifest> load_manifest_files(const std::vector<std::string>& files) {
   Manifest all;
   for (const std::string& f : files) {
-    Manifest m = KN_TRY(load_manifests(f));
+    Manifest m;
+    if (f == "-") {  // kubectl's -f -: the manifests come on stdin
+      std::string text((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+      m = KN_TRY(parse_manifests(text, "<stdin>"));
+    } else {
+      m = KN_TRY(load_manifests(f));
+    }
     auto append = [](auto& to, auto& from) { to.insert(to.end(), from.begin(), from.end()); };
     append(all.objects, m.objects);
     append(all.pods, m.pods);

@@ -25,7 +25,8 @@ void print_change(std::string_view what, const ChangeResult& r);
 // The lab to change: --lab, or the only one up.
 Result<std::string> lab_to_change(const std::string& lab_option, std::string_view command);
 
-// The manifests of several -f options, read and validated, as one Manifest.
+// The manifests of several -f options (files, directories, "-" for stdin), read and validated,
+// as one Manifest.
 Result<Manifest> load_manifest_files(const std::vector<std::string>& files);
 
 // -v: the ops as commands.

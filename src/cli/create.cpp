@@ -1,14 +1,19 @@
 // kn-lab create deploy <name> --image=<image> [--replicas=N] [--port=P] [-n ns]
 // (kubectl create deploy ghost --replicas=3 --image=ghost:4)
 // kn-lab create namespace <name> (kubectl create namespace dev)
+// kn-lab create service clusterip|nodeport|loadbalancer <name> --tcp=80:8080 [--node-port=N]
+// kn-lab create ingress <name> [--class=nginx] --rule="host/path*=svc:80[,tls=secret]"
 // kn-lab create secret tls <name> --cert=<file> --key=<file> [-n ns]
 // (kubectl create secret tls; a self-signed pair: see docs/ingress-and-gateway.md)
+#include "cli/create.hpp"
+
 #include <fmt/core.h>
 
 #include <fstream>
 #include <sstream>
 
 #include "cli/change.hpp"
+#include "core/text.hpp"
 #include "lab/kinds.hpp"
 #include "lab/manifest.hpp"
 #include "views/printers.hpp"
@@ -16,18 +21,6 @@
 namespace knlab {
 
 namespace {
-
-struct CreateOptions {
-  std::string kind;
-  std::string name;
-  std::string extra;  // secret <type> <name>: the name
-  std::string cert, key;
-  std::string image;
-  int replicas = 1;
-  int port = 0;
-  std::string ns = "default";
-  std::string lab;
-};
 
 Result<std::string> read_pem(const std::string& path, std::string_view flag) {
   std::ifstream in(path, std::ios::binary);
@@ -65,27 +58,36 @@ Result<int> run_create_secret(const CreateOptions& o, const GlobalOptions& g) {
   return 0;
 }
 
-// kubectl create namespace NAME: a Namespace object, labelled kubernetes.io/metadata.name.
-Result<int> run_create_namespace(const CreateOptions& o, const GlobalOptions& g) {
-  KN_TRY(check_cli_name(o.name, "namespace"));
-  views::Json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", o.name}}}};
-  Manifest m = KN_TRY(parse_manifests(views::to_yaml(ns), "namespace " + o.name));
+}  // namespace
+
+Result<int> create_object(const views::Json& object, const CreateOptions& o, const GlobalOptions& g) {
+  std::string kind = object.value("kind", ""), name = object["metadata"].value("name", "");
+  std::string ns = object["metadata"].value("namespace", "");
+  Manifest m = KN_TRY(parse_manifests(views::to_yaml(object), fmt::format("kn-lab create {}", lower(kind))));
+  const KindInfo& k = *find_kind_exact(kind);
   std::string lab = KN_TRY(lab_to_change(o.lab, "create"));
   auto r = KN_TRY(lab_change(lab, [&](Lab& desired, PlanMemory&) -> Status {
-    if (kind_info(Kind::kNamespace).exists(desired, "", o.name))
-      return fail(state_error("create namespace", fmt::format("Error from server (AlreadyExists): namespaces \"{}\" already exists", o.name)));
+    if (k.exists(desired, ns, name))
+      return fail(state_error("create", fmt::format("Error from server (AlreadyExists): {} \"{}\" already exists", k.resource(), name)));
     return apply_manifest(desired, m);
   }, verbose_hooks(g)));
-  print_change(fmt::format("namespace/{} created", o.name), r);
+  print_change(fmt::format("{}/{} created", k.qualified(), name), r);
   return 0;
 }
 
+namespace {
+
 Result<int> run_create(const CreateOptions& o, const GlobalOptions& g) {
   if (o.kind == "secret") return run_create_secret(o, g);
-  if (o.kind == "namespace" || o.kind == "ns") return run_create_namespace(o, g);
+  if (o.kind == "namespace" || o.kind == "ns") {
+    KN_TRY(check_cli_name(o.name, "namespace"));
+    return create_object({{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", o.name}}}}, o, g);
+  }
+  if (o.kind == "service" || o.kind == "svc") return create_object(KN_TRY(service_object(o)), o, g);
+  if (o.kind == "ingress" || o.kind == "ing") return create_object(KN_TRY(ingress_object(o)), o, g);
   if (o.kind != "deploy" && o.kind != "deployment")
     return fail(input_error(SourceLocation{}, fmt::format("cannot create \"{}\"", o.kind),
-                            "kn-lab create deploy <name> --image=<image>, create namespace <name>, or create secret tls <name> --cert=F --key=F"));
+                            "kn-lab create deploy|namespace|service|ingress|secret tls (kn-lab create --help)"));
   if (o.image.empty()) return fail(input_error(SourceLocation{}, "--image is required", "kn-lab create deploy <name> --image=<image>"));
   KN_TRY(check_cli_name(o.name, "deployment"));
   std::string lab = KN_TRY(lab_to_change(o.lab, "create"));
@@ -112,10 +114,14 @@ Result<int> run_create(const CreateOptions& o, const GlobalOptions& g) {
 
 void register_create(CLI::App& app, const GlobalOptions& g, Action& action) {
   auto o = std::make_shared<CreateOptions>();
-  CLI::App* cmd = app.add_subcommand("create", "Create a Deployment, a Namespace or a TLS Secret in a running lab (kubectl create deploy|namespace|secret tls)");
-  cmd->add_option("kind", o->kind, "deploy | namespace | secret")->required();
-  cmd->add_option("name", o->name, "Name (secret: tls)")->required();
-  cmd->add_option("secret-name", o->extra, "secret tls <name>");
+  CLI::App* cmd = app.add_subcommand("create", "Create a Deployment, Namespace, Service, Ingress or TLS Secret in a running lab (kubectl create)");
+  cmd->add_option("kind", o->kind, "deploy | namespace | service | ingress | secret")->required();
+  cmd->add_option("name", o->name, "Name (secret: tls; service: clusterip, nodeport or loadbalancer)")->required();
+  cmd->add_option("secret-name", o->extra, "secret tls NAME, service clusterip|nodeport|loadbalancer NAME");
+  cmd->add_option("--tcp", o->tcp, "service: PORT[:TARGET_PORT] (repeatable)");
+  cmd->add_option("--node-port", o->node_port, "service nodeport: the node port")->check(CLI::Range(30000, 32767));
+  cmd->add_option("--class", o->ingress_class, "ingress: its IngressClass");
+  cmd->add_option("--rule", o->rules, "ingress: HOST/PATH=SERVICE:PORT[,tls[=SECRET]] (a PATH ending in * is a Prefix; repeatable)");
   cmd->add_option("--image", o->image, "Image (from the catalogue: ghost:4, stefanprodan/podinfo, nginx, alpine, ...)");
   cmd->add_option("--cert", o->cert, "secret tls: PEM certificate file");
   cmd->add_option("--key", o->key, "secret tls: PEM private key file");

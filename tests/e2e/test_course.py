@@ -255,3 +255,22 @@ def test_logs_tail_and_follow(course):
     assert out.split() == ["line-1", "line-2", "line-3", "line-4"]
     assert kubectl("logs", "count", "--tail=2").stdout.split() == ["line-3", "line-4"]
     assert kubectl("logs", "-f", "count", timeout=10).stdout.split() == ["line-1", "line-2", "line-3", "line-4"]  # it ended
+
+
+def test_create_service_and_ingress_from_flags_and_apply_from_stdin(course):
+    c, kubectl = course
+    kubectl("create", "deploy", "web", "--image=nginx", "--replicas=2")
+    out = kubectl("create", "service", "nodeport", "web", "--tcp=8080:80", "--node-port=30100").stdout
+    assert "service/web created" in out
+    assert kubectl("get", "svc", "web", "-o", "jsonpath={.spec.type} {.spec.ports[0].nodePort}").stdout == "NodePort 30100"
+    assert "pod: web-" in curl(kubectl, f"http://{NODE1}:30100/").stdout
+    r = kubectl("create", "service", "nodeport", "web", "--tcp=80", check=False)
+    assert r.returncode != 0 and 'services "web" already exists' in r.stderr
+    out = kubectl("create", "ingress", "web", "--class=nginx", "--rule=/shop*=web:8080").stdout
+    assert "ingress.networking.k8s.io/web created" in out
+    assert kubectl("get", "ing", "web", "-o", "jsonpath={.spec.rules[0].http.paths[0].pathType}").stdout == "Prefix"
+    assert "pod: web-" in curl(kubectl, f"http://{NODE1}:30080/shop/cart").stdout
+    yaml = kubectl("get", "ing", "web", "-o", "yaml").stdout
+    kubectl("delete", "ing", "web")
+    assert "ingress.networking.k8s.io/web created" in kubectl("apply", "-f", "-", input=yaml).stdout
+    assert "pod: web-" in curl(kubectl, f"http://{NODE1}:30080/shop").stdout
