@@ -22,6 +22,7 @@ struct GetOptions {
   std::string lab;
   std::string ns = "default";
   std::string selector;
+  std::string field_selector;
   std::vector<std::string> label_columns;
   bool all_namespaces = false;
   bool no_headers = false;
@@ -83,8 +84,9 @@ Result<std::vector<Found>> find_objects(const LabView& v, const std::vector<Requ
   std::vector<Found> out;
   for (const Request& r : reqs) {
     Found f{r.kind, {}};
+    FieldSelector fields = KN_TRY(FieldSelector::parse(o.field_selector, r.kind->kind));
     for (Json& obj : objects_of(v, r.kind->id))
-      if (wanted(obj, *r.kind, r, o, sel)) f.objects.push_back(std::move(obj));
+      if (wanted(obj, *r.kind, r, o, sel) && fields.matches(obj)) f.objects.push_back(std::move(obj));
     for (const std::string& n : r.names)
       if (std::none_of(f.objects.begin(), f.objects.end(), [&](const Json& x) { return x["metadata"].value("name", "") == n; }))
         return fail(state_error("get", fmt::format("Error from server (NotFound): {} \"{}\" not found", r.kind->resource(), n)));
@@ -130,6 +132,7 @@ Result<int> run_get(const GetOptions& o) {
   views::OutputSpec spec = KN_TRY(views::parse_output(o.output));
   std::vector<Request> reqs = KN_TRY(requests(o.args));
   Selector sel = KN_TRY(Selector::parse(o.selector));
+  for (const Request& r : reqs) KN_TRY(FieldSelector::parse(o.field_selector, r.kind->kind));  // before the lab is read
   std::string lab = o.lab.empty() ? KN_TRY(default_lab("get")) : o.lab;
   LabView v = KN_TRY(view_lab(lab));
   std::vector<Found> found = KN_TRY(find_objects(v, reqs, o, sel));
@@ -145,6 +148,7 @@ void register_get(CLI::App& app, const GlobalOptions&, Action& action) {
   add_namespace_option(cmd, o->ns);
   cmd->add_flag("-A,--all-namespaces", o->all_namespaces, "Every Kubernetes namespace");
   cmd->add_option("-l,--selector", o->selector, "Label selector: key=value, key!=value, key, !key, key in (a,b), key notin (a,b)");
+  cmd->add_option("--field-selector", o->field_selector, "Field selector: status.phase=Running, spec.nodeName=node1, metadata.name!=web, ...");
   cmd->add_option("-o,--output", o->output, "wide | json | yaml | name | jsonpath= | jsonpath-as-json= | custom-columns=");
   cmd->add_flag("--no-headers", o->no_headers, "Print the table without its header line");
   cmd->add_flag("--show-labels", o->show_labels, "Add a LABELS column");

@@ -214,12 +214,13 @@ std::string describe_reference_grant(const ReferenceGrantSpec& g) {
   return out;
 }
 
-std::string describe_gateway_class(const GatewayClassSpec& c) {
+std::string describe_gateway_class(const LabPlan& p, const GatewayClassSpec& c) {
   std::string out = describe_head(c.meta, "gateway.networking.k8s.io/v1", "GatewayClass");
-  bool ours = c.controller == kGatewayController;
+  bool ours = p.answers_to(c.controller);
   out += fmt::format("Spec:\n  Controller Name:  {}\nStatus:\n", c.controller);
   conditions(out, {Condition{"Accepted", ours, ours ? "Accepted" : "Unsupported",
-                             ours ? "" : fmt::format("this lab's gateway controller is {}", kGatewayController)}},
+                             ours ? "kn-lab's Gateway controller answers to it; the data plane of each Gateway is nginx, run by kn-lab"
+                                  : fmt::format("this lab's Gateway controller answers to {}", join(p.gateway_controllers, ", "))}},
              "  ");
   return out;
 }
@@ -249,7 +250,7 @@ std::optional<std::string> describe_text(const LabPlan& p, const std::string& ki
       return fmt::format("Name:         {}\nController:   {}\nDefault:      {}\n", f.front()->meta.name, f.front()->controller,
                          f.front()->is_default ? "true" : "false");
   } else if (auto f = first(l7.gateway_classes); !f.empty()) {
-    return describe_gateway_class(*f.front());
+    return describe_gateway_class(p, *f.front());
   }
   return std::nullopt;
 }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "core/text.hpp"
 #include "lab/names.hpp"
 
 namespace knlab {
@@ -88,6 +89,53 @@ bool Selector::matches(const Json& labels) const {
     }
     return false;
   });
+}
+
+namespace {
+
+std::vector<std::string_view> selectable_fields(std::string_view kind) {
+  std::vector<std::string_view> out = {"metadata.name", "metadata.namespace"};
+  if (kind == "Pod") out.insert(out.end(), {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "status.phase", "status.podIP", "status.hostIP"});
+  if (kind == "Service") out.insert(out.end(), {"spec.type", "spec.clusterIP"});
+  if (kind == "Secret") out.push_back("type");
+  if (kind == "Namespace") out.push_back("status.phase");
+  return out;
+}
+
+std::string field_text(const Json& object, std::string_view field) {
+  const Json* at = &object;
+  for (std::string_view part : split(field, '.')) {
+    if (!at->is_object() || !at->contains(std::string(part))) return "";
+    at = &(*at)[std::string(part)];
+  }
+  return at->is_string() ? at->get<std::string>() : at->is_null() ? "" : at->dump();
+}
+
+}  // namespace
+
+Result<FieldSelector> FieldSelector::parse(std::string_view text, std::string_view kind) {
+  FieldSelector out;
+  if (trim(text).empty()) return out;
+  for (std::string_view p : split(text, ',')) {
+    std::size_t at = p.find("!=");
+    bool equal = at == std::string_view::npos;
+    if (equal) at = p.find('=');
+    if (at == std::string_view::npos)
+      return fail(input_error(SourceLocation{"--field-selector", 0, 0}, fmt::format("invalid selector: '{}'; can't understand '{}'", text, p),
+                              "like status.phase=Running or spec.nodeName!=node1"));
+    std::size_t skip = !equal || (p.size() > at + 1 && p[at + 1] == '=') ? 2 : 1;
+    std::string field(trim(p.substr(0, at)));
+    std::vector<std::string_view> fields = selectable_fields(kind);
+    if (std::find(fields.begin(), fields.end(), field) == fields.end())
+      return fail(input_error(SourceLocation{"--field-selector", 0, 0}, fmt::format("field label not supported: {}", field),
+                              fmt::format("fields of {}: {}", kind, join(fields, ", "))));
+    out.reqs_.push_back({field, equal, std::string(trim(p.substr(at + skip)))});
+  }
+  return out;
+}
+
+bool FieldSelector::matches(const Json& object) const {
+  return std::all_of(reqs_.begin(), reqs_.end(), [&](const Requirement& r) { return (field_text(object, r.field) == r.value) == r.equal; });
 }
 
 }  // namespace knlab

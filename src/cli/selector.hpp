@@ -28,4 +28,23 @@ class Selector {
   std::vector<Requirement> reqs_;
 };
 
+// kubectl's field selectors (--field-selector): field=value, field==value, field!=value joined by
+// ',', on the fields the API server indexes: metadata.name and metadata.namespace of every kind,
+// and per kind the usual ones (a pod's spec.nodeName, status.podIP, status.phase; a Service's
+// spec.type and spec.clusterIP; a Secret's type). Others are refused, as the API server does.
+class FieldSelector {
+ public:
+  struct Requirement {
+    std::string field;  // dotted path: "status.podIP"
+    bool equal;
+    std::string value;
+  };
+  // "" selects everything. `kind`: the Kind's name ("Pod"), for the fields it has.
+  static Result<FieldSelector> parse(std::string_view text, std::string_view kind);
+  bool matches(const Json& object) const;
+
+ private:
+  std::vector<Requirement> reqs_;
+};
+
 }  // namespace knlab

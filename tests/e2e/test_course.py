@@ -274,3 +274,18 @@ def test_create_service_and_ingress_from_flags_and_apply_from_stdin(course):
     kubectl("delete", "ing", "web")
     assert "ingress.networking.k8s.io/web created" in kubectl("apply", "-f", "-", input=yaml).stdout
     assert "pod: web-" in curl(kubectl, f"http://{NODE1}:30080/shop").stdout
+
+
+def test_field_selectors(course):
+    c, kubectl = course
+    kubectl("create", "deploy", "web", "--image=nginx", "--replicas=3")
+    pods = json.loads(kubectl("get", "po", "-o", "json").stdout)["items"]
+    node = pods[0]["spec"]["nodeName"]
+    want = sorted(p["metadata"]["name"] for p in pods if p["spec"]["nodeName"] == node)
+    got = kubectl("get", "po", "--field-selector", f"spec.nodeName={node}", "-o", "jsonpath={.items[*].metadata.name}").stdout.split()
+    assert sorted(got) == want
+    ip = pods[0]["status"]["podIP"]
+    assert kubectl("get", "po", "-A", "--field-selector", f"status.podIP={ip}", "-o", "name").stdout.strip() == \
+        f"pod/{pods[0]['metadata']['name']}"
+    r = kubectl("get", "svc", "--field-selector", "spec.nodeName=node1", check=False)
+    assert r.returncode != 0 and "field label not supported: spec.nodeName" in r.stderr

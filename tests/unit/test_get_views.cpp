@@ -66,3 +66,19 @@ TEST_CASE("a Service's table: kubectl's columns, --no-headers, --show-labels, -L
   CHECK(views::print_table({svc}, columns_for(Kind::kService), t, true) ==
         "web   NodePort   10.96.0.20   <none>   80:30080/TCP   5s    app=web\n");
 }
+
+TEST_CASE("field selectors: =, ==, != on the fields the API server indexes") {
+  Json pod = Json::parse(R"({"metadata": {"name": "web", "namespace": "default"},
+                             "spec": {"nodeName": "node1"}, "status": {"phase": "Running", "podIP": "10.244.0.2"}})");
+  auto on_node1 = FieldSelector::parse("spec.nodeName=node1,status.phase==Running", "Pod");
+  REQUIRE(on_node1);
+  CHECK(on_node1->matches(pod));
+  CHECK(!FieldSelector::parse("spec.nodeName!=node1", "Pod")->matches(pod));
+  CHECK(FieldSelector::parse("status.podIP=10.244.0.2", "Pod")->matches(pod));
+  CHECK(FieldSelector::parse("metadata.name!=other", "Pod")->matches(pod));
+  CHECK(FieldSelector::parse("", "Pod")->matches(pod));
+  auto unsupported = FieldSelector::parse("spec.nodeName=node1", "Service");
+  REQUIRE(!unsupported);
+  CHECK(unsupported.error().detail == "field label not supported: spec.nodeName");
+  CHECK(!FieldSelector::parse("status.phase", "Pod"));
+}
