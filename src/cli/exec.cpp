@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include "cli/cli.hpp"
+#include "lab/kinds.hpp"
 #include "net/netns.hpp"
 #include "plan/naming.hpp"
 #include "runtime/lifecycle.hpp"
@@ -30,6 +31,30 @@ const PodView* find_pod(const LabView& v, const std::string& name, const std::st
   return v.pod(name);
 }
 
+// kubectl's TYPE/NAME targets: pod/NAME, and deploy/NAME or svc/NAME for the first of their
+// running pods (as kubectl picks one). A plain name is a pod, a node or one of the lab's own.
+Result<std::string> pod_of_target(const LabView& v, const std::string& target, const std::string& ns) {
+  auto slash = target.find('/');
+  if (slash == std::string::npos) return target;
+  const KindInfo* k = find_kind(target.substr(0, slash));
+  std::string name = target.substr(slash + 1);
+  if (k && k->id == Kind::kPod) return name;
+  std::map<std::string, std::string> selector;
+  if (k && k->id == Kind::kDeployment)
+    for (const DeploymentSpec& d : v.plan.deployments)
+      if (d.ns == ns && d.name == name) selector = d.labels;
+  if (k && k->id == Kind::kService)
+    for (const ServicePlan& s : v.plan.services)
+      if (s.spec.ns == ns && s.spec.name == name) selector = s.spec.selector;
+  if (!k || !(k->id == Kind::kDeployment || k->id == Kind::kService))
+    return fail(input_error(SourceLocation{}, fmt::format("cannot exec into \"{}\"", target), "give a pod, pod/NAME, deploy/NAME or svc/NAME"));
+  for (const PodView& p : v.pods)
+    if (p.running && p.pod->ns == ns && !selector.empty() &&
+        std::all_of(selector.begin(), selector.end(), [&](auto& kv) { auto it = p.pod->labels.find(kv.first); return it != p.pod->labels.end() && it->second == kv.second; }))
+      return p.pod->name;
+  return fail(state_error("exec", fmt::format("no running pod of {} in namespace {}", target, ns)));
+}
+
 Result<int> run_exec(const ExecOptions& o) {
   KN_TRY(require_root("exec"));
   std::string lab = o.lab.empty() ? KN_TRY(default_lab("exec")) : o.lab;
@@ -37,7 +62,7 @@ Result<int> run_exec(const ExecOptions& o) {
   if (o.command.empty())
     return fail(input_error(SourceLocation{}, "no command given", fmt::format("kn-lab exec -it {} -- sh", o.target)));
   if (o.tty && !::isatty(STDIN_FILENO)) fmt::print(stderr, "Unable to use a TTY - input is not a terminal or the right kind of file\n");
-  std::string target = o.target.starts_with("pod/") || o.target.starts_with("po/") ? o.target.substr(o.target.find('/') + 1) : o.target;
+  std::string target = KN_TRY(pod_of_target(v, o.target, o.ns));
   if (const PodView* pod = find_pod(v, target, o.ns)) {
     if (!o.container.empty()) {
       bool found = false;

@@ -287,5 +287,6 @@ def test_field_selectors(course):
     ip = pods[0]["status"]["podIP"]
     assert kubectl("get", "po", "-A", "--field-selector", f"status.podIP={ip}", "-o", "name").stdout.strip() == \
         f"pod/{pods[0]['metadata']['name']}"
+    assert kubectl("exec", "deploy/web", "--", "hostname").stdout.strip().startswith("web-")  # one of its pods
     r = kubectl("get", "svc", "--field-selector", "spec.nodeName=node1", check=False)
     assert r.returncode != 0 and "field label not supported: spec.nodeName" in r.stderr
