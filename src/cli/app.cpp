@@ -50,6 +50,7 @@ Result<int> run_cli(int argc, char** argv) {
   register_patch(app, global, action);
   register_label(app, global, action);
   register_wait(app, global, action);
+  register_edit(app, global, action);
   register_labs(app, global, action);
   register_completion(app, global, action);
 

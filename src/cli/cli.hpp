@@ -40,6 +40,8 @@ void register_delete(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_patch(CLI::App& app, const GlobalOptions& g, Action& action);
 // `label` and `annotate` (cli/label.cpp).
 void register_label(CLI::App& app, const GlobalOptions& g, Action& action);
+// `edit` (cli/edit.cpp).
+void register_edit(CLI::App& app, const GlobalOptions& g, Action& action);
 // `wait` and `rollout status` (cli/wait.cpp).
 void register_wait(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_labs(CLI::App& app, const GlobalOptions& g, Action& action);

@@ -46,7 +46,7 @@ Status patch_data_plane_service(Lab& desired, const Json& before, const Json& af
   Json b = before["spec"], a = after["spec"];
   for (const char* k : {"type", "externalTrafficPolicy", "sessionAffinity"}) b.erase(k), a.erase(k);
   if (a != b || before["metadata"] != after["metadata"])
-    return fail(input_error(SourceLocation{"-p/--patch", 0, 0},
+    return fail(input_error(SourceLocation{},
                             fmt::format("service {} is made by kn-lab's {} controller: a patch may change its type, externalTrafficPolicy "
                                         "and sessionAffinity only", t.name, t.ns == "ingress-nginx" ? "ingress" : "Gateway")));
   auto it = std::find_if(desired.service_patches.begin(), desired.service_patches.end(),
@@ -55,7 +55,7 @@ Status patch_data_plane_service(Lab& desired, const Json& before, const Json& af
   const Json& spec = after["spec"];
   it->type = parse_service_type(spec.value("type", "ClusterIP"));
   if (it->type == ServiceType::kClusterIP && spec.contains("externalTrafficPolicy"))
-    return fail(input_error(SourceLocation{"-p/--patch", 0, 0}, "externalTrafficPolicy only applies to NodePort and LoadBalancer services"));
+    return fail(input_error(SourceLocation{}, "externalTrafficPolicy only applies to NodePort and LoadBalancer services"));
   it->local_traffic_policy = spec.value("externalTrafficPolicy", "Cluster") == "Local";
   it->session_affinity = spec.value("sessionAffinity", "None") == "ClientIP";
   return {};
@@ -75,23 +75,23 @@ Status patch_into(Lab& desired, const ObjectTarget& t, const Json& before, const
   if (t.kind->id == Kind::kPod) {
     if (!same_except_metadata_maps(before, after) || after["metadata"].contains("annotations") != before["metadata"].contains("annotations") ||
         (after["metadata"].contains("annotations") && after["metadata"]["annotations"] != before["metadata"]["annotations"]))
-      return fail(input_error(SourceLocation{"-p/--patch", 0, 0}, fmt::format("The Pod \"{}\" is invalid: kn-lab's pods change their labels only", t.name),
+      return fail(input_error(SourceLocation{}, fmt::format("The Pod \"{}\" is invalid: kn-lab's pods change their labels only", t.name),
                               "delete the pod and run it again with what it should be"));
     for (PodSpec& p : desired.pods)
       if (p.ns == t.ns && p.name == t.name) {
         p.labels = after["metadata"].value("labels", std::map<std::string, std::string>{});
         return {};
       }
-    return fail(input_error(SourceLocation{"-p/--patch", 0, 0}, fmt::format("pod {} belongs to a Deployment: its labels are the Deployment's template's", t.name),
+    return fail(input_error(SourceLocation{}, fmt::format("pod {} belongs to a Deployment: its labels are the Deployment's template's", t.name),
                             "patch the Deployment's spec.template.metadata.labels"));
   }
   if (t.kind->id == Kind::kNode || !t.kind->read)
-    return fail(input_error(SourceLocation{"-p/--patch", 0, 0}, fmt::format("kn-lab does not change {} objects", t.kind->kind),
+    return fail(input_error(SourceLocation{}, fmt::format("kn-lab does not change {} objects", t.kind->kind),
                             "patch services, deployments, namespaces, pods' labels, and the Ingress and Gateway API objects"));
   bool labels_changed = after["metadata"].value("labels", Json::object()) != before["metadata"].value("labels", Json::object());
   bool annotations_changed = after["metadata"].value("annotations", Json::object()) != before["metadata"].value("annotations", Json::object());
   if ((t.kind->id == Kind::kDeployment && (labels_changed || annotations_changed)) || (t.kind->id == Kind::kService && annotations_changed))
-      return fail(input_error(SourceLocation{"-p/--patch", 0, 0}, fmt::format("kn-lab keeps no {} of a {}", annotations_changed ? "annotations" : "labels", t.kind->kind),
+      return fail(input_error(SourceLocation{}, fmt::format("kn-lab keeps no {} of a {}", annotations_changed ? "annotations" : "labels", t.kind->kind),
                               "a Service keeps its labels; a Deployment's pods take spec.template.metadata.labels"));
   Manifest m = KN_TRY(parse_manifests(views::to_yaml(after), fmt::format("the patched {}/{}", lower(t.kind->kind), t.name)));
   return apply_manifest(desired, m);
@@ -119,21 +119,27 @@ Result<ObjectTarget> object_target(const std::vector<std::string>& args, const s
 
 Result<int> patch_object(const std::string& lab_option, const ObjectTarget& t, const Json& patch, kube::PatchType type,
                          std::string_view verb, const GlobalOptions& g) {
+  return change_object(lab_option, t, [&](const Json& before) { return kube::apply_patch(before, patch, type); }, verb, g);
+}
+
+Result<int> change_object(const std::string& lab_option, const ObjectTarget& t, const ObjectEdit& edit, std::string_view verb,
+                          const GlobalOptions& g) {
   std::string lab = KN_TRY(lab_to_change(lab_option, verb));
   LabView v = KN_TRY(view_lab(lab));
   auto before = find_object(v, t.kind->id, t.ns, t.name);
   if (!before) return fail(state_error(std::string(verb), fmt::format("Error from server (NotFound): {} \"{}\" not found", t.kind->resource(), t.name)));
-  Json after = KN_TRY(kube::apply_patch(*before, patch, type));
+  Json after = KN_TRY(edit(*before));
   Json a = kube::as_manifest(after), b = kube::as_manifest(*before);
   std::string display = fmt::format("{}/{}", t.kind->qualified(), t.name);
-  std::string done = verb == "patch" ? "patched" : verb == "label" ? "labeled" : "annotated";
+  std::string done = verb == "patch" ? "patched" : verb == "label" ? "labeled" : verb == "edit" ? "edited" : "annotated";
   if (a == b) {
-    fmt::print("{} {} (no change)\n", display, done);
+    if (verb == "edit") fmt::print("Edit cancelled, no changes made.\n");
+    else fmt::print("{} {} (no change)\n", display, done);
     return 0;
   }
   if (a["metadata"]["name"] != b["metadata"]["name"] || a["metadata"].value("namespace", "") != b["metadata"].value("namespace", "") ||
       a["kind"] != b["kind"])
-    return fail(input_error(SourceLocation{"-p/--patch", 0, 0}, "a patch cannot change an object's kind, name or namespace"));
+    return fail(input_error(SourceLocation{}, "a patch cannot change an object's kind, name or namespace"));
   auto r = KN_TRY(lab_change(lab, [&](Lab& desired, PlanMemory&) { return patch_into(desired, t, b, a); }, verbose_hooks(g)));
   print_change(fmt::format("{} {}", display, done), r);
   return 0;

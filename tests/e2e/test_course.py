@@ -290,3 +290,26 @@ def test_field_selectors(course):
     assert kubectl("exec", "deploy/web", "--", "hostname").stdout.strip().startswith("web-")  # one of its pods
     r = kubectl("get", "svc", "--field-selector", "spec.nodeName=node1", check=False)
     assert r.returncode != 0 and "field label not supported: spec.nodeName" in r.stderr
+
+
+def test_edit_through_the_editor(course, tmp_path):
+    """Exercise 1 says "edit or patch it": kubectl edit with an editor that changes the type."""
+    c, kubectl = course
+    kubectl("run", "podinfo", "--image=stefanprodan/podinfo", "--port=9898", "--expose")
+    editor = tmp_path / "editor.py"
+    editor.write_text("import sys, pathlib\np = pathlib.Path(sys.argv[1])\n"
+                      "p.write_text(p.read_text().replace('type: ClusterIP', 'type: NodePort'))\n")
+    env = dict(os.environ, KUBE_EDITOR=f"/usr/bin/python3 {editor}")
+    r = subprocess.run([str(KN_LAB), "edit", "svc", "podinfo"], env=env, capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and "service/podinfo edited" in r.stdout, r.stderr
+    assert kubectl("get", "svc", "podinfo", "-o", "jsonpath={.spec.type}").stdout == "NodePort"
+    env["KUBE_EDITOR"] = "/bin/true"  # saved unchanged
+    r = subprocess.run([str(KN_LAB), "edit", "svc/podinfo"], env=env, capture_output=True, text=True, timeout=30)
+    assert "Edit cancelled, no changes made." in r.stdout
+    editor.write_text("import sys, pathlib\npathlib.Path(sys.argv[1]).write_text('spec: [unclosed\\n')\n")
+    env["KUBE_EDITOR"] = f"/usr/bin/python3 {editor}"
+    r = subprocess.run([str(KN_LAB), "edit", "svc", "podinfo"], env=env, capture_output=True, text=True, timeout=30)
+    kept = re.search(r"your edit is kept in (\S+)", r.stderr)
+    assert r.returncode != 0 and kept, r.stderr
+    os.unlink(kept.group(1))
+    assert kubectl("get", "svc", "podinfo", "-o", "jsonpath={.spec.type}").stdout == "NodePort"
