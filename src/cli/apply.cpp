@@ -6,6 +6,7 @@
 #include "cli/change.hpp"
 #include "lab/kinds.hpp"
 #include "lab/manifest.hpp"
+#include "lab/writer.hpp"
 
 namespace knlab {
 
@@ -22,6 +23,37 @@ bool exists(const Lab& lab, const ManifestObject& o) {
   return k && k->exists && k->exists(lab, o.ns, o.name);
 }
 
+// What the lab keeps of one object (its part of the lab's record), to tell "unchanged" from
+// "configured" as kubectl does.
+std::string recorded(const Lab& lab, const ManifestObject& o) {
+  Lab one;
+  one.name = lab.name;
+  one.nodes = lab.nodes;
+  auto spec = [&](auto& into, const auto& from) {
+    for (auto& x : from)
+      if (x.ns == o.ns && x.name == o.name) into.push_back(x);
+  };
+  std::string out;
+  auto meta = [&](const auto& from) {
+    for (auto& x : from)
+      if (x.meta.name == o.name && (o.ns.empty() || x.meta.ns == o.ns)) out += x.meta.yaml;
+  };
+  const L7Objects& l7 = lab.l7;
+  if (o.kind == "Pod") spec(one.pods, lab.pods);
+  else if (o.kind == "Deployment") spec(one.deployments, lab.deployments);
+  else if (o.kind == "Service") spec(one.services, lab.services);
+  else if (o.kind == "Namespace") meta(l7.namespaces);
+  else if (o.kind == "Secret") meta(l7.secrets);
+  else if (o.kind == "IngressClass") meta(l7.ingress_classes);
+  else if (o.kind == "Ingress") meta(l7.ingresses);
+  else if (o.kind == "GatewayClass") meta(l7.gateway_classes);
+  else if (o.kind == "Gateway") meta(l7.gateways);
+  else if (o.kind == "HTTPRoute") meta(l7.http_routes);
+  else if (o.kind == "TCPRoute" || o.kind == "UDPRoute") meta(l7.l4_routes);
+  else if (o.kind == "ReferenceGrant") meta(l7.reference_grants);
+  return out + write_lab(one);
+}
+
 Result<int> run_apply(const ApplyOptions& o, const GlobalOptions& g) {
   Manifest m = KN_TRY(load_manifest_files(o.files));  // before the lab is touched
   if (m.objects.empty())
@@ -29,9 +61,14 @@ Result<int> run_apply(const ApplyOptions& o, const GlobalOptions& g) {
   std::string lab = KN_TRY(lab_to_change(o.lab, "apply"));
   std::vector<std::string> lines;
   auto r = KN_TRY(lab_change(lab, [&](Lab& desired, PlanMemory&) -> Status {
+    Lab before = desired;
+    KN_TRY(apply_manifest(desired, m));
+    lines.clear();
     for (const ManifestObject& obj : m.objects)
-      lines.push_back(fmt::format("{} {}", obj.display(), exists(desired, obj) ? "configured" : "created"));
-    return apply_manifest(desired, m);
+      lines.push_back(fmt::format("{} {}", obj.display(), !exists(before, obj)                              ? "created"
+                                                          : recorded(before, obj) == recorded(desired, obj) ? "unchanged"
+                                                                                                            : "configured"));
+    return {};
   }, verbose_hooks(g)));
   for (std::size_t i = 0; i + 1 < lines.size(); ++i) fmt::print("{}\n", lines[i]);
   print_change(lines.back(), r);

@@ -273,6 +273,10 @@ def test_create_service_and_ingress_from_flags_and_apply_from_stdin(course):
     yaml = kubectl("get", "ing", "web", "-o", "yaml").stdout
     kubectl("delete", "ing", "web")
     assert "ingress.networking.k8s.io/web created" in kubectl("apply", "-f", "-", input=yaml).stdout
+    assert "ingress.networking.k8s.io/web unchanged" in kubectl("apply", "-f", "-", input=yaml).stdout
+    deploy = kubectl("get", "deploy", "web", "-o", "yaml").stdout
+    assert "deployment.apps/web unchanged" in kubectl("apply", "-f", "-", input=deploy).stdout
+    assert "deployment.apps/web configured" in kubectl("apply", "-f", "-", input=deploy.replace("replicas: 2", "replicas: 1", 1)).stdout
     assert "pod: web-" in curl(kubectl, f"http://{NODE1}:30080/shop").stdout
 
 
