@@ -1,5 +1,7 @@
-// kn-lab describe svc|endpoints|pod <name>: kubectl's layout, from the lab's plan and the
-// processes' live state.
+// kn-lab describe TYPE NAME | TYPE/NAME [-n ns]: kubectl's layout. Services, Endpoints and pods
+// from the lab's plan and the processes' live state, the L7 kinds by cli/l7_views, every other
+// kind (Node, Namespace, Deployment, ReplicaSet, EndpointSlice) in kubectl's generic layout of
+// its API object (views/describe).
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -9,6 +11,9 @@
 #include "cli/cli.hpp"
 #include "lab/kinds.hpp"
 #include "cli/l7_views.hpp"
+#include "cli/patch.hpp"
+#include "kube/objects.hpp"
+#include "views/describe.hpp"
 #include "runtime/lifecycle.hpp"
 
 namespace knlab {
@@ -16,8 +21,7 @@ namespace knlab {
 namespace {
 
 struct DescribeOptions {
-  std::string kind;
-  std::string name;
+  std::vector<std::string> args;  // TYPE NAME, or TYPE/NAME
   std::string lab;
   std::string ns = "default";
 };
@@ -123,14 +127,12 @@ Result<int> describe_pod(const LabView& v, const PodView& p) {
   return 0;
 }
 
-Result<int> run_describe(const DescribeOptions& o) {
-  const KindInfo* k = find_kind(o.kind);
-  auto unknown = [&] {
-    return fail(input_error(SourceLocation{}, fmt::format("unknown resource type \"{}\"", o.kind),
-                            fmt::format("use: svc, endpoints, pod, {}", l7_kinds_help())));
-  };
-  bool core = k && (k->id == Kind::kService || k->id == Kind::kEndpoints || k->id == Kind::kPod);
-  if (!core && !is_l7_kind(o.kind)) return unknown();
+Result<int> run_describe(const DescribeOptions& opt) {
+  ObjectTarget t = KN_TRY(object_target(opt.args, opt.ns, "describe"));
+  const KindInfo* k = t.kind;
+  struct {
+    std::string kind, name, ns, lab;
+  } o{std::string(k->kind), t.name, opt.ns, opt.lab};
   std::string lab = o.lab.empty() ? KN_TRY(default_lab("describe")) : o.lab;
   LabView v = KN_TRY(view_lab(lab));
   auto not_found = [&] {
@@ -148,16 +150,20 @@ Result<int> run_describe(const DescribeOptions& o) {
     return not_found();
   }
   if (auto r = describe_l7(v, o.kind, L7Query{o.name, o.ns, false})) return std::move(*r);
-  return unknown();
+  // The other kinds (Node, Namespace, Deployment, ReplicaSet, EndpointSlice): kubectl's generic
+  // layout of the object.
+  auto object = find_object(v, k->id, o.ns, o.name);
+  if (!object) return not_found();
+  fmt::print("{}", views::describe_generic(*object));
+  return 0;
 }
 
 }  // namespace
 
 void register_describe(CLI::App& app, const GlobalOptions&, Action& action) {
   auto o = std::make_shared<DescribeOptions>();
-  CLI::App* cmd = app.add_subcommand("describe", "Show one service, its endpoints, or a pod, in kubectl's layout");
-  cmd->add_option("kind", o->kind, "svc | endpoints | pod")->required();
-  cmd->add_option("name", o->name, "Name")->required();
+  CLI::App* cmd = app.add_subcommand("describe", "Show one object in kubectl's layout (every kind: TYPE NAME or TYPE/NAME)");
+  cmd->add_option("object", o->args, "TYPE NAME, or TYPE/NAME")->required()->expected(1, 2);
   add_namespace_option(cmd, o->ns);
   add_lab_option(cmd, o->lab);
   cmd->callback([o, &action] { action = [o] { return run_describe(*o); }; });
