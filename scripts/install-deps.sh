@@ -10,6 +10,8 @@ packages=(
   libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev doctest-dev libyaml-cpp-dev nlohmann-json3-dev
   # run: what labs and learners use inside namespaces
   iproute2 iptables iputils-ping curl netcat-openbsd tcpdump procps util-linux
+  # the course's client commands in pods (wget -qO- podinfo:9898, wget -T 5) and nslookup/dig
+  wget dnsutils
   # daemons the later labs run for real (BGP, ingress/gateway data planes, cluster DNS)
   bird2 nginx-light libnginx-mod-stream dnsmasq-base openssl
   # tests: pytest for end-to-end, nftables for the host-safety harness (`nft list ruleset`),
