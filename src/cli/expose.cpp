@@ -6,6 +6,7 @@
 
 #include "cli/change.hpp"
 #include "cli/labels.hpp"
+#include "cli/patch.hpp"
 #include "lab/kinds.hpp"
 #include "lab/loader.hpp"
 
@@ -26,24 +27,13 @@ struct ExposeOptions {
   std::string lab;
 };
 
-constexpr std::string_view kExposeHint = "kn-lab expose pod NAME --port=P, or deploy/NAME, or svc NAME --name=OTHER";
-
 // The object to expose, from kubectl's two forms.
-Result<std::pair<Kind, std::string>> expose_target(const std::vector<std::string>& args) {
-  std::string type, name;
-  if (args.size() == 1 && args[0].find('/') != std::string::npos) {
-    type = args[0].substr(0, args[0].find('/'));
-    name = args[0].substr(args[0].find('/') + 1);
-  } else if (args.size() == 2) {
-    type = args[0], name = args[1];
-  } else {
-    return fail(input_error(SourceLocation{"kn-lab expose", 0, 0}, "give one object to expose, as TYPE NAME or TYPE/NAME", std::string(kExposeHint)));
-  }
-  const KindInfo* k = find_kind(type);
-  if (!k || !(k->id == Kind::kPod || k->id == Kind::kDeployment || k->id == Kind::kService))
-    return fail(input_error(SourceLocation{"kn-lab expose", 0, 0}, fmt::format("cannot expose a \"{}\"", type),
+Result<std::pair<Kind, std::string>> expose_target(const std::vector<std::string>& args, const std::string& ns) {
+  ObjectTarget t = KN_TRY(object_target(args, ns, "expose"));
+  if (!(t.kind->id == Kind::kPod || t.kind->id == Kind::kDeployment || t.kind->id == Kind::kService))
+    return fail(input_error(SourceLocation{"kn-lab expose", 0, 0}, fmt::format("cannot expose a {}", t.kind->kind),
                             "kn-lab exposes pods, deployments and services (kubectl's replicationcontrollers and replicasets are not modelled)"));
-  return std::pair{k->id, name};
+  return std::pair{t.kind->id, t.name};
 }
 
 // The selector and default port of the object: a pod's labels, a Deployment's, a Service's selector.
@@ -97,7 +87,7 @@ Result<ServiceSpec> exposing_service(const Lab& lab, const ExposeOptions& o, Kin
 }
 
 Result<int> run_expose(const ExposeOptions& o, const GlobalOptions& g) {
-  auto [kind, target] = KN_TRY(expose_target(o.args));
+  auto [kind, target] = KN_TRY(expose_target(o.args, o.ns));
   std::string name = o.name.empty() ? target : o.name;
   KN_TRY(check_cli_name(name, "service"));
   if (o.node_port && o.type == "ClusterIP")

@@ -10,8 +10,12 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <unistd.h>
+
 #include "cli/change.hpp"
 #include "cli/labels.hpp"
+#include "lab/names.hpp"
 #include "runtime/lifecycle.hpp"
 #include "runtime/process.hpp"
 
@@ -54,10 +58,12 @@ Result<PodSpec> run_pod(const RunOptions& o) {
   if (!o.stdin_) p.args = o.args;  // attached: the pod holds, the arguments run on this terminal
   for (const std::string& kv : o.env) {
     auto eq = kv.find('=');
-    if (eq == std::string::npos || eq == 0)
-      return fail(input_error(SourceLocation{"--env", 0, 0}, fmt::format("\"{}\" is not NAME=VALUE", kv), "--env=GREETING=hello"));
+    if (eq == std::string::npos || !valid_env_name(kv.substr(0, eq)) || kv.find('\0') != std::string::npos)
+      return fail(input_error(SourceLocation{"--env", 0, 0}, fmt::format("\"{}\" is not NAME=VALUE", kv),
+                              "--env=GREETING=hello (a name of letters, digits and '_', not starting with a digit)"));
     p.env.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
   }
+  std::sort(p.env.begin(), p.env.end());  // as the lab's record keeps them
   return p;
 }
 
@@ -74,7 +80,9 @@ Status check_run_options(const RunOptions& o) {
 Result<int> attach(const std::string& lab, const RunOptions& o) {
   if (o.tty && !::isatty(STDIN_FILENO)) fmt::print(stderr, "Unable to use a TTY - input is not a terminal or the right kind of file\n");
   LabView v = KN_TRY(view_lab(lab));
-  const PodView* pod = v.pod(o.name);
+  const PodView* pod = nullptr;
+  for (const PodView& p : v.pods)
+    if (p.pod->name == o.name && p.pod->ns == o.ns) pod = &p;
   if (!pod || !pod->pause) return fail(state_error("run", fmt::format("pod {} did not start", o.name)));
   std::vector<std::string> argv = o.args.empty() ? std::vector<std::string>{"sh"} : o.args;
   if (o.tty && argv == std::vector<std::string>{"sh"}) argv.push_back("-i");

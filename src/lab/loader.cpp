@@ -221,13 +221,6 @@ Status check_name(const TableReader& r, std::string_view key, const std::string&
   return {};
 }
 
-bool valid_env_name(std::string_view k) {
-  if (k.empty() || (k.front() >= '0' && k.front() <= '9')) return false;
-  return std::all_of(k.begin(), k.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-  });
-}
-
 // env = { NAME = "value" }: names as a shell's, no NUL byte in values.
 Result<std::vector<std::pair<std::string, std::string>>> read_env(const TableReader& r) {
   auto env = KN_TRY(r.string_map("env"));

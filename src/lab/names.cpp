@@ -87,4 +87,11 @@ bool valid_image(std::string_view image) {
          });
 }
 
+bool valid_env_name(std::string_view k) {
+  if (k.empty() || (k.front() >= '0' && k.front() <= '9')) return false;
+  return std::all_of(k.begin(), k.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+  });
+}
+
 }  // namespace knlab

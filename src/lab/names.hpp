@@ -30,6 +30,9 @@ std::string did_you_mean(std::string_view word, const std::vector<std::string_vi
 bool valid_label_part(std::string_view s, bool allow_empty);
 bool valid_label_key(std::string_view k);
 
+// An environment variable's name: letters, digits and '_', not starting with a digit.
+bool valid_env_name(std::string_view k);
+
 // An image reference (registry/repository:tag@digest): lowercase, digits and "./:_-@", no
 // spaces, nothing a shell could read.
 bool valid_image(std::string_view image);

@@ -955,7 +955,7 @@ CLI_CASES = [
     cli("cli-patch-not-an-object", ["patch", "svc", "web", "-p", "[1", "--lab", NOLAB],
         "error: -p/--patch:1:1: invalid input: the text is neither JSON nor YAML"),
     cli("cli-expose-a-replicaset", ["expose", "rs/web", "--port=80", "--lab", NOLAB],
-        'error: kn-lab expose: invalid input: cannot expose a "rs"', "kn-lab exposes pods, deployments and services"),
+        'error: kn-lab expose: invalid input: cannot expose a ReplicaSet', "kn-lab exposes pods, deployments and services"),
     cli("cli-expose-three-args", ["expose", "pod", "a", "b", "--port=80", "--lab", NOLAB],
         "object: At Most 2 required but received 3", rc=CLI_USAGE_EXIT["extras"]),
     cli("cli-run-port-zero", ["run", "web", "--image=nginx", "--port=0", "--expose", "--lab", NOLAB],
