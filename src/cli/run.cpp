@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <unistd.h>
 
 #include "cli/change.hpp"
 #include "cli/labels.hpp"
