@@ -21,7 +21,7 @@ if [ "$which" = all ] || [ "$which" = lab ]; then
   # reports as syntax errors; our g++ release builds compile those asserts out (and g++ 12 has no
   # __builtin_assume), so the fuzzer does the same and tests the parser as it ships.
   clang++-19 "${flags[@]}" -DTOML_EXCEPTIONS=0 -DTOML_HEADER_ONLY=1 '-DTOML_ASSERT(expr)=static_assert(true)' \
-    tests/fuzz/fuzz_lab.cpp src/lab/loader.cpp src/lab/validate.cpp src/lab/names.cpp src/core/error.cpp src/core/ip.cpp \
+    tests/fuzz/fuzz_lab.cpp src/lab/loader.cpp src/lab/validate.cpp src/lab/names.cpp src/lab/values.cpp src/core/error.cpp src/core/ip.cpp \
     -lfmt -o "$out/fuzz_lab"
   (cd "$out" && ./fuzz_lab -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 corpus 2>&1 | tail -n 12)
 fi

@@ -18,7 +18,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   std::string record = knlab::l7_yaml(m->l7);
   auto again = knlab::parse_manifests(record, "record.yaml");
-  if (!again || knlab::l7_yaml(again->l7) != record || again->l7.namespaces != m->l7.namespaces) __builtin_trap();
+  if (!again || knlab::l7_yaml(again->l7) != record) __builtin_trap();
 
   knlab::Lab lab;
   lab.nodes.resize(2);
