@@ -878,7 +878,7 @@ CLI_CASES = [
     cli("cli-get-unknown-resource-type", ["get", "frobs", "--lab", NOLAB],
         'the server doesn\'t have a resource type "frobs"', "hint: kinds: namespaces, ns, nodes, no, pods, po", rc=2),
     cli("cli-describe-unknown-resource-type", ["describe", "frobs", "web", "--lab", NOLAB],
-        'unknown resource type "frobs"', "hint: use: svc, endpoints, pod", rc=2),
+        'the server doesn\'t have a resource type "frobs"', "hint: kinds: namespaces, ns, nodes, no, pods, po", rc=2),
     cli("cli-get-bad-output-format", ["get", "pods", "-o", "xml", "--lab", NOLAB],
         'unable to match a printer suitable for the output format "xml", allowed formats are: custom-columns,json,jsonpath,jsonpath-as-json,name,wide,yaml', rc=2),
     cli("cli-up-missing-lab-name", ["up", "bi-no-such-lab"],
