@@ -8,9 +8,7 @@
 
 #include "cli/cli.hpp"
 #include "cli/columns.hpp"
-#include "cli/selector.hpp"
-#include "core/text.hpp"
-#include "lab/names.hpp"
+#include "cli/resources.hpp"
 
 namespace knlab {
 
@@ -29,77 +27,11 @@ struct GetOptions {
   bool show_labels = false;
 };
 
-// What to get: a kind and the names asked for (none: every object of the kind).
-struct Request {
-  const KindInfo* kind;
-  std::vector<std::string> names;
-};
-
-Result<const KindInfo*> kind_arg(const std::string& name) {
-  const KindInfo* k = find_kind(name);
-  if (!k)
-    return fail(input_error(SourceLocation{"kn-lab get", 0, 0}, fmt::format("the server doesn't have a resource type \"{}\"", name),
-                            did_you_mean(name, kind_names()) + "kinds: " + join(kind_names(), ", ")));
-  return k;
-}
-
-// kubectl's forms: TYPE NAME..., TYPE1,TYPE2, all, TYPE/NAME...
-Result<std::vector<Request>> requests(const std::vector<std::string>& args) {
-  std::vector<Request> out;
-  if (args.front().find('/') != std::string::npos) {
-    for (const std::string& a : args) {
-      auto slash = a.find('/');
-      if (slash == std::string::npos)
-        return fail(input_error(SourceLocation{"kn-lab get", 0, 0}, fmt::format("there is no need to specify a resource type as a separate argument when passing arguments in resource/name form (\"{}\")", a),
-                                "write every object as TYPE/NAME, or give TYPE then NAME..."));
-      const KindInfo* k = KN_TRY(kind_arg(a.substr(0, slash)));
-      out.push_back(Request{k, {a.substr(slash + 1)}});
-    }
-    return out;
-  }
-  std::vector<std::string> names(args.begin() + 1, args.end());
-  for (std::string_view t : split(args.front(), ',')) {
-    if (t == "all") {
-      for (Kind k : {Kind::kPod, Kind::kService, Kind::kDeployment, Kind::kReplicaSet}) out.push_back(Request{&kind_info(k), names});
-      continue;
-    }
-    out.push_back(Request{KN_TRY(kind_arg(std::string(t))), names});
-  }
-  return out;
-}
-
-bool wanted(const Json& o, const KindInfo& k, const Request& r, const GetOptions& opt, const Selector& sel) {
-  const Json& md = o["metadata"];
-  if (k.namespaced && !opt.all_namespaces && md.value("namespace", "") != opt.ns) return false;
-  if (!r.names.empty() && std::find(r.names.begin(), r.names.end(), md.value("name", "")) == r.names.end()) return false;
-  return sel.matches(md.value("labels", Json::object()));
-}
-
-struct Found {
-  const KindInfo* kind;
-  std::vector<Json> objects;
-};
-
-Result<std::vector<Found>> find_objects(const LabView& v, const std::vector<Request>& reqs, const GetOptions& o, const Selector& sel) {
-  std::vector<Found> out;
-  for (const Request& r : reqs) {
-    Found f{r.kind, {}};
-    FieldSelector fields = KN_TRY(FieldSelector::parse(o.field_selector, r.kind->kind));
-    for (Json& obj : objects_of(v, r.kind->id))
-      if (wanted(obj, *r.kind, r, o, sel) && fields.matches(obj)) f.objects.push_back(std::move(obj));
-    for (const std::string& n : r.names)
-      if (std::none_of(f.objects.begin(), f.objects.end(), [&](const Json& x) { return x["metadata"].value("name", "") == n; }))
-        return fail(state_error("get", fmt::format("Error from server (NotFound): {} \"{}\" not found", r.kind->resource(), n)));
-    out.push_back(std::move(f));
-  }
-  return out;
-}
-
 bool is_table(const views::OutputSpec& spec) {
   return spec.format == views::OutputFormat::kTable || spec.format == views::OutputFormat::kWide;
 }
 
-Result<int> print_found(const std::vector<Found>& found, const std::vector<Request>& reqs, const GetOptions& o,
+Result<int> print_found(const std::vector<Found>& found, const std::vector<ResourceRequest>& reqs, const GetOptions& o,
                         const views::OutputSpec& spec) {
   views::PrintOptions p;
   p.no_headers = o.no_headers;
@@ -130,12 +62,12 @@ Result<int> print_found(const std::vector<Found>& found, const std::vector<Reque
 
 Result<int> run_get(const GetOptions& o) {
   views::OutputSpec spec = KN_TRY(views::parse_output(o.output));
-  std::vector<Request> reqs = KN_TRY(requests(o.args));
-  Selector sel = KN_TRY(Selector::parse(o.selector));
-  for (const Request& r : reqs) KN_TRY(FieldSelector::parse(o.field_selector, r.kind->kind));  // before the lab is read
+  std::vector<ResourceRequest> reqs = KN_TRY(resource_requests(o.args, "get"));
+  ResourceScope scope{o.ns, o.all_namespaces, KN_TRY(Selector::parse(o.selector)), false, o.field_selector};
+  KN_TRY(check_field_selector(reqs, scope));  // before the lab is read
   std::string lab = o.lab.empty() ? KN_TRY(default_lab("get")) : o.lab;
   LabView v = KN_TRY(view_lab(lab));
-  std::vector<Found> found = KN_TRY(find_objects(v, reqs, o, sel));
+  std::vector<Found> found = KN_TRY(find_objects(v, reqs, scope, "get"));
   return print_found(found, reqs, o, spec);
 }
 

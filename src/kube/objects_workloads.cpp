@@ -49,13 +49,16 @@ Json pod_spec(const LabView& v, const PodPlan& p) {
           {"schedulerName", "default-scheduler"}, {"terminationGracePeriodSeconds", 30}};
 }
 
-Json container_statuses(const PodView& pv, const std::string& started) {
+// containerID "kn-lab://<pid>": the container's process, as a runtime's ID names its container.
+Json container_statuses(const LabView& v, const PodView& pv, const std::string& started) {
   Json out = Json::array();
   for (const ContainerPlan& c : pv.pod->containers) {
+    const ProcessRecord* rec = v.state.find(pv.pod->name, c.name);
     Json state = pv.running ? Json{{"running", {{"startedAt", started}}}}
                             : Json{{"terminated", {{"exitCode", 1}, {"reason", "Error"}}}};
     out.push_back({{"name", c.name}, {"image", image_of(*pv.pod, c)}, {"imageID", ""}, {"ready", pv.running},
                    {"started", pv.running}, {"restartCount", 0}, {"state", state}});
+    if (rec) out.back()["containerID"] = fmt::format("kn-lab://{}", rec->id.pid);
   }
   return out;
 }
@@ -71,7 +74,7 @@ Json pod_status(const LabView& v, const PodView& pv, const std::string& started)
             {"podIP", p.address.addr.str()},
             {"podIPs", Json::array({{{"ip", p.address.addr.str()}}})},
             {"conditions", conditions},
-            {"containerStatuses", container_statuses(pv, started)},
+            {"containerStatuses", container_statuses(v, pv, started)},
             {"qosClass", "BestEffort"},
             {"startTime", started}};
   if (std::string host = node_ip(v, p.node); !host.empty()) {

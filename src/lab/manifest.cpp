@@ -54,6 +54,8 @@ Result<ObjectMeta> read_metadata(const Fields& top, Doc& doc, const KindInfo& in
   }
   meta.labels = KN_TRY(read_labels(md, "labels"));
   meta.annotations = KN_TRY(md.string_map("annotations"));
+  // kn-lab's own facts (kn-lab.io/netns, ...) are written by kn-lab, never read back.
+  std::erase_if(meta.annotations, [](const auto& a) { return a.first.starts_with("kn-lab.io/"); });
   for (auto& [k, v] : meta.annotations) {
     (void)v;
     if (!valid_label_key(k))

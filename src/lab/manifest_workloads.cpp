@@ -140,7 +140,8 @@ Result<ServicePortSpec> read_service_port(const Fields& p) {
 Status read_service(Reading& r) {
   Fields spec = KN_TRY(r.top.required_object("spec", "a Service needs spec.ports"));
   KN_TRY(spec.allow({"type", "selector", "ports", "sessionAffinity", "externalTrafficPolicy", "internalTrafficPolicy", "clusterIP", "clusterIPs"},
-                    {"ipFamilies", "ipFamilyPolicy"}));
+                    // What the API server fills in: a Service saved with `get -o yaml` has them.
+                    {"ipFamilies", "ipFamilyPolicy", "allocateLoadBalancerNodePorts", "sessionAffinityConfig"}));
   ServiceSpec s;
   s.name = r.meta.name;
   s.ns = r.meta.ns;
