@@ -324,16 +324,16 @@ def test_describe_every_kind(course):
     kubectl("create", "deploy", "ghost", "--image=ghost:4", "--replicas=2")
     kubectl("expose", "deploy/ghost", "--port=2368")
     node = kubectl("describe", "node", "node1").stdout
-    assert re.search(r"^Name:\s+node1$", node, re.M) and "Pod CIDR:  10.244.0.0/24" in node, node
-    assert re.search(r"^\s+Type:\s+InternalIP$", node, re.M)
+    assert re.search(r"^Name:\s+node1$", node, re.M) and re.search(r"^PodCIDR:\s+10.244.0.0/24$", node, re.M), node
+    assert re.search(r"^\s+InternalIP:\s+192.168.56.11$", node, re.M)
     ns = kubectl("describe", "ns", "default").stdout
-    assert re.search(r"^Labels:\s+kubernetes.io/metadata.name=default$", ns, re.M)
+    assert re.search(r"^Labels:\s+kubernetes.io/metadata.name=default$", ns, re.M), ns
     deploy = kubectl("describe", "deployment/ghost").stdout
-    assert re.search(r"^Kind:\s+Deployment$", deploy, re.M) and re.search(r"^\s+Ready Replicas:\s+2$", deploy, re.M), deploy
+    assert re.search(r"^Replicas:\s+2 desired \| 2 updated \| 2 total \| 2 available \| 0 unavailable$", deploy, re.M), deploy
     rs = kubectl("get", "rs", "-o", "name").stdout.split()[0]
-    assert "Owner References:" in kubectl("describe", rs).stdout
-    assert "Endpoints:" in kubectl("describe", "endpointslices", kubectl(
-        "get", "endpointslices", "-o", "jsonpath={.items[0].metadata.name}").stdout).stdout
+    assert re.search(r"^Controlled By:\s+Deployment/ghost$", kubectl("describe", rs).stdout, re.M)
+    slices = kubectl("describe", "endpointslices", "-l", "kubernetes.io/service-name=ghost").stdout
+    assert re.search(r"^Name:\s+ghost-", slices, re.M), slices
     assert re.search(r"^Endpoints:\s+\S+:2368,\S+:2368$", kubectl("describe", "svc/ghost").stdout, re.M)
     r = kubectl("describe", "node", "node9", check=False)
     assert r.returncode != 0 and 'nodes "node9" not found' in r.stderr
