@@ -61,6 +61,13 @@ std::string tabwrite(std::string_view text, std::size_t padding) {
 
 namespace describing {
 
+const Json& field(const Json& o, std::string_view key) {
+  static const Json empty = Json::object();
+  if (!o.is_object()) return empty;
+  auto it = o.find(key);
+  return it == o.end() || it->is_null() ? empty : *it;
+}
+
 std::string str(const Json& j, std::string_view key) {
   if (!j.is_object()) return {};
   auto it = j.find(key);

@@ -8,6 +8,8 @@
 
 namespace knlab::views::describing {
 
+// A field of an object; an empty object when missing or null (so that lookups chain).
+const Json& field(const Json& o, std::string_view key);
 // A string field ("" when missing or not a string).
 std::string str(const Json& j, std::string_view key);
 // A field rendered as kubectl's %v: strings raw, numbers, true/false; "" when missing.

@@ -12,13 +12,6 @@ namespace knlab::views::describing {
 
 namespace {
 
-const Json& field(const Json& o, std::string_view key) {
-  static const Json empty = Json::object();
-  if (!o.is_object()) return empty;
-  auto it = o.find(key);
-  return it == o.end() || it->is_null() ? empty : *it;
-}
-
 const Json& list(const Json& o, std::string_view key) {
   static const Json empty = Json::array();
   const Json& f = field(o, key);

@@ -10,13 +10,6 @@ namespace knlab::views::describing {
 
 namespace {
 
-const Json& field(const Json& o, std::string_view key) {
-  static const Json empty = Json::object();
-  if (!o.is_object()) return empty;
-  auto it = o.find(key);
-  return it == o.end() || it->is_null() ? empty : *it;
-}
-
 std::string selector_of(const Json& spec) { return labels_inline(field(field(spec, "selector"), "matchLabels")); }
 
 const Json* status_of(const Json& pod, const std::string& container) {
