@@ -69,6 +69,25 @@ bool is_data_plane_service(const Lab& lab, const ObjectTarget& t) {
   });
 }
 
+// A node changes its labels only; Kubernetes' own (hostname, os, arch) stay as they are.
+Status patch_node(Lab& desired, const ObjectTarget& t, const Json& before, const Json& after) {
+  if (!same_except_metadata_maps(before, after) || after["metadata"].value("annotations", Json::object()) != before["metadata"].value("annotations", Json::object()))
+    return fail(input_error(SourceLocation{}, fmt::format("kn-lab's node {} changes its labels only", t.name), "kn-lab label node NAME KEY=VALUE"));
+  std::map<std::string, std::string> defaults = node_default_labels(t.name), labels;
+  for (auto& [k, v] : after["metadata"].value("labels", std::map<std::string, std::string>{})) {
+    auto d = defaults.find(k);
+    if (d == defaults.end()) labels[k] = v;
+    else if (d->second != v)
+      return fail(input_error(SourceLocation{}, fmt::format("label {} of a node is Kubernetes' own ({})", k, d->second)));
+  }
+  for (auto& [k, v] : defaults)
+    if (!after["metadata"].value("labels", Json::object()).contains(k))
+      return fail(input_error(SourceLocation{}, fmt::format("label {} of a node is Kubernetes' own: it stays", k)));
+  for (NodeSpec& n : desired.nodes)
+    if (n.name == t.name) n.labels = std::move(labels);
+  return {};
+}
+
 // The patched object into the lab.
 Status patch_into(Lab& desired, const ObjectTarget& t, const Json& before, const Json& after) {
   if (t.kind->id == Kind::kService && is_data_plane_service(desired, t)) return patch_data_plane_service(desired, before, after, t);
@@ -85,7 +104,8 @@ Status patch_into(Lab& desired, const ObjectTarget& t, const Json& before, const
     return fail(input_error(SourceLocation{}, fmt::format("pod {} belongs to a Deployment: its labels are the Deployment's template's", t.name),
                             "patch the Deployment's spec.template.metadata.labels"));
   }
-  if (t.kind->id == Kind::kNode || !t.kind->read)
+  if (t.kind->id == Kind::kNode) return patch_node(desired, t, before, after);
+  if (!t.kind->read)
     return fail(input_error(SourceLocation{}, fmt::format("kn-lab does not change {} objects", t.kind->kind),
                             "patch services, deployments, namespaces, pods' labels, and the Ingress and Gateway API objects"));
   bool labels_changed = after["metadata"].value("labels", Json::object()) != before["metadata"].value("labels", Json::object());

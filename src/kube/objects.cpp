@@ -88,11 +88,9 @@ std::vector<Json> namespace_objects(const LabView& v) {
 
 Json node_object(const LabView& v, const NodePlan& n) {
   Json o = object(v, kind_info(Kind::kNode), "", n.name);
-  o["metadata"]["labels"] = {{"kubernetes.io/hostname", n.name},
-                             {"kubernetes.io/os", "linux"},
-                             {"kubernetes.io/arch", "amd64"},
-                             {"beta.kubernetes.io/os", "linux"},
-                             {"beta.kubernetes.io/arch", "amd64"}};
+  std::map<std::string, std::string> l = node_default_labels(n.name);
+  for (auto& [k, val] : n.labels) l[k] = val;
+  o["metadata"]["labels"] = labels(l);
   o["metadata"]["annotations"] = {{std::string(kAnnotationNetns), n.netns}};
   o["spec"] = {{"podCIDR", n.pod_subnet.str()}, {"podCIDRs", {n.pod_subnet.str()}}};
   Json addresses = Json::array();
@@ -111,6 +109,14 @@ Json node_object(const LabView& v, const NodePlan& n) {
 }
 
 }  // namespace
+
+std::map<std::string, std::string> node_default_labels(const std::string& node) {
+  return {{"kubernetes.io/hostname", node},
+          {"kubernetes.io/os", "linux"},
+          {"kubernetes.io/arch", "amd64"},
+          {"beta.kubernetes.io/os", "linux"},
+          {"beta.kubernetes.io/arch", "amd64"}};
+}
 
 std::vector<Json> objects_of(const LabView& v, Kind kind) {
   switch (kind) {

@@ -10,6 +10,7 @@
 
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -29,6 +30,9 @@ inline constexpr std::string_view kAnnotationPausePid = "kn-lab.io/pause-pid";
 
 // Every object of `kind` in the lab, in a stable order (namespace, then the lab's order).
 std::vector<Json> objects_of(const LabView& v, Kind kind);
+
+// The labels every node has: kubernetes.io/hostname, os and arch (and their beta. forms).
+std::map<std::string, std::string> node_default_labels(const std::string& node);
 
 // The object of `kind` named `name` (in namespace `ns` when the kind is namespaced).
 std::optional<Json> find_object(const LabView& v, Kind kind, std::string_view ns, std::string_view name);

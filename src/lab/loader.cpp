@@ -682,13 +682,14 @@ Status read_lab_table(const TableReader& top, const std::string& source_name, La
 // [[node]] and [[pod]]: each is a network namespace, so they share one set of names with racks.
 Status read_nodes_and_pods(const TableReader& top, const std::string& source_name, Lab& lab, std::set<std::string>& names) {
   for (const toml::table* t : KN_TRY(top.tables("node"))) {
-    TableReader r(*t, "[[node]]", source_name, {"name", "rack"});
+    TableReader r(*t, "[[node]]", source_name, {"name", "rack", "labels"});
     KN_TRY(r.check_keys());
     NodeSpec n;
     n.where = r.where();
     n.name = KN_TRY(r.required_string("name", "\"node1\""));
     KN_TRY(check_name(r, "name", n.name, kMaxObjectNameLength, "node"));
     KN_TRY(read_node_rack(r, lab, n));
+    n.labels = KN_TRY(read_labels(r, "labels"));
     if (is_reserved_name(n.name))
       return fail(input_error(r.where_of("name"), fmt::format("node name \"{}\" is reserved for the lab's own infrastructure", n.name),
                               "reserved: wire, external, router, cloud-lb, host"));

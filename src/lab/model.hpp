@@ -46,6 +46,7 @@ struct PodSpec {
 
 struct NodeSpec {
   std::string name;
+  std::map<std::string, std::string> labels;  // besides kubernetes.io/hostname, os and arch (kn-lab label node)
   std::string rack;  // empty when the lab has no [[rack]]: all nodes share one wire
   SourceLocation where;
 };

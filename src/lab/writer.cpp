@@ -42,6 +42,7 @@ std::string write_lab(const Lab& lab) {
   for (auto& n : lab.nodes) {
     toml::table t{{"name", n.name}};
     if (!n.rack.empty()) t.insert("rack", n.rack);
+    if (!n.labels.empty()) t.insert("labels", string_table(n.labels));
     nodes.push_back(std::move(t));
   }
   root.insert("node", std::move(nodes));

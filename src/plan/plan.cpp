@@ -330,6 +330,7 @@ void plan_nodes(const Lab& lab, LabPlan& plan) {
   for (std::size_t i = 0; i < lab.nodes.size(); ++i) {
     NodePlan n;
     n.name = lab.nodes[i].name;
+    n.labels = lab.nodes[i].labels;
     n.netns = netns_name(lab.name, n.name);
     n.bridge = "cni0";
     n.pod_subnet = lab.cluster.pod_cidr.subnet(lab.cluster.node_mask, static_cast<std::uint32_t>(i));

@@ -42,6 +42,7 @@ void stamp_creation(PlanMemory& memory, const LabPlan& plan, std::int64_t now);
 
 struct NodePlan {
   std::string name;
+  std::map<std::string, std::string> labels;  // the lab's, besides Kubernetes' own
   std::string netns;     // kn-<lab>.<node>
   std::string bridge;    // cni0
   Cidr pod_subnet;       // this node's slice of the pod CIDR, e.g. 10.244.1.0/24

@@ -182,6 +182,12 @@ def test_labels_move_a_pod_in_and_out_of_a_service(course):
     assert kubectl("get", "ep", "web", "-o", "json").stdout.count(ip) == 0
     kubectl("label", "pod", "web", "app=web", "--overwrite")
     assert ip in kubectl("get", "ep", "web", "-o", "json").stdout
+    assert "node/node2 labeled" in kubectl("label", "node", "node2", "zone=b").stdout
+    assert kubectl("get", "nodes", "-l", "zone=b", "-o", "name").stdout.strip() == "node/node2"
+    r = kubectl("label", "node", "node2", "kubernetes.io/hostname=other", "--overwrite", check=False)
+    assert r.returncode != 0 and "label kubernetes.io/hostname of a node is Kubernetes' own" in r.stderr
+    kubectl("label", "node", "node2", "zone-")
+    assert kubectl("get", "nodes", "-l", "zone", "-o", "name").stdout == ""
     assert "namespace/default annotated" in kubectl("annotate", "ns", "default", "owner=course").stdout
     assert kubectl("get", "ns", "default", "-o", "jsonpath={.metadata.annotations.owner}").stdout == "course"
 
