@@ -12,15 +12,6 @@
 
 namespace knlab {
 
-std::optional<std::pair<std::string, std::string>> parse_ref(const std::string& ref) {
-  auto slash = ref.find('/');
-  if (slash == std::string::npos) return std::nullopt;
-  std::string kind = ref.substr(0, slash), name = ref.substr(slash + 1);
-  const KindInfo* k = find_kind(kind);
-  if (!k || !(k->id == Kind::kDeployment || k->id == Kind::kPod || k->id == Kind::kService)) return std::nullopt;
-  return std::pair{lower(k->kind), name};
-}
-
 Status check_cli_name(const std::string& name, std::string_view what) {
   if (auto problem = check_label(name, kMaxObjectNameLength))
     return fail(input_error(SourceLocation{}, fmt::format("{} name \"{}\" {}", what, name, *problem),

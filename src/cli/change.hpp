@@ -12,10 +12,6 @@
 
 namespace knlab {
 
-// "deploy/ghost", "deployment/ghost", "pod/web", "svc/x": (kind, name) with the kind
-// normalised to "deployment", "pod" or "service"; nullopt if not of that form.
-std::optional<std::pair<std::string, std::string>> parse_ref(const std::string& ref);
-
 // A name given on the command line, checked as the loader checks names in files.
 Status check_cli_name(const std::string& name, std::string_view what);
 

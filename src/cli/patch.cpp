@@ -128,7 +128,7 @@ Result<ObjectTarget> object_target(const std::vector<std::string>& args, const s
     type = args[0], name = args[1];
   } else {
     return fail(input_error(SourceLocation{fmt::format("kn-lab {}", verb), 0, 0}, "give one object, as TYPE NAME or TYPE/NAME",
-                            fmt::format("kn-lab {} svc web ...", verb)));
+                            "like svc/web, or svc web"));
   }
   const KindInfo* k = find_kind(type);
   if (!k)
