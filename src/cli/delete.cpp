@@ -5,6 +5,7 @@
 
 #include "cli/change.hpp"
 #include "cli/patch.hpp"
+#include "cli/resources.hpp"
 #include "cli/selector.hpp"
 #include "kube/objects.hpp"
 #include "runtime/lifecycle.hpp"
@@ -47,27 +48,25 @@ Result<int> run_delete_files(const DeleteOptions& o, const GlobalOptions& g) {
 
 // The objects named by kubectl's forms: TYPE NAME..., TYPE/NAME..., TYPE -l SELECTOR, TYPE --all.
 Result<std::vector<ObjectTarget>> delete_targets(const DeleteOptions& o) {
-  std::vector<ObjectTarget> out;
-  if (!o.args.empty() && o.args[0].find('/') != std::string::npos) {
-    for (const std::string& a : o.args) out.push_back(KN_TRY(object_target({a}, o.ns, "delete")));
-    return out;
-  }
   if (o.args.empty())
     return fail(input_error(SourceLocation{"kn-lab delete", 0, 0}, "what to delete?", "kn-lab delete TYPE NAME..., TYPE/NAME..., TYPE -l SELECTOR, or -f FILE"));
-  if (o.args.size() == 1 && o.selector.empty() && !o.all)
-    return fail(input_error(SourceLocation{"kn-lab delete", 0, 0}, "resource(s) were provided, but no name was specified", "give NAME, -l SELECTOR or --all"));
-  for (std::size_t i = 1; i < o.args.size(); ++i) out.push_back(KN_TRY(object_target({o.args[0], o.args[i]}, o.ns, "delete")));
-  if (o.args.size() == 1) {  // -l or --all: every matching object of the kind
-    ObjectTarget kind = KN_TRY(object_target({o.args[0], "x"}, o.ns, "delete"));
-    Selector sel = KN_TRY(Selector::parse(o.selector));
-    std::string lab = KN_TRY(lab_to_change(o.lab, "delete"));
-    LabView v = KN_TRY(view_lab(lab));
-    for (const Json& x : objects_of(v, kind.kind->id)) {
-      const Json& md = x["metadata"];
-      if (kind.kind->namespaced && md.value("namespace", "") != o.ns) continue;
-      if (sel.matches(md.value("labels", Json::object()))) out.push_back(ObjectTarget{kind.kind, kind.ns, md.value("name", "")});
-    }
+  std::vector<ResourceRequest> reqs = KN_TRY(resource_requests(o.args, "delete"));
+  std::vector<ObjectTarget> out;
+  std::vector<ResourceRequest> every;  // -l or --all: every matching object of the kind
+  for (const ResourceRequest& r : reqs) {
+    std::string ns = r.kind->namespaced ? o.ns : std::string();
+    for (const std::string& n : r.names) out.push_back(ObjectTarget{r.kind, ns, n});
+    if (r.names.empty()) every.push_back(r);
   }
+  if (every.empty()) return out;
+  if (o.selector.empty() && !o.all)
+    return fail(input_error(SourceLocation{"kn-lab delete", 0, 0}, "resource(s) were provided, but no name was specified", "give NAME, -l SELECTOR or --all"));
+  std::string lab = KN_TRY(lab_to_change(o.lab, "delete"));
+  LabView v = KN_TRY(view_lab(lab));
+  ResourceScope scope{o.ns, false, KN_TRY(Selector::parse(o.selector)), false, {}};
+  for (const Found& f : KN_TRY(find_objects(v, every, scope, "delete")))
+    for (const Json& x : f.objects)
+      out.push_back(ObjectTarget{f.kind, f.kind->namespaced ? o.ns : std::string(), x["metadata"].value("name", "")});
   return out;
 }
 

@@ -39,19 +39,18 @@ Result<std::string> pod_of_target(const LabView& v, const std::string& target, c
   const KindInfo* k = find_kind(target.substr(0, slash));
   std::string name = target.substr(slash + 1);
   if (k && k->id == Kind::kPod) return name;
-  std::map<std::string, std::string> selector;
-  if (k && k->id == Kind::kDeployment)
-    for (const DeploymentSpec& d : v.plan.deployments)
-      if (d.ns == ns && d.name == name) selector = d.labels;
-  if (k && k->id == Kind::kService)
-    for (const ServicePlan& s : v.plan.services)
-      if (s.spec.ns == ns && s.spec.name == name) selector = s.spec.selector;
   if (!k || !(k->id == Kind::kDeployment || k->id == Kind::kService))
     return fail(input_error(SourceLocation{}, fmt::format("cannot exec into \"{}\"", target), "give a pod, pod/NAME, deploy/NAME or svc/NAME"));
+  // A Deployment's pods are its own; a Service's are its endpoints (the plan's selection).
+  auto of_target = [&](const PodPlan& p) {
+    if (k->id == Kind::kDeployment) return p.deployment == name;
+    const ServicePlan* s = nullptr;
+    for (const ServicePlan& x : v.plan.services)
+      if (x.spec.ns == ns && x.spec.name == name) s = &x;
+    return s && std::any_of(s->endpoints.begin(), s->endpoints.end(), [&](const EndpointPlan& e) { return e.pod == p.name; });
+  };
   for (const PodView& p : v.pods)
-    if (p.running && p.pod->ns == ns && !selector.empty() &&
-        std::all_of(selector.begin(), selector.end(), [&](auto& kv) { auto it = p.pod->labels.find(kv.first); return it != p.pod->labels.end() && it->second == kv.second; }))
-      return p.pod->name;
+    if (p.running && p.pod->ns == ns && of_target(*p.pod)) return p.pod->name;
   return fail(state_error("exec", fmt::format("no running pod of {} in namespace {}", target, ns)));
 }
 

@@ -10,6 +10,7 @@
 #include <fmt/core.h>
 
 #include "cli/change.hpp"
+#include "cli/resources.hpp"
 #include "core/text.hpp"
 #include "kube/objects.hpp"
 #include "lab/kinds.hpp"
@@ -120,21 +121,15 @@ Status patch_into(Lab& desired, const ObjectTarget& t, const Json& before, const
 }  // namespace
 
 Result<ObjectTarget> object_target(const std::vector<std::string>& args, const std::string& ns, std::string_view verb) {
-  std::string type, name;
-  if (args.size() == 1 && args[0].find('/') != std::string::npos) {
-    type = args[0].substr(0, args[0].find('/'));
-    name = args[0].substr(args[0].find('/') + 1);
-  } else if (args.size() == 2) {
-    type = args[0], name = args[1];
-  } else {
+  auto one = [&] {
     return fail(input_error(SourceLocation{fmt::format("kn-lab {}", verb), 0, 0}, "give one object, as TYPE NAME or TYPE/NAME",
                             "like svc/web, or svc web"));
-  }
-  const KindInfo* k = find_kind(type);
-  if (!k)
-    return fail(input_error(SourceLocation{fmt::format("kn-lab {}", verb), 0, 0}, fmt::format("the server doesn't have a resource type \"{}\"", type),
-                            did_you_mean(type, kind_names()) + "kinds: " + join(kind_names(), ", ")));
-  return ObjectTarget{k, k->namespaced ? ns : std::string(), name};
+  };
+  if (args.empty() || args.size() > 2) return one();
+  std::vector<ResourceRequest> reqs = KN_TRY(resource_requests(args, verb));
+  if (reqs.size() != 1 || reqs.front().names.size() != 1) return one();
+  const KindInfo* k = reqs.front().kind;
+  return ObjectTarget{k, k->namespaced ? ns : std::string(), reqs.front().names.front()};
 }
 
 Result<int> patch_object(const std::string& lab_option, const ObjectTarget& t, const Json& patch, kube::PatchType type,

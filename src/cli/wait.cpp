@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/cli.hpp"
+#include "cli/resources.hpp"
 #include "cli/selector.hpp"
 #include "core/text.hpp"
 #include "kube/objects.hpp"
@@ -49,48 +50,23 @@ bool condition_true(const Json& o, std::string_view type) {
   return false;
 }
 
-struct Targets {
-  const KindInfo* kind = nullptr;
-  std::vector<std::string> names;  // empty with -l or --all
-};
-
-Result<Targets> wait_targets(const WaitOptions& o) {
-  if (o.args.empty()) return fail(input_error(SourceLocation{"kn-lab wait", 0, 0}, "give what to wait for", "kn-lab wait --for=condition=Ready pod/web"));
-  Targets t;
-  auto kind = [](std::string_view name) -> Result<const KindInfo*> {
-    const KindInfo* k = find_kind(name);
-    if (!k) return fail(input_error(SourceLocation{"kn-lab wait", 0, 0}, fmt::format("the server doesn't have a resource type \"{}\"", name),
-                                    did_you_mean(name, kind_names())));
-    return k;
-  };
-  for (const std::string& a : o.args) {
-    auto slash = a.find('/');
-    if (slash != std::string::npos) {
-      t.kind = KN_TRY(kind(a.substr(0, slash)));
-      t.names.push_back(a.substr(slash + 1));
-    } else if (!t.kind) {
-      t.kind = KN_TRY(kind(a));
-    } else {
-      t.names.push_back(a);
-    }
-  }
-  if (t.names.empty() && o.selector.empty() && !o.all)
-    return fail(input_error(SourceLocation{"kn-lab wait", 0, 0}, "resource(s) were provided, but no name was specified", "give NAME, -l SELECTOR or --all"));
-  return t;
-}
-
-// The objects asked for, by name ("" for one that does not exist).
-std::vector<std::pair<std::string, std::optional<Json>>> look(const LabView& v, const Targets& t, const WaitOptions& o, const Selector& sel) {
+// The objects asked for, by name (nullopt for one that is not there); with -l or --all, those
+// of the kind that match.
+Result<std::vector<std::pair<std::string, std::optional<Json>>>> look(const LabView& v, const std::vector<ResourceRequest>& reqs,
+                                                                      const WaitOptions& o) {
   std::vector<std::pair<std::string, std::optional<Json>>> out;
-  std::vector<Json> all = objects_of(v, t.kind->id);
-  auto in_ns = [&](const Json& x) { return !t.kind->namespaced || x["metadata"].value("namespace", "") == o.ns; };
-  for (const std::string& n : t.names) {
-    auto it = std::find_if(all.begin(), all.end(), [&](const Json& x) { return in_ns(x) && x["metadata"].value("name", "") == n; });
-    out.emplace_back(n, it == all.end() ? std::nullopt : std::optional<Json>(*it));
+  ResourceScope scope{o.ns, false, KN_TRY(Selector::parse(o.selector)), false, {}};
+  for (const ResourceRequest& r : reqs) {
+    ResourceRequest every{r.kind, {}};
+    std::vector<Found> found = KN_TRY(find_objects(v, {every}, scope, "wait"));
+    const std::vector<Json>& all = found.front().objects;
+    for (const std::string& n : r.names) {
+      auto it = std::find_if(all.begin(), all.end(), [&](const Json& x) { return x["metadata"].value("name", "") == n; });
+      out.emplace_back(fmt::format("{}/{}", lower(r.kind->kind), n), it == all.end() ? std::nullopt : std::optional<Json>(*it));
+    }
+    if (r.names.empty())
+      for (const Json& x : all) out.emplace_back(fmt::format("{}/{}", lower(r.kind->kind), x["metadata"].value("name", "")), x);
   }
-  if (t.names.empty())
-    for (const Json& x : all)
-      if (in_ns(x) && sel.matches(x["metadata"].value("labels", Json::object()))) out.emplace_back(x["metadata"].value("name", ""), x);
   return out;
 }
 
@@ -99,24 +75,27 @@ Result<int> run_wait(const WaitOptions& o) {
   std::string condition = o.for_.starts_with("condition=") ? o.for_.substr(10) : "";
   if (!for_delete && condition.empty())
     return fail(input_error(SourceLocation{"--for", 0, 0}, fmt::format("unrecognized condition: \"{}\"", o.for_), "--for=condition=Ready or --for=delete"));
-  Targets t = KN_TRY(wait_targets(o));
-  Selector sel = KN_TRY(Selector::parse(o.selector));
+  if (o.args.empty()) return fail(input_error(SourceLocation{"kn-lab wait", 0, 0}, "give what to wait for", "kn-lab wait --for=condition=Ready pod/web"));
+  std::vector<ResourceRequest> reqs = KN_TRY(resource_requests(o.args, "wait"));
+  for (const ResourceRequest& r : reqs)
+    if (r.names.empty() && o.selector.empty() && !o.all)
+      return fail(input_error(SourceLocation{"kn-lab wait", 0, 0}, "resource(s) were provided, but no name was specified", "give NAME, -l SELECTOR or --all"));
   auto deadline = std::chrono::steady_clock::now() + KN_TRY(parse_timeout(o.timeout));
   std::string lab = o.lab.empty() ? KN_TRY(default_lab("wait")) : o.lab;
   for (;;) {
     LabView v = KN_TRY(view_lab(lab));
-    auto found = look(v, t, o, sel);
+    auto found = KN_TRY(look(v, reqs, o));
     bool done = !found.empty() || for_delete;
     for (auto& [name, obj] : found) done &= for_delete ? !obj : obj && condition_true(*obj, condition);
     if (done) {
-      for (auto& [name, obj] : found) fmt::print("{}/{} {}\n", lower(t.kind->kind), name, for_delete ? "deleted" : "condition met");
+      for (auto& [name, obj] : found) fmt::print("{} {}\n", name, for_delete ? "deleted" : "condition met");
       return 0;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       for (auto& [name, obj] : found)
-        if (!for_delete && !obj) fmt::print(stderr, "Error from server (NotFound): {} \"{}\" not found\n", t.kind->resource(), name);
+        if (!for_delete && !obj) fmt::print(stderr, "Error from server (NotFound): {} not found\n", name);
       if (found.empty()) fmt::print(stderr, "error: no matching resources found\n");
-      else fmt::print(stderr, "error: timed out waiting for the condition on {}\n", t.kind->resource());
+      else fmt::print(stderr, "error: timed out waiting for the condition on {}\n", found.front().first);
       return 1;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));

@@ -868,7 +868,7 @@ CLI_CASES = [
     cli("cli-scale-without-replicas", ["scale", "deploy/web", "--lab", NOLAB],
         "--replicas is required", rc=CLI_USAGE_EXIT["required"]),
     cli("cli-scale-not-a-deployment", ["scale", "web", "--replicas=2", "--lab", NOLAB],
-        "error: kn-lab scale: invalid input: give one object, as TYPE NAME or TYPE/NAME", "hint: like svc/web, or svc web"),
+        'error: kn-lab scale: invalid input: the server doesn\'t have a resource type "web"', "kinds: namespaces"),
     cli("cli-scale-a-service", ["scale", "svc", "web", "--replicas=2", "--lab", NOLAB],
         "error: invalid input: cannot scale a Service", "hint: kn-lab scale deploy/<name> --replicas=N"),
     cli("cli-expose-node-port-80", ["expose", "deploy/web", "--port=80", "--type=NodePort", "--node-port", "80", "--lab", NOLAB],

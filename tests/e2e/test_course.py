@@ -249,7 +249,14 @@ def test_patch_a_deployment_a_gateway_and_wait_for_a_deletion(course):
                 "-p", '[{"op":"replace","path":"/spec/listeners/0/port","value":8080}]')
     assert "gateway.gateway.networking.k8s.io/ghost patched" in r.stdout
     assert kubectl("get", "svc", "-n", "envoy-gateway-system", "-o", "jsonpath={.items[0].spec.ports[0].port}").stdout == "8080"
+    r = kubectl("wait", "--for=delete", "gateway/ghost", "--timeout=500ms", check=False)  # it is still there
+    assert r.returncode == 1 and "timed out waiting for the condition on gateway/ghost" in r.stderr, r.stderr
+    r = kubectl("wait", "--for=condition=Ready", "pod/nothing", "--timeout=300ms", check=False)
+    assert r.returncode == 1 and "pod/nothing not found" in r.stderr
+    ready = kubectl("wait", "--for=condition=Ready", "pod", "-l", "app=ghost").stdout
+    assert ready.startswith("pod/ghost-") and ready.rstrip().endswith("condition met")
     kubectl("delete", "gateway", "ghost")
+    assert kubectl("wait", "--for=delete", "gateway/ghost", "--timeout=5s").stdout == "gateway/ghost deleted\n"
     assert kubectl("wait", "--for=delete", "svc", "-n", "envoy-gateway-system", "--all", "--timeout=5s").returncode == 0
     assert kubectl("get", "svc", "-n", "envoy-gateway-system", "-o", "name").stdout == ""
 
@@ -298,6 +305,8 @@ def test_field_selectors(course):
     assert kubectl("get", "po", "-A", "--field-selector", f"status.podIP={ip}", "-o", "name").stdout.strip() == \
         f"pod/{pods[0]['metadata']['name']}"
     assert kubectl("exec", "deploy/web", "--", "hostname").stdout.strip().startswith("web-")  # one of its pods
+    kubectl("expose", "deploy/web", "--port=80")
+    assert kubectl("exec", "svc/web", "--", "hostname").stdout.strip() in want + [p["metadata"]["name"] for p in pods]
     r = kubectl("get", "svc", "--field-selector", "spec.nodeName=node1", check=False)
     assert r.returncode != 0 and "field label not supported: spec.nodeName" in r.stderr
 
