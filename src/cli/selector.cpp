@@ -55,7 +55,7 @@ Result<Selector::Requirement> requirement(std::string_view p) {
     std::size_t len = p.substr(at).starts_with("==") ? 2 : 1;
     return Selector::Requirement{std::string(trim(p.substr(0, at))), Op::kIn, {std::string(trim(p.substr(at + len)))}};
   }
-  if (p.starts_with('!')) return Selector::Requirement{std::string(trim(p.substr(1))), Op::kNotExists, {}};
+  if (p.starts_with('!')) return Selector::Requirement{std::string(trim(p.substr(1))), Op::kDoesNotExist, {}};
   return Selector::Requirement{std::string(p), Op::kExists, {}};
 }
 
@@ -71,23 +71,15 @@ Result<Selector> Selector::parse(std::string_view text) {
     if (!valid_label_key(r.key)) return fail(bad(p, fmt::format("\"{}\" is not a valid label key", r.key)));
     for (const std::string& v : r.values)
       if (!valid_label_part(v, true)) return fail(bad(p, fmt::format("\"{}\" is not a valid label value", v)));
-    s.reqs_.push_back(std::move(r));
+    s.sel_.requirements.push_back(std::move(r));
   }
   return s;
 }
 
 bool Selector::matches(const Json& labels) const {
-  return std::all_of(reqs_.begin(), reqs_.end(), [&](const Requirement& r) {
+  return std::all_of(sel_.requirements.begin(), sel_.requirements.end(), [&](const Requirement& r) {
     bool has = labels.is_object() && labels.contains(r.key);
-    std::string value = has ? labels[r.key].get<std::string>() : "";
-    bool listed = std::find(r.values.begin(), r.values.end(), value) != r.values.end();
-    switch (r.op) {
-      case Op::kIn: return has && listed;
-      case Op::kNotIn: return !has || !listed;
-      case Op::kExists: return has;
-      case Op::kNotExists: return !has;
-    }
-    return false;
+    return requirement_holds(r, has, has ? labels[r.key].get<std::string>() : std::string());
   });
 }
 

@@ -6,26 +6,24 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/label_selector.hpp"
 #include "kube/objects.hpp"
 
 namespace knlab {
 
 class Selector {
  public:
-  enum class Op { kIn, kNotIn, kExists, kNotExists };
-  struct Requirement {
-    std::string key;
-    Op op;
-    std::vector<std::string> values;
-  };
+  using Op = LabelRequirement::Op;
+  using Requirement = LabelRequirement;
   // "" selects everything.
   static Result<Selector> parse(std::string_view text);
   // `labels`: a JSON object of strings (metadata.labels).
   bool matches(const Json& labels) const;
-  const std::vector<Requirement>& requirements() const { return reqs_; }
+  const std::vector<Requirement>& requirements() const { return sel_.requirements; }
+  const LabelSelector& selector() const { return sel_; }
 
  private:
-  std::vector<Requirement> reqs_;
+  LabelSelector sel_;
 };
 
 // kubectl's field selectors (--field-selector): field=value, field==value, field!=value joined by

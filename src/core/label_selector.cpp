@@ -1,0 +1,49 @@
+#include "core/label_selector.hpp"
+
+#include <algorithm>
+
+namespace knlab {
+
+bool operator==(const LabelRequirement& a, const LabelRequirement& b) {
+  return a.key == b.key && a.op == b.op && a.values == b.values;
+}
+
+bool requirement_holds(const LabelRequirement& r, bool has, const std::string& value) {
+  bool listed = std::find(r.values.begin(), r.values.end(), value) != r.values.end();
+  switch (r.op) {
+    case LabelRequirement::Op::kIn: return has && listed;
+    case LabelRequirement::Op::kNotIn: return !has || !listed;
+    case LabelRequirement::Op::kExists: return has;
+    case LabelRequirement::Op::kDoesNotExist: return !has;
+  }
+  return false;
+}
+
+bool LabelSelector::matches(const std::map<std::string, std::string>& labels) const {
+  return std::all_of(requirements.begin(), requirements.end(), [&](const LabelRequirement& r) {
+    auto it = labels.find(r.key);
+    return requirement_holds(r, it != labels.end(), it == labels.end() ? std::string() : it->second);
+  });
+}
+
+std::string LabelSelector::str() const {
+  if (requirements.empty()) return "<none>";
+  std::string out;
+  for (const LabelRequirement& r : requirements) {
+    if (!out.empty()) out += ',';
+    auto values = [&] {
+      std::string v;
+      for (const std::string& x : r.values) v += (v.empty() ? "" : ",") + x;
+      return "(" + v + ")";
+    };
+    switch (r.op) {
+      case LabelRequirement::Op::kIn: out += r.values.size() == 1 ? r.key + "=" + r.values[0] : r.key + " in " + values(); break;
+      case LabelRequirement::Op::kNotIn: out += r.key + " notin " + values(); break;
+      case LabelRequirement::Op::kExists: out += r.key; break;
+      case LabelRequirement::Op::kDoesNotExist: out += "!" + r.key; break;
+    }
+  }
+  return out;
+}
+
+}  // namespace knlab
