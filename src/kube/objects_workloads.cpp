@@ -29,6 +29,18 @@ Json owner(const LabView& v, std::string_view kind, std::string_view api, const 
                        {"controller", true}, {"blockOwnerDeletion", true}}});
 }
 
+// spec.containers[].ports: the declared ones, else the Deployment's port.
+Json ports_json(const std::vector<ContainerPort>& declared, std::optional<std::uint16_t> port) {
+  Json out = Json::array();
+  for (const ContainerPort& cp : declared) {
+    Json j = {{"containerPort", cp.port}, {"protocol", cp.protocol}};
+    if (!cp.name.empty()) j["name"] = cp.name;
+    out.push_back(std::move(j));
+  }
+  if (declared.empty() && port) out.push_back({{"containerPort", *port}, {"protocol", "TCP"}});
+  return out;
+}
+
 Json pod_spec(const LabView& v, const PodPlan& p) {
   const DeploymentSpec* d = p.deployment.empty() ? nullptr : deployment(v, p.ns, p.deployment);
   Json containers = Json::array();
@@ -40,8 +52,8 @@ Json pod_spec(const LabView& v, const PodPlan& p) {
       cj["env"] = Json::array();
       for (auto& [k, val] : p.env) cj["env"].push_back({{"name", k}, {"value", val}});
     }
-    if (d && d->port && &c == &p.containers.front())
-      cj["ports"] = Json::array({{{"containerPort", *d->port}, {"protocol", "TCP"}}});
+    Json ports = ports_json(p.ports, d ? d->port : std::nullopt);
+    if (!ports.empty() && &c == &p.containers.front()) cj["ports"] = ports;
     if (p.privileged) cj["securityContext"] = {{"privileged", true}};
     containers.push_back(std::move(cj));
   }
@@ -120,7 +132,7 @@ Replicas count(const LabView& v, const DeploymentSpec& d) {
 Json template_of(const DeploymentSpec& d) {
   Json c = {{"name", d.image.substr(0, d.image.find_first_of(":@"))}, {"image", d.image}, {"imagePullPolicy", "IfNotPresent"}};
   if (auto slash = std::string(c["name"]).rfind('/'); slash != std::string::npos) c["name"] = std::string(c["name"]).substr(slash + 1);
-  if (d.port) c["ports"] = Json::array({{{"containerPort", *d.port}, {"protocol", "TCP"}}});
+  if (Json ports = ports_json(d.ports, d.port); !ports.empty()) c["ports"] = ports;
   return {{"metadata", {{"labels", labels(d.labels)}}},
           {"spec", {{"containers", Json::array({c})}, {"restartPolicy", "Always"}, {"dnsPolicy", "ClusterFirst"}}}};
 }

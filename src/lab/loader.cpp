@@ -292,8 +292,31 @@ Result<std::optional<std::uint16_t>> read_port(const TableReader& r, std::string
   return std::optional<std::uint16_t>{static_cast<std::uint16_t>(*v)};
 }
 
+// ports = [{ name = "http", port = 80, protocol = "TCP" }]: a container's declared ports.
+Result<std::vector<ContainerPort>> read_container_ports(const TableReader& r, const std::string& file, std::string_view owner) {
+  std::vector<ContainerPort> out;
+  std::set<std::string> names;
+  for (const toml::table* pt : KN_TRY(r.tables("ports"))) {
+    TableReader pr(*pt, fmt::format("a port of {}", owner), file, {"name", "port", "protocol"});
+    KN_TRY(pr.check_keys());
+    ContainerPort cp;
+    cp.name = KN_TRY(pr.string("name")).value_or("");
+    if (!cp.name.empty()) {
+      KN_TRY(check_name(pr, "name", cp.name, 15, "port"));
+      if (!names.insert(cp.name).second)
+        return fail(input_error(pr.where_of("name"), fmt::format("{} has two ports named '{}'", owner, cp.name)));
+    }
+    auto port = KN_TRY(read_port(pr, "port"));
+    if (!port) return fail(pr.missing("port", "80"));
+    cp.port = *port;
+    cp.protocol = KN_TRY(pr.choice("protocol", {"TCP", "UDP"})).value_or("TCP");
+    out.push_back(std::move(cp));
+  }
+  return out;
+}
+
 Result<PodSpec> read_pod(const toml::table& t, const std::string& file, const Lab& lab) {
-  TableReader r(t, "[[pod]]", file, {"name", "namespace", "node", "labels", "image", "args", "env", "privileged", "container"});
+  TableReader r(t, "[[pod]]", file, {"name", "namespace", "node", "labels", "image", "args", "env", "ports", "privileged", "container"});
   KN_TRY(r.check_keys());
   PodSpec p;
   p.where = r.where();
@@ -333,6 +356,9 @@ Result<PodSpec> read_pod(const toml::table& t, const std::string& file, const La
   }
   p.args = KN_TRY(read_argv(r, "args"));
   p.env = KN_TRY(read_env(r));
+  p.ports = KN_TRY(read_container_ports(r, file, fmt::format("pod '{}'", p.name)));
+  if (p.image.empty() && !p.ports.empty())
+    return fail(input_error(r.where_of("ports"), fmt::format("pod '{}': ports go with an image", p.name), "write image = \"...\""));
   if (p.image.empty() && (!p.args.empty() || !p.env.empty()))
     return fail(input_error(r.where_of(p.args.empty() ? "env" : "args"), fmt::format("pod '{}': args and env go with an image", p.name),
                             "write image = \"alpine\", or give [[pod.container]] tables their own command and env"));
@@ -343,7 +369,7 @@ Result<PodSpec> read_pod(const toml::table& t, const std::string& file, const La
 }
 
 Result<DeploymentSpec> read_deployment(const toml::table& t, const std::string& file) {
-  TableReader r(t, "[[deployment]]", file, {"name", "namespace", "replicas", "image", "labels", "port"});
+  TableReader r(t, "[[deployment]]", file, {"name", "namespace", "replicas", "image", "labels", "port", "ports"});
   KN_TRY(r.check_keys());
   DeploymentSpec d;
   d.where = r.where();
@@ -357,6 +383,8 @@ Result<DeploymentSpec> read_deployment(const toml::table& t, const std::string& 
   d.labels = KN_TRY(read_labels(r, "labels"));
   if (d.labels.empty()) d.labels["app"] = d.name;  // what `kubectl create deploy` sets
   d.port = KN_TRY(read_port(r, "port"));
+  d.ports = KN_TRY(read_container_ports(r, file, fmt::format("deployment '{}'", d.name)));
+  if (!d.port && !d.ports.empty()) d.port = d.ports.front().port;
   return d;
 }
 

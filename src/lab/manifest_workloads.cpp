@@ -15,6 +15,7 @@ namespace {
 struct ContainerImage {
   std::string image;
   std::optional<std::uint16_t> port;
+  std::vector<ContainerPort> ports;
 };
 
 Result<ContainerImage> read_containers(const Fields& spec) {
@@ -45,11 +46,14 @@ Result<ContainerImage> read_containers(const Fields& spec) {
     auto port = KN_TRY(p.port("containerPort"));
     if (!port) return fail(p.missing("containerPort", "for example containerPort: 80"));
     if (!out.port) out.port = port;
+    ContainerPort cp{"", *port, "TCP"};
     if (auto name = KN_TRY(p.string("name"))) {
       KN_TRY(check_name(p, "name", *name, 15));
       if (!port_names.insert(*name).second) return fail(p.error("name", fmt::format("{} \"{}\" is used twice", p.path("name"), *name)));
+      cp.name = *name;
     }
-    KN_TRY(p.choice("protocol", {"TCP", "UDP"}, "TCP"));
+    cp.protocol = KN_TRY(p.choice("protocol", {"TCP", "UDP"}, "TCP"));
+    out.ports.push_back(std::move(cp));
   }
   return out;
 }
@@ -66,7 +70,9 @@ Status read_pod(Reading& r) {
   p.labels = r.meta.labels;
   p.where = r.meta.where;
   p.node = KN_TRY(optional_name(spec, "nodeName"));
-  p.image = KN_TRY(read_containers(spec)).image;
+  ContainerImage c = KN_TRY(read_containers(spec));
+  p.image = c.image;
+  p.ports = c.ports;
   r.m.pods.push_back(std::move(p));
   return {};
 }
@@ -102,6 +108,7 @@ Status read_deployment(Reading& r) {
   ContainerImage c = KN_TRY(read_containers(tspec));
   d.image = c.image;
   d.port = c.port;
+  d.ports = c.ports;
   r.m.deployments.push_back(std::move(d));
   return {};
 }

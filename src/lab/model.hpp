@@ -31,6 +31,15 @@ struct ContainerSpec {
   SourceLocation where;
 };
 
+// A container's declared port (spec.containers[].ports[]): what a NetworkPolicy's named port
+// ("serve-80-tcp") resolves to, and, for a server image, the ports it serves instead of its own.
+struct ContainerPort {
+  std::string name;              // may be empty; at most 15 characters (IANA_SVC_NAME)
+  std::uint16_t port = 0;
+  std::string protocol = "TCP";  // TCP | UDP
+  bool operator==(const ContainerPort&) const = default;
+};
+
 struct PodSpec {
   std::string name;
   std::string ns = "default";   // Kubernetes namespace
@@ -40,6 +49,7 @@ struct PodSpec {
   std::vector<std::pair<std::string, std::string>> env;  // with an image: its container's variables
   bool privileged = false;      // containers keep all capabilities (NET_ADMIN, SYS_ADMIN, ...)
   std::map<std::string, std::string> labels;
+  std::vector<ContainerPort> ports;  // with an image: its container's declared ports
   std::vector<ContainerSpec> containers;
   SourceLocation where;
 };
@@ -78,6 +88,7 @@ struct DeploymentSpec {
   std::string image;
   std::map<std::string, std::string> labels;  // default: app=<name>
   std::optional<std::uint16_t> port;          // container port, default: the image's
+  std::vector<ContainerPort> ports;           // the template's declared ports (the first is `port`)
   SourceLocation where;
 };
 

@@ -13,6 +13,16 @@ toml::table string_table(const std::map<std::string, std::string>& m) {
   return t;
 }
 
+toml::array port_array(const std::vector<ContainerPort>& ports) {
+  toml::array out;
+  for (const ContainerPort& p : ports) {
+    toml::table t{{"port", static_cast<std::int64_t>(p.port)}, {"protocol", p.protocol}};
+    if (!p.name.empty()) t.insert("name", p.name);
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
 toml::array string_array(const std::vector<std::string>& v) {
   toml::array a;
   for (auto& s : v) a.push_back(s);
@@ -53,6 +63,7 @@ std::string write_lab(const Lab& lab) {
       if (!p.labels.empty()) t.insert("labels", string_table(p.labels));
       if (!p.image.empty()) t.insert("image", p.image);
       if (!p.args.empty()) t.insert("args", string_array(p.args));
+      if (!p.ports.empty()) t.insert("ports", port_array(p.ports));
       if (!p.env.empty()) {
         toml::table env;
         for (auto& [k, v] : p.env) env.insert(k, v);
@@ -91,6 +102,7 @@ std::string write_lab(const Lab& lab) {
       toml::table t{{"name", d.name}, {"namespace", d.ns}, {"replicas", static_cast<std::int64_t>(d.replicas)},
                     {"image", d.image}, {"labels", string_table(d.labels)}};
       if (d.port) t.insert("port", static_cast<std::int64_t>(*d.port));
+      if (!d.ports.empty()) t.insert("ports", port_array(d.ports));
       ds.push_back(std::move(t));
     }
     root.insert("deployment", std::move(ds));

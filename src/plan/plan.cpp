@@ -363,6 +363,7 @@ PodList expand_deployments(const Lab& lab, const PlanMemory* memory) {
       p.node = lab.nodes[static_cast<std::size_t>(i) % lab.nodes.size()].name;
       p.labels = d.labels;
       p.image = d.image;
+      p.ports = d.ports;
       p.where = d.where;
       pods.specs.push_back(std::move(p));
       pods.owners.push_back(d.name);
@@ -453,6 +454,18 @@ Result<std::vector<Ipv4>> assign_addresses(LabPlan& plan, const std::vector<PodS
   return out;
 }
 
+// A server image's test server: on its declared ports when the pod declares some (TCP ports serve
+// HTTP, UDP ports answer datagrams), else on the image's own port (or the Deployment's).
+std::vector<std::string> server_argv(const ImageEntry& image, std::uint16_t port, const std::vector<ContainerPort>& declared) {
+  std::vector<std::string> argv{"kn-netexec"};
+  for (const ContainerPort& cp : declared)
+    argv.insert(argv.end(), {cp.protocol == "UDP" ? "--udp-port" : "--http-port", std::to_string(cp.port)});
+  if (!declared.empty()) return argv;
+  argv.insert(argv.end(), {"--http-port", std::to_string(port)});
+  if (image.udp_port) argv.insert(argv.end(), {"--udp-port", std::to_string(image.udp_port)});
+  return argv;
+}
+
 // The containers of a pod: the lab file's, or the image's (from the catalogue), each with what
 // the Kubernetes downward API would give it, then its own environment.
 Result<std::vector<ContainerPlan>> containers_of(const Lab& lab, const ImageCatalogue& images, const PodSpec& spec,
@@ -469,9 +482,7 @@ Result<std::vector<ContainerPlan>> containers_of(const Lab& lab, const ImageCata
     if (!p.deployment.empty())
       for (auto& d : lab.deployments)
         if (d.name == p.deployment && d.ns == p.ns && d.port) port = *d.port;
-    c.command = image->server ? std::vector<std::string>{"kn-netexec", "--http-port", std::to_string(port)}
-                              : std::vector<std::string>{"sleep", "infinity"};
-    if (image->udp_port) c.command.insert(c.command.end(), {"--udp-port", std::to_string(image->udp_port)});
+    c.command = image->server ? server_argv(*image, port, spec.ports) : std::vector<std::string>{"sleep", "infinity"};
     if (!spec.args.empty()) c.command = spec.args;
     c.env = spec.env;
     containers.push_back(std::move(c));
@@ -527,6 +538,7 @@ Status plan_pods(const Lab& lab, const ImageCatalogue& images, const PlanMemory*
     if (!veths[spec.node].insert(p.host_veth).second)
       return fail(state_error("plan veth names", fmt::format("no free veth name for pod {}", spec.name)));
     p.labels = spec.labels;
+    p.ports = spec.ports;
     p.containers = KN_TRY(containers_of(lab, images, spec, p, plan.state_dir));
     plan.pods.push_back(std::move(p));
   }

@@ -78,6 +78,7 @@ struct PodPlan {
   Cidr address;           // 10.244.1.2/24
   Ipv4 gateway;           // 10.244.1.1
   std::map<std::string, std::string> labels;
+  std::vector<ContainerPort> ports;  // declared (named ports of NetworkPolicies resolve here)
   std::vector<ContainerPlan> containers;
 };
 

@@ -84,7 +84,7 @@ TEST_CASE("unknown keys get a did-you-mean and the allowed keys") {
   Error e = bad(with("labels = { app = \"web\" }", "lables = { app = \"web\" }"));
   CHECK(e.detail == "unknown key 'lables' in [[pod]]");
   CHECK(e.hint.find("did you mean 'labels'?") != std::string::npos);
-  CHECK(e.hint.find("allowed keys in [[pod]]: name, namespace, node, labels, image, args, env, privileged, container") != std::string::npos);
+  CHECK(e.hint.find("allowed keys in [[pod]]: name, namespace, node, labels, image, args, env, ports, privileged, container") != std::string::npos);
   CHECK(e.where.line == 15);
   CHECK(e.where.column == 1);
 
