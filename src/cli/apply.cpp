@@ -26,32 +26,8 @@ bool exists(const Lab& lab, const ManifestObject& o) {
 // What the lab keeps of one object (its part of the lab's record), to tell "unchanged" from
 // "configured" as kubectl does.
 std::string recorded(const Lab& lab, const ManifestObject& o) {
-  Lab one;
-  one.name = lab.name;
-  one.nodes = lab.nodes;
-  auto spec = [&](auto& into, const auto& from) {
-    for (auto& x : from)
-      if (x.ns == o.ns && x.name == o.name) into.push_back(x);
-  };
-  std::string out;
-  auto meta = [&](const auto& from) {
-    for (auto& x : from)
-      if (x.meta.name == o.name && (o.ns.empty() || x.meta.ns == o.ns)) out += x.meta.yaml;
-  };
-  const L7Objects& l7 = lab.l7;
-  if (o.kind == "Pod") spec(one.pods, lab.pods);
-  else if (o.kind == "Deployment") spec(one.deployments, lab.deployments);
-  else if (o.kind == "Service") spec(one.services, lab.services);
-  else if (o.kind == "Namespace") meta(l7.namespaces);
-  else if (o.kind == "Secret") meta(l7.secrets);
-  else if (o.kind == "IngressClass") meta(l7.ingress_classes);
-  else if (o.kind == "Ingress") meta(l7.ingresses);
-  else if (o.kind == "GatewayClass") meta(l7.gateway_classes);
-  else if (o.kind == "Gateway") meta(l7.gateways);
-  else if (o.kind == "HTTPRoute") meta(l7.http_routes);
-  else if (o.kind == "TCPRoute" || o.kind == "UDPRoute") meta(l7.l4_routes);
-  else if (o.kind == "ReferenceGrant") meta(l7.reference_grants);
-  return out + write_lab(one);
+  const KindInfo* k = find_kind_exact(o.kind);
+  return k && k->record ? k->record(lab, o.ns, o.name) : std::string();
 }
 
 Result<int> run_apply(const ApplyOptions& o, const GlobalOptions& g) {

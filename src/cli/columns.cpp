@@ -6,6 +6,7 @@
 
 #include "core/text.hpp"
 #include "views/age.hpp"
+#include "views/selector.hpp"
 
 namespace knlab {
 
@@ -127,6 +128,8 @@ std::string route_hostnames(const Json& o, std::int64_t) {
   return h.empty() ? "" : "[" + join(h, ",") + "]";
 }
 
+std::string pod_selector(const Json& o) { return views::label_selector_of(at(o, {"spec", "podSelector"})).str(); }
+
 std::map<Kind, std::vector<Column>> make_columns() {
   auto s = [](std::initializer_list<const char*> path) { return [path = std::vector<const char*>(path)](const Json& o, std::int64_t) {
     const Json* j = &o;
@@ -196,6 +199,7 @@ std::map<Kind, std::vector<Column>> make_columns() {
   m[Kind::kTCPRoute] = {name_col(), age_col()};
   m[Kind::kUDPRoute] = {name_col(), age_col()};
   m[Kind::kReferenceGrant] = {name_col(), age_col()};
+  m[Kind::kNetworkPolicy] = {name_col(), col("POD-SELECTOR", [](const Json& o, std::int64_t) { return pod_selector(o); }), age_col()};
   return m;
 }
 

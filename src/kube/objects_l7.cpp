@@ -142,6 +142,7 @@ std::vector<Json> l7_objects(const LabView& v, Kind kind) {
       });
     }
     case Kind::kReferenceGrant: return each(v, kind, l7.reference_grants, none);
+    case Kind::kNetworkPolicy: return each(v, kind, l7.network_policies, none);
     default: return {};
   }
 }

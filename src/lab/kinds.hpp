@@ -22,6 +22,7 @@ inline constexpr std::string_view kGatewayGroup = "gateway.networking.k8s.io";
 enum class Kind {
   kNamespace, kNode, kPod, kDeployment, kReplicaSet, kService, kEndpoints, kEndpointSlice, kSecret,
   kIngressClass, kIngress, kGatewayClass, kGateway, kHTTPRoute, kTCPRoute, kUDPRoute, kReferenceGrant,
+  kNetworkPolicy,
 };
 
 struct KindInfo {
@@ -39,6 +40,9 @@ struct KindInfo {
   // The lab's objects of this kind (none for kinds derived from others: Node, Endpoints...).
   bool (*exists)(const Lab&, const std::string& ns, const std::string& name) = nullptr;
   bool (*remove)(Lab&, const std::string& ns, const std::string& name) = nullptr;
+  // What the lab records of the object (its TOML or its document), to tell "unchanged" from
+  // "configured" in apply.
+  std::string (*record)(const Lab&, const std::string& ns, const std::string& name) = nullptr;
 
   // "apps/v1" for the first served version (or `version`).
   std::string api_version(std::string_view version = {}) const;

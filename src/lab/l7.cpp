@@ -5,7 +5,7 @@ namespace knlab {
 bool L7Objects::empty() const {
   return namespaces.empty() && secrets.empty() && ingress_classes.empty() && ingresses.empty() &&
          gateway_classes.empty() && gateways.empty() && http_routes.empty() && l4_routes.empty() &&
-         reference_grants.empty();
+         reference_grants.empty() && network_policies.empty();
 }
 
 std::string_view to_string(ListenerProtocol p) {

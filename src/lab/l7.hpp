@@ -15,18 +15,11 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "lab/netpol.hpp"
+#include "lab/object_meta.hpp"
 
 namespace knlab {
 
-// metadata of every object: name, namespace, labels, annotations.
-struct ObjectMeta {
-  std::string name;
-  std::string ns = "default";
-  std::map<std::string, std::string> labels;
-  std::map<std::string, std::string> annotations;
-  SourceLocation where;  // where the document starts
-  std::string yaml;      // the document, canonical form (see above)
-};
 
 // --- Secret (type kubernetes.io/tls) -------------------------------------------------------
 struct SecretSpec {
@@ -198,7 +191,8 @@ struct NamespaceSpec {
   ObjectMeta meta;  // cluster-scoped
 };
 
-// Every L7 object of a lab, and the namespaces declared by Namespace objects.
+// The objects a lab keeps as the documents they came from: the L7 ones, the namespaces declared
+// by Namespace objects, and NetworkPolicies.
 struct L7Objects {
   std::vector<NamespaceSpec> namespaces;
   std::vector<SecretSpec> secrets;
@@ -209,6 +203,7 @@ struct L7Objects {
   std::vector<HttpRouteSpec> http_routes;
   std::vector<L4RouteSpec> l4_routes;
   std::vector<ReferenceGrantSpec> reference_grants;
+  std::vector<NetworkPolicySpec> network_policies;
   bool empty() const;
 };
 

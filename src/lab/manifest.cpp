@@ -292,6 +292,7 @@ std::string l7_yaml(const L7Objects& l7) {
   for (auto& x : l7.http_routes) add(x.meta.yaml);
   for (auto& x : l7.l4_routes) add(x.meta.yaml);
   for (auto& x : l7.reference_grants) add(x.meta.yaml);
+  for (auto& x : l7.network_policies) add(x.meta.yaml);
   return out;
 }
 

@@ -10,6 +10,7 @@
 
 #include "lab/kinds.hpp"
 #include "lab/manifest.hpp"
+#include "core/label_selector.hpp"
 #include "lab/yaml_doc.hpp"
 
 namespace knlab {
@@ -50,5 +51,8 @@ Status read_gateway(Reading& r);
 Status read_http_route(Reading& r);
 Status read_l4_route(Reading& r);
 Status read_reference_grant(Reading& r);
+Status read_network_policy(Reading& r);
+// metav1.LabelSelector at `key` (absent: empty, which selects everything).
+Result<LabelSelector> read_label_selector(const Fields& f, std::string_view key);
 
 }  // namespace knlab

@@ -11,6 +11,7 @@
 // Field values are what the iptables extensions' parsers store for the same options, so that
 // iptables-legacy-save prints our rules exactly as render_rule() does.
 #include "net/iptables.hpp"
+#include "net/ipset.hpp"
 
 #include <arpa/inet.h>
 #include <fmt/core.h>
@@ -22,6 +23,13 @@
 #include <linux/netfilter/xt_recent.h>
 #include <linux/netfilter/xt_statistic.h>
 #include <linux/netfilter/xt_tcpudp.h>
+#define _Bool bool  // xt_sctp.h's inline helpers are written in C
+#include <linux/netfilter/xt_sctp.h>
+#undef _Bool
+#include <linux/netfilter/xt_physdev.h>
+#include <linux/netfilter/xt_conntrack.h>
+#include <linux/netfilter/xt_set.h>
+#include <linux/netfilter/xt_NFLOG.h>
 #include <linux/netfilter_ipv4/ipt_REJECT.h>
 
 #include <algorithm>
@@ -55,11 +63,14 @@ constexpr std::size_t kMatchHdr = xt_align(sizeof(xt_entry_match));
 constexpr std::size_t kTargetHdr = xt_align(sizeof(xt_entry_target));
 constexpr std::size_t kMaxChainName = XT_EXTENSION_MAXNAMELEN - 1;  // 28, as iptables -N allows
 // The largest entry this encoder writes: every match at once and the largest target.
+constexpr std::size_t kMaxSets = 3;  // -m set matches in one rule
 constexpr std::size_t kMaxEntry =
-    sizeof(ipt_entry) + kMatchHdr * 6 + xt_align(sizeof(xt_comment_info)) +
+    sizeof(ipt_entry) + kMatchHdr * (9 + kMaxSets) + xt_align(sizeof(xt_comment_info)) +
+    xt_align(sizeof(xt_physdev_info)) + kMaxSets * xt_align(sizeof(xt_set_info_match_v1)) +
+    xt_align(sizeof(xt_conntrack_mtinfo3)) + xt_align(sizeof(xt_sctp_info)) +
     xt_align(sizeof(xt_tcp)) + xt_align(sizeof(xt_addrtype_info_v1)) +
     xt_align(sizeof(xt_mark_mtinfo1)) + xt_align(sizeof(xt_recent_mtinfo_v1)) +
-    xt_align(sizeof(xt_statistic_info)) + kTargetHdr + xt_align(sizeof(nf_nat_range2));
+    xt_align(sizeof(xt_statistic_info)) + kTargetHdr + xt_align(sizeof(xt_nflog_info)) + xt_align(sizeof(nf_nat_range2));
 
 struct IptcFree {
   void operator()(xtc_handle* h) const { iptc_free(h); }
@@ -78,9 +89,21 @@ struct Refusal {
 };
 
 // Builds ipt_entry blobs in one reusable, 8-byte aligned buffer (libiptc copies what it keeps).
+// The ipset index lookup of the namespace being written (called while inside it), remembered per
+// name for the length of one apply.
+std::function<std::optional<std::uint16_t>(const std::string&)> set_indexes() {
+  return [cache = std::make_shared<std::unordered_map<std::string, std::optional<std::uint16_t>>>()](const std::string& name) {
+    auto [it, added] = cache->try_emplace(name);
+    if (added) it->second = ipset_index(name);
+    return it->second;
+  };
+}
+
 class EntryBuilder {
  public:
-  explicit EntryBuilder(std::string table) : table_(std::move(table)) {}
+  // `set_index` finds an ipset's index by name in the namespace the rules go to.
+  using SetIndex = std::function<std::optional<std::uint16_t>(const std::string&)>;
+  explicit EntryBuilder(std::string table, SetIndex set_index = {}) : table_(std::move(table)), set_index_(std::move(set_index)) {}
 
   // Encodes `r`; the entry stays valid until the next build(). `chain_ok(name)` says whether a
   // jump target names a chain that exists.
@@ -98,8 +121,14 @@ class EntryBuilder {
     return std::nullopt;
   }
 
-  // The matches, in iptables-save's order: comment, tcp/udp, addrtype, mark, recent, statistic.
+  // The matches, in iptables-save's order: physdev, comment, set, conntrack, tcp/udp/sctp,
+  // addrtype, mark, recent, statistic.
   std::optional<Refusal> encode_matches(const IptRule& r) {
+    if (r.physdev_bridged) {
+      xt_physdev_info p{};
+      p.bitmask = XT_PHYSDEV_OP_BRIDGED;
+      put_match("physdev", 0, p);
+    }
     if (!r.comment.empty()) {
       if (r.comment.size() >= XT_MAX_COMMENT_LEN || r.comment.find('\0') != std::string::npos)
         return Refusal{fmt::format("comment is {} bytes long", r.comment.size()),
@@ -109,10 +138,29 @@ class EntryBuilder {
       std::memcpy(c.comment, r.comment.data(), r.comment.size());
       put_match("comment", 0, c);
     }
+    if (auto bad = encode_sets(r)) return bad;
+    if (r.ctstate) {
+      xt_conntrack_mtinfo3 c{};
+      c.match_flags = XT_CONNTRACK_STATE;
+      if (r.ctstate & IptRule::kCtInvalid) c.state_mask |= XT_CONNTRACK_STATE_INVALID;
+      if (r.ctstate & IptRule::kCtRelated) c.state_mask |= XT_CONNTRACK_STATE_BIT(IP_CT_RELATED);
+      if (r.ctstate & IptRule::kCtEstablished) c.state_mask |= XT_CONNTRACK_STATE_BIT(IP_CT_ESTABLISHED);
+      put_match("conntrack", 3, c);
+    }
     if (r.dport || r.want_proto_match) {
       if (r.proto.empty())
         return Refusal{"--dport (-m tcp/udp) without a protocol", "set proto to \"tcp\" or \"udp\""};
-      std::uint16_t lo = r.dport.value_or(0), hi = r.dport.value_or(0xffff);
+      std::uint16_t lo = r.dport.value_or(0), hi = r.dport_end.value_or(r.dport.value_or(0xffff));
+      if (hi < lo) return Refusal{fmt::format("port range {}:{} ends below its start", lo, hi), "the end of a range is at least its start"};
+      if (r.proto == "sctp") {
+        xt_sctp_info m{};
+        m.dpts[0] = lo;
+        m.dpts[1] = hi;
+        m.spts[0] = 0;
+        m.spts[1] = 0xffff;
+        m.flags = r.dport ? XT_SCTP_DEST_PORTS : 0;
+        put_match("sctp", 0, m);
+      }
       // xt_tcp and xt_udp share their port fields: any source port, the destination range.
       auto ports = [&](auto m) {
         m.spts[0] = 0;
@@ -122,11 +170,12 @@ class EntryBuilder {
         return m;
       };
       if (r.proto == "tcp") put_match("tcp", 0, ports(xt_tcp{}));
-      else put_match("udp", 0, ports(xt_udp{}));
+      else if (r.proto == "udp") put_match("udp", 0, ports(xt_udp{}));
     }
-    if (r.dst_type_local) {
+    if (r.dst_type_local || r.src_type_local) {
       xt_addrtype_info_v1 a{};
-      a.dest = XT_ADDRTYPE_LOCAL;
+      if (r.src_type_local) a.source = XT_ADDRTYPE_LOCAL;
+      if (r.dst_type_local) a.dest = XT_ADDRTYPE_LOCAL;
       put_match("addrtype", 1, a);
     }
     if (r.mark) {
@@ -152,6 +201,24 @@ class EntryBuilder {
       put_match("statistic", 0, s);
     }
 
+    return std::nullopt;
+  }
+
+  // -m set (revision 1): the set's index in this namespace, and its direction as libxt_set
+  // writes it (dimension 1; the flag bit 1 << 1 for src).
+  std::optional<Refusal> encode_sets(const IptRule& r) {
+    if (r.sets.size() > kMaxSets)
+      return Refusal{fmt::format("{} set matches in one rule", r.sets.size()), fmt::format("at most {}", kMaxSets)};
+    for (const IptRule::SetMatch& m : r.sets) {
+      auto index = set_index_ ? set_index_(m.name) : std::nullopt;
+      if (!index)
+        return Refusal{fmt::format("ipset {} does not exist in this namespace", m.name), "the ipsets a rule names are made before the rules"};
+      xt_set_info_match_v1 info{};
+      info.match_set.index = *index;
+      info.match_set.dim = 1;
+      info.match_set.flags = m.src ? (1 << 1) : 0;
+      put_match("set", 1, info);
+    }
     return std::nullopt;
   }
 
@@ -228,6 +295,23 @@ class EntryBuilder {
         put_target("REJECT", 0, j);
         break;
       }
+      case IptRule::Target::kMarkSet: {
+        xt_mark_tginfo2 m{};
+        m.mark = r.mark_bits;
+        m.mask = r.mark_mask;
+        put_target("MARK", 2, m);
+        break;
+      }
+      case IptRule::Target::kNflog: {
+        xt_nflog_info n{};
+        if (r.nflog_prefix.size() >= sizeof n.prefix)
+          return Refusal{fmt::format("NFLOG prefix is {} bytes long", r.nflog_prefix.size()), fmt::format("at most {}", sizeof n.prefix - 1)};
+        n.group = r.nflog_group;
+        n.threshold = XT_NFLOG_DEFAULT_THRESHOLD;
+        std::memcpy(n.prefix, r.nflog_prefix.data(), r.nflog_prefix.size());
+        put_target("NFLOG", 0, n);
+        break;
+      }
     }
     return std::nullopt;
   }
@@ -252,8 +336,10 @@ class EntryBuilder {
       ip.proto = IPPROTO_TCP;
     else if (r.proto == "udp")
       ip.proto = IPPROTO_UDP;
+    else if (r.proto == "sctp")
+      ip.proto = IPPROTO_SCTP;
     else if (!r.proto.empty())
-      return Refusal{fmt::format("protocol \"{}\" is not supported", r.proto), "use tcp or udp"};
+      return Refusal{fmt::format("protocol \"{}\" is not supported", r.proto), "use tcp, udp or sctp"};
     return std::nullopt;
   }
 
@@ -295,6 +381,7 @@ class EntryBuilder {
   }
 
   std::string table_;
+  SetIndex set_index_;
   alignas(8) unsigned char buf_[kMaxEntry] = {};
   std::size_t used_ = 0;
 };
@@ -461,7 +548,7 @@ std::optional<std::pair<const IptRule*, Refusal>> check_graph(const IptTable& t)
 
 class Applier {
  public:
-  Applier(const NetnsRef& ns, const IptTable& table) : ns_(ns), t_(table), enc_(table.name) {}
+  Applier(const NetnsRef& ns, const IptTable& table) : ns_(ns), t_(table), enc_(table.name, set_indexes()) {}
 
   // One attempt; *again is set when the kernel reports a concurrent change (EAGAIN).
   Status run(bool* again) {
@@ -747,7 +834,7 @@ Result<bool> iptables_in_place(const NetnsRef& ns, const IptTable& table) {
   std::map<std::string, std::vector<const IptRule*>> by_chain;
   for (const IptRule& r : table.rules) by_chain[r.chain].push_back(&r);
   std::set<std::string> wanted(table.chains.begin(), table.chains.end()), missing = wanted;
-  EntryBuilder enc(table.name);
+  EntryBuilder enc(table.name, set_indexes());
   // Rule `want` is entry `e`: encoded as iptables_apply would, compared as it compares hooks.
   auto same = [&](const ipt_entry* e, const IptRule& want) {
     if (enc.build(want, [&](const std::string& c) { return wanted.contains(c) || iptc_is_chain(c.c_str(), h.get()); }))

@@ -91,10 +91,18 @@ std::string render_rule(const IptRule& r) {
     out += " -p ";
     out += r.proto;
   }
+  if (r.physdev_bridged) out += " -m physdev --physdev-is-bridged";
   // -m comment: "" means no comment match (the model cannot ask for an empty comment).
   if (!r.comment.empty()) {
     out += " -m comment --comment";
     append_save_string(out, r.comment);
+  }
+  for (const IptRule::SetMatch& m : r.sets) out += fmt::format(" -m set --match-set {} {}", m.name, m.src ? "src" : "dst");
+  if (r.ctstate) {
+    std::string states;
+    for (auto [bit, name] : {std::pair{IptRule::kCtInvalid, "INVALID"}, {IptRule::kCtRelated, "RELATED"}, {IptRule::kCtEstablished, "ESTABLISHED"}})
+      if (r.ctstate & bit) states += (states.empty() ? "" : ",") + std::string(name);
+    out += " -m conntrack --ctstate " + states;
   }
   if (!r.proto.empty() && (r.dport || r.want_proto_match)) {
     out += " -m ";
@@ -103,8 +111,11 @@ std::string render_rule(const IptRule& r) {
   if (r.dport) {
     out += " --dport ";
     out += std::to_string(*r.dport);
+    if (r.dport_end && *r.dport_end != *r.dport) out += fmt::format(":{}", *r.dport_end);
   }
-  if (r.dst_type_local) out += " -m addrtype --dst-type LOCAL";
+  if (r.src_type_local || r.dst_type_local) out += " -m addrtype";
+  if (r.src_type_local) out += " --src-type LOCAL";
+  if (r.dst_type_local) out += " --dst-type LOCAL";
   if (r.mark) {
     out += " -m mark";
     if (r.mark->negated) out += " !";
@@ -158,6 +169,17 @@ std::string render_rule(const IptRule& r) {
       break;
     case IptRule::Target::kReject:
       out += " -j REJECT --reject-with icmp-port-unreachable";
+      break;
+    case IptRule::Target::kMarkSet:
+      out += fmt::format(" -j MARK --set-xmark {:#x}/{:#x}", r.mark_bits, r.mark_mask);
+      break;
+    case IptRule::Target::kNflog:
+      out += " -j NFLOG";
+      if (!r.nflog_prefix.empty()) {
+        out += " --nflog-prefix";
+        append_save_string(out, r.nflog_prefix);
+      }
+      if (r.nflog_group) out += fmt::format(" --nflog-group {}", r.nflog_group);
       break;
   }
   return out;

@@ -14,9 +14,11 @@
 
 namespace knlab {
 
-// One rule. Matches are ANDed; rendering follows iptables-save's order:
-//   [! -s SRC] [-d DST] [-i IN] [-o OUT] [-p PROTO] [-m comment --comment C]
-//   [-m PROTO --dport P] [-m addrtype --dst-type LOCAL] [-m mark [!] --mark V/M]
+// One rule. Matches are ANDed; rendering follows iptables-save's order (the order of the
+// entry's matches):
+//   [! -s SRC] [-d DST] [-i IN] [-o OUT] [-p PROTO] [-m physdev --physdev-is-bridged]
+//   [-m comment --comment C] [-m set --match-set S src|dst]... [-m conntrack --ctstate ...]
+//   [-m PROTO --dport P[:Q]] [-m addrtype --src-type/--dst-type LOCAL] [-m mark [!] --mark V/M]
 //   [-m recent ...] [-m statistic --mode random --probability P] -j TARGET [target options]
 struct IptRule {
   std::string chain;
@@ -27,9 +29,20 @@ struct IptRule {
   std::optional<Cidr> dst;
   std::string in_iface;            // -i
   std::string out_iface;           // -o
-  std::string proto;               // "tcp", "udp" or "" (any)
+  std::string proto;               // "tcp", "udp", "sctp" or "" (any)
   std::optional<std::uint16_t> dport;  // needs proto: -m tcp --dport N (also renders "-m tcp" alone
                                        // when proto is set and want_proto_match is true)
+  std::optional<std::uint16_t> dport_end;  // with dport: the range --dport N:M
+  bool physdev_bridged = false;    // -m physdev --physdev-is-bridged (the frame crosses a bridge)
+  struct SetMatch {
+    std::string name;              // an ipset of the same namespace
+    bool src = true;               // src or dst
+  };
+  std::vector<SetMatch> sets;      // -m set --match-set NAME src|dst, each
+  // -m conntrack --ctstate: kCtInvalid | kCtRelated | kCtEstablished (0: no conntrack match)
+  static constexpr std::uint8_t kCtInvalid = 1, kCtRelated = 2, kCtEstablished = 4;
+  std::uint8_t ctstate = 0;
+  bool src_type_local = false;     // -m addrtype --src-type LOCAL
   bool want_proto_match = false;   // "-m tcp" without --dport (kube-proxy's DNAT rules have it)
   std::string comment;             // -m comment --comment "..."
   bool dst_type_local = false;     // -m addrtype --dst-type LOCAL
@@ -57,12 +70,17 @@ struct IptRule {
     kMarkOr,      // -j MARK --or-mark <mark_bits>
     kMarkXor,     // -j MARK --xor-mark <mark_bits>
     kReject,      // -j REJECT --reject-with icmp-port-unreachable
+    kMarkSet,     // -j MARK --set-xmark <mark_bits>/<mark_mask>
+    kNflog,       // -j NFLOG [--nflog-prefix P] --nflog-group G
   };
   Target target = Target::kJump;
   std::string jump;                // for kJump: "KUBE-SVC-...", "ACCEPT", "RETURN", "DROP"
   Ipv4 to_ip;                      // kDnat
   std::uint16_t to_port = 0;       // kDnat
-  std::uint32_t mark_bits = 0;     // kMarkOr / kMarkXor
+  std::uint32_t mark_bits = 0;     // kMarkOr / kMarkXor / kMarkSet
+  std::uint32_t mark_mask = 0;     // kMarkSet
+  std::uint16_t nflog_group = 0;   // kNflog
+  std::string nflog_prefix;        // kNflog: at most 63 bytes
   bool random_fully = false;       // kMasquerade
 };
 

@@ -75,6 +75,9 @@ struct Render {
   Argv operator()(const IptablesApply& o) const {
     return {"ip", "netns", "exec", o.netns, "iptables-legacy-restore", "--noflush"};
   }
+  Argv operator()(const IpsetApply& o) const {
+    return {"ip", "netns", "exec", o.netns, "ipset", "restore", "-exist"};
+  }
   Argv operator()(const FileReplace& o) const {
     if (o.in_place) return {"cp", "/dev/stdin", o.path};  // same inode
     return {"install", "-m", "0644", "/dev/stdin", o.path};  // a new file renamed over the old one
@@ -147,6 +150,8 @@ std::string op_display(const Op& op) {
   if (auto* c = std::get_if<ContainerStart>(&op)) out += fmt::format(" >>{} 2>&1 &", c->log_path);
   if (std::holds_alternative<PauseStart>(op)) out += " &";
   if (auto* t = std::get_if<IptablesApply>(&op)) out += " <<'EOF'\n" + render_iptables_save(t->table) + "EOF";
+  if (auto* s = std::get_if<IpsetApply>(&op))
+    out += fmt::format("{} <<'EOF'\n{}EOF", s->prune ? "   # and destroy kn-lab's other sets" : "", render_ipset_save(s->sets));
   if (auto* d = std::get_if<DaemonStart>(&op)) out += fmt::format(" >>{} 2>&1 &", d->log_path);
   if (auto* w = std::get_if<BgpWait>(&op)) {
     out += "   # until every session is Established and routes to";

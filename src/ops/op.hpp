@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/ip.hpp"
+#include "ops/ipset.hpp"
 #include "ops/iptables_rule.hpp"
 
 namespace knlab {
@@ -138,6 +139,15 @@ struct IptablesApply {
   IptTable table;
 };
 
+// The NetworkPolicy ipsets of a node (kube-router's KUBE-SRC-*/KUBE-DST-*), made exactly these,
+// member by member; with `prune`, kn-lab's sets not listed are destroyed (after the rules that
+// named them are gone). Before the filter table that names them, and pruned after it.
+struct IpsetApply {
+  std::string netns;
+  std::vector<IpSet> sets;
+  bool prune = false;
+};
+
 // What a live change does after its new pods and rules are in place (never undone: by then the
 // record already says where the lab is going, and the next `up` finishes what a crash left).
 
@@ -182,7 +192,7 @@ struct PathRemove {
 
 using Op = std::variant<NetnsAdd, SysctlSet, LinkUp, BridgeAdd, VethAdd, BridgePortSet, AddrAdd,
                         RouteAdd, VxlanAdd, NeighAdd, FdbAdd, FileWrite, PauseStart, ContainerStart,
-                        DaemonStart, BgpWait, IptablesApply, FileReplace, NginxReload, ProcessSignal,
+                        DaemonStart, BgpWait, IptablesApply, IpsetApply, FileReplace, NginxReload, ProcessSignal,
                         AddrDel, NetnsRemove, PathRemove>;
 
 // The equivalent command, as argv (never a shell string).

@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "net/address.hpp"
+#include "net/ipset.hpp"
 #include "net/iptables.hpp"
 #include "net/link.hpp"
 #include "net/neighbour.hpp"
@@ -180,6 +181,11 @@ struct LiveExecutor::Visitor {
   Result<Outcome> operator()(const IptablesApply& o) {
     NsContext* c = KN_TRY(ctx(o.netns));
     KN_TRY(iptables_apply(c->ns, o.table));
+    return Outcome{};
+  }
+  Result<Outcome> operator()(const IpsetApply& o) {
+    NsContext* c = KN_TRY(ctx(o.netns));
+    KN_TRY(ipset_apply(c->ns, o.sets, o.prune));
     return Outcome{};
   }
   Result<Outcome> operator()(const ContainerStart& o) {
