@@ -66,6 +66,7 @@ Result<Manifest> load_manifest_files(const std::vector<std::string>& files) {
     append(all.l7.http_routes, m.l7.http_routes);
     append(all.l7.l4_routes, m.l7.l4_routes);
     append(all.l7.reference_grants, m.l7.reference_grants);
+    append(all.l7.network_policies, m.l7.network_policies);
   }
   return all;
 }

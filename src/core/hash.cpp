@@ -80,3 +80,12 @@ std::string hex(const std::uint8_t* data, std::size_t size) {
 }
 
 }  // namespace knlab
+
+namespace knlab {
+
+std::string hash16(std::string_view input) {
+  auto digest = sha256(input);
+  return base32(digest.data(), digest.size()).substr(0, 16);
+}
+
+}  // namespace knlab

@@ -58,27 +58,13 @@ namespace {
 
 using namespace kube;
 
-// Kubernetes' own namespaces, the lab's and those its objects are in.
-std::vector<std::string> namespaces(const LabView& v) {
-  std::set<std::string> out = {"default", "kube-node-lease", "kube-public", "kube-system"};
-  for (auto& n : v.plan.l7.namespaces) out.insert(n.meta.name);
-  for (auto& p : v.plan.pods) out.insert(p.ns);
-  for (auto& s : v.plan.services) out.insert(s.spec.ns);
-  for (auto& d : v.plan.deployments) out.insert(d.ns);
-  return {out.begin(), out.end()};
-}
-
 std::vector<Json> namespace_objects(const LabView& v) {
   std::vector<Json> out;
-  for (const std::string& ns : namespaces(v)) {
+  for (const std::string& ns : namespace_names(v.plan)) {
     Json o = object(v, kind_info(Kind::kNamespace), "", ns);
-    std::map<std::string, std::string> l = {{"kubernetes.io/metadata.name", ns}};
     for (const NamespaceSpec& n : v.plan.l7.namespaces)
-      if (n.meta.name == ns) {
-        l.insert(n.meta.labels.begin(), n.meta.labels.end());
-        if (!n.meta.annotations.empty()) o["metadata"]["annotations"] = labels(n.meta.annotations);
-      }
-    o["metadata"]["labels"] = labels(l);
+      if (n.meta.name == ns && !n.meta.annotations.empty()) o["metadata"]["annotations"] = labels(n.meta.annotations);
+    o["metadata"]["labels"] = labels(namespace_labels(v.plan, ns));
     o["spec"] = {{"finalizers", {"kubernetes"}}};
     o["status"] = {{"phase", "Active"}};
     out.push_back(std::move(o));

@@ -3,9 +3,9 @@
 namespace knlab {
 
 bool L7Objects::empty() const {
-  return namespaces.empty() && secrets.empty() && ingress_classes.empty() && ingresses.empty() &&
-         gateway_classes.empty() && gateways.empty() && http_routes.empty() && l4_routes.empty() &&
-         reference_grants.empty() && network_policies.empty();
+  bool none = true;
+  each([&](const auto& v) { none = none && v.empty(); });
+  return none;
 }
 
 std::string_view to_string(ListenerProtocol p) {

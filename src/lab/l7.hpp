@@ -205,6 +205,20 @@ struct L7Objects {
   std::vector<ReferenceGrantSpec> reference_grants;
   std::vector<NetworkPolicySpec> network_policies;
   bool empty() const;
+
+  // Calls f(vector) for each kind's objects, in the order they are recorded: the one list of
+  // the members, for what is done to all of them (merge, record, emptiness).
+  template <class F>
+  void each(F&& f) const { each_of(*this, f); }
+  template <class F>
+  void each(F&& f) { each_of(*this, f); }
+
+ private:
+  template <class Self, class F>
+  static void each_of(Self& l7, F& f) {
+    f(l7.namespaces), f(l7.secrets), f(l7.ingress_classes), f(l7.ingresses), f(l7.gateway_classes), f(l7.gateways);
+    f(l7.http_routes), f(l7.l4_routes), f(l7.reference_grants), f(l7.network_policies);
+  }
 };
 
 std::string_view to_string(ListenerProtocol p);

@@ -158,13 +158,16 @@ Result<std::string> read_file(const std::string& path) {
 }
 
 template <class T>
-bool same_object(const T& a, const ObjectMeta& b) {
-  return a.meta.ns == b.ns && a.meta.name == b.name;
+bool same_object(const T& a, const T& b) {
+  return a.meta.ns == b.meta.ns && a.meta.name == b.meta.name;
+}
+bool same_object(const L4RouteSpec& a, const L4RouteSpec& b) {
+  return a.protocol == b.protocol && a.meta.ns == b.meta.ns && a.meta.name == b.meta.name;
 }
 
 template <class T>
 void put(std::vector<T>& into, const T& x) {
-  auto it = std::find_if(into.begin(), into.end(), [&](const T& y) { return same_object(y, x.meta); });
+  auto it = std::find_if(into.begin(), into.end(), [&](const T& y) { return same_object(y, x); });
   if (it != into.end()) *it = x;
   else into.push_back(x);
 }
@@ -246,21 +249,16 @@ Status apply_manifest(Lab& lab, const Manifest& m) {
     if (it != next.services.end()) *it = sv;
     else next.services.push_back(sv);
   }
-  L7Objects& l7 = next.l7;
-  for (auto& x : m.l7.namespaces) put(l7.namespaces, x);
-  for (auto& x : m.l7.secrets) put(l7.secrets, x);
-  for (auto& x : m.l7.ingress_classes) put(l7.ingress_classes, x);
-  for (auto& x : m.l7.ingresses) put(l7.ingresses, x);
-  for (auto& x : m.l7.gateway_classes) put(l7.gateway_classes, x);
-  for (auto& x : m.l7.gateways) put(l7.gateways, x);
-  for (auto& x : m.l7.http_routes) put(l7.http_routes, x);
-  for (auto& x : m.l7.l4_routes) {
-    auto it = std::find_if(l7.l4_routes.begin(), l7.l4_routes.end(),
-                           [&](const L4RouteSpec& y) { return y.protocol == x.protocol && same_object(y, x.meta); });
-    if (it != l7.l4_routes.end()) *it = x;
-    else l7.l4_routes.push_back(x);
-  }
-  for (auto& x : m.l7.reference_grants) put(l7.reference_grants, x);
+  // Each object replaces the one of its kind, namespace and name (a TCPRoute and a UDPRoute of
+  // one name are two objects).
+  auto merge = [&](auto& into, const auto& from) {
+    for (auto& x : from) put(into, x);
+  };
+  merge(next.l7.namespaces, m.l7.namespaces), merge(next.l7.secrets, m.l7.secrets);
+  merge(next.l7.ingress_classes, m.l7.ingress_classes), merge(next.l7.ingresses, m.l7.ingresses);
+  merge(next.l7.gateway_classes, m.l7.gateway_classes), merge(next.l7.gateways, m.l7.gateways);
+  merge(next.l7.http_routes, m.l7.http_routes), merge(next.l7.l4_routes, m.l7.l4_routes);
+  merge(next.l7.reference_grants, m.l7.reference_grants), merge(next.l7.network_policies, m.l7.network_policies);
   KN_TRY(validate(next));
   lab = std::move(next);
   return {};
@@ -277,22 +275,14 @@ void delete_manifest(Lab& lab, const Manifest& m, std::vector<std::string>& miss
 
 std::string l7_yaml(const L7Objects& l7) {
   std::string out;
-  auto add = [&](const std::string& doc) {
-    if (doc.empty()) return;
-    if (!out.empty()) out += "---\n";
-    out += doc;
-    if (out.back() != '\n') out += '\n';
-  };
-  for (auto& x : l7.namespaces) add(x.meta.yaml);
-  for (auto& x : l7.secrets) add(x.meta.yaml);
-  for (auto& x : l7.ingress_classes) add(x.meta.yaml);
-  for (auto& x : l7.ingresses) add(x.meta.yaml);
-  for (auto& x : l7.gateway_classes) add(x.meta.yaml);
-  for (auto& x : l7.gateways) add(x.meta.yaml);
-  for (auto& x : l7.http_routes) add(x.meta.yaml);
-  for (auto& x : l7.l4_routes) add(x.meta.yaml);
-  for (auto& x : l7.reference_grants) add(x.meta.yaml);
-  for (auto& x : l7.network_policies) add(x.meta.yaml);
+  l7.each([&](const auto& items) {
+    for (auto& x : items) {
+      if (x.meta.yaml.empty()) continue;
+      if (!out.empty()) out += "---\n";
+      out += x.meta.yaml;
+      if (out.back() != '\n') out += '\n';
+    }
+  });
   return out;
 }
 

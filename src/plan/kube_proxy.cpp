@@ -12,11 +12,6 @@ namespace knlab {
 
 namespace {
 
-std::string hash16(const std::string& input) {
-  auto digest = sha256(input);
-  return base32(digest.data(), digest.size()).substr(0, 16);
-}
-
 std::string endpoint_str(const ServicePortPlan& p, const EndpointPlan& e) { return fmt::format("{}:{}", e.ip.str(), p.target_port); }
 
 IptRule rule(std::string chain) {

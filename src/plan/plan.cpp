@@ -9,6 +9,7 @@
 #include "core/hash.hpp"
 #include "plan/bird.hpp"
 #include "plan/kube_proxy.hpp"
+#include "plan/netpol.hpp"
 #include "plan/nginx.hpp"
 #include "plan/naming.hpp"
 
@@ -267,7 +268,7 @@ std::vector<std::array<std::string, 3>> plan_objects(const LabPlan& plan) {
   };
   add("Secret", l7.secrets), add("IngressClass", l7.ingress_classes), add("Ingress", l7.ingresses);
   add("GatewayClass", l7.gateway_classes), add("Gateway", l7.gateways), add("HTTPRoute", l7.http_routes);
-  add("ReferenceGrant", l7.reference_grants);
+  add("ReferenceGrant", l7.reference_grants), add("NetworkPolicy", l7.network_policies);
   for (auto& r : l7.l4_routes) out.push_back({r.protocol == ListenerProtocol::kUDP ? "UDPRoute" : "TCPRoute", r.meta.ns, r.meta.name});
   for (auto& ns : spaces) out.push_back({"Namespace", "", ns});
   return out;
@@ -716,10 +717,17 @@ std::vector<Op> up_ops(const LabPlan& plan) {
   for (const PodPlan& p : plan.pods) pod_ops(plan, p, ops);
   if (plan.has_wire()) cross_node_ops(plan, ops);
   if (!plan.cloud_lb_netns.empty()) cloud_lb_ops(plan, ops);
-  // kube-proxy: every node gets the Service rules (nat and filter), one commit per table.
-  if (!plan.services.empty())
-    for (const NodePlan& n : plan.nodes)
-      for (IptTable& t : kube_proxy_tables(plan, n)) ops.emplace_back(IptablesApply{n.netns, std::move(t)});
+  // kube-proxy: every node gets the Service rules (nat and filter), one commit per table; with
+  // NetworkPolicies, kube-router's ipsets first (the filter table names them), then its chains
+  // in filter, then its sets that are no longer named go.
+  if (has_node_tables(plan)) {
+    std::vector<IpSet> sets = has_network_policies(plan) ? network_policy_sets(plan) : std::vector<IpSet>{};
+    for (const NodePlan& n : plan.nodes) {
+      if (has_network_policies(plan)) ops.emplace_back(IpsetApply{n.netns, sets, false});
+      for (IptTable& t : node_tables(plan, n)) ops.emplace_back(IptablesApply{n.netns, std::move(t)});
+      if (has_network_policies(plan)) ops.emplace_back(IpsetApply{n.netns, sets, true});
+    }
+  }
   if (plan.dns) ops.emplace_back(FileWrite{plan.dns_hosts_path, dns_hosts_file(plan)});
   for (const DataPlanePlan& dp : plan.data_planes) data_plane_ops(plan, dp, ops);
   for (const PodPlan& p : plan.pods) container_ops(p, ops);
@@ -766,6 +774,22 @@ void cloud_lb_ops(const LabPlan& plan, std::vector<Op>& ops) {
     if (s.lb_ip) ops.emplace_back(AddrAdd{lb, "eth0", Cidr{*s.lb_ip, 32}});
   if (first.router) ops.emplace_back(RouteAdd{lb, Cidr{Ipv4{0}, 0}, first.router->addr, "eth0", false});
   ops.emplace_back(IptablesApply{lb, cloud_lb_table(plan)});
+}
+
+std::vector<std::string> namespace_names(const LabPlan& plan) {
+  std::set<std::string> out = {"default", "kube-node-lease", "kube-public", "kube-system"};
+  for (auto& n : plan.l7.namespaces) out.insert(n.meta.name);
+  for (auto& p : plan.pods) out.insert(p.ns);
+  for (auto& s : plan.services) out.insert(s.spec.ns);
+  for (auto& d : plan.deployments) out.insert(d.ns);
+  return {out.begin(), out.end()};
+}
+
+std::map<std::string, std::string> namespace_labels(const LabPlan& plan, const std::string& ns) {
+  std::map<std::string, std::string> l = {{"kubernetes.io/metadata.name", ns}};
+  for (const NamespaceSpec& n : plan.l7.namespaces)
+    if (n.meta.name == ns) l.insert(n.meta.labels.begin(), n.meta.labels.end());
+  return l;
 }
 
 }  // namespace knlab

@@ -129,6 +129,11 @@ struct LabPlan {
   std::vector<std::string> namespaces() const;
 };
 
+// Kubernetes' own namespaces, the lab's (Namespace objects) and those its objects are in.
+std::vector<std::string> namespace_names(const LabPlan& plan);
+// A namespace's labels: kubernetes.io/metadata.name and those of its Namespace object.
+std::map<std::string, std::string> namespace_labels(const LabPlan& plan, const std::string& ns);
+
 // A Service made concrete: its addresses and ports, and the endpoints its selector picks.
 struct EndpointPlan {
   std::string pod;

@@ -16,6 +16,7 @@
 #include <sstream>
 
 #include "lab/manifest.hpp"
+#include "net/ipset.hpp"
 #include "net/iptables.hpp"
 #include "net/link.hpp"
 #include "net/netns.hpp"
@@ -158,6 +159,13 @@ std::vector<std::string> op_namespaces(const Op& op) {
       op);
 }
 
+// Whether a node's sets are as IpsetApply would leave them (`have`: kn-lab's sets, by name).
+bool ipsets_in_place(const std::vector<IpSet>& have, const IpsetApply& want) {
+  for (const IpSet& w : want.sets)
+    if (std::find(have.begin(), have.end(), w) == have.end()) return false;
+  return !want.prune || have.size() == want.sets.size();
+}
+
 // Links, addresses, routes, neighbour and FDB entries, kube-proxy's rules: the network part of
 // up_ops is replayed. What is there answers EEXIST and is kept; what is missing (a deleted veth,
 // a flushed route, a deleted flannel.1) is made again and reported. iptables tables are checked
@@ -181,6 +189,12 @@ void repair_network(const std::vector<Op>& desired, const std::vector<std::strin
       if (same && *same) continue;
       result.drift.push_back(fmt::format("{}: the iptables {} table differed from kube-proxy's rules (rewritten)", ipt->netns,
                                          ipt->table.name));
+    }
+    if (auto* sets = std::get_if<IpsetApply>(&op)) {
+      auto ns = NetnsRef::open(sets->netns);
+      auto have = ns ? ipset_read(*ns) : Result<std::vector<IpSet>>(std::unexpected(ns.error()));
+      if (have && ipsets_in_place(*have, *sets)) continue;
+      result.drift.push_back(fmt::format("{}: kube-router's ipsets differed from the policies (repaired)", sets->netns));
     }
     if (auto* up = std::get_if<LinkUp>(&op)) {
       // Setting a link up is idempotent: report only a link that was down (or gone).

@@ -37,8 +37,9 @@ bool available(const Feature& f, const std::string& root) {
 }  // namespace
 
 Status check_kernel_features(const std::vector<Op>& ops, const std::string& root) {
-  bool vxlan = false, iptables = false, bridge = false;
+  bool vxlan = false, iptables = false, bridge = false, ipsets = false;
   for (const Op& op : ops) {
+    ipsets |= std::holds_alternative<IpsetApply>(op);
     vxlan |= std::holds_alternative<VxlanAdd>(op);
     iptables |= std::holds_alternative<IptablesApply>(op);
     bridge |= std::holds_alternative<BridgeAdd>(op);
@@ -50,6 +51,10 @@ Status check_kernel_features(const std::vector<Op>& ops, const std::string& root
     needed.push_back({"br_netfilter", "/proc/sys/net/bridge", "Services between pods of one node (bridged traffic through iptables)"});
     needed.push_back({"ip_tables", "/proc/net/ip_tables_names", "kube-proxy's rules (the legacy iptables tables)"});
     needed.push_back({"iptable_nat", "", "kube-proxy's nat table"});
+  }
+  if (ipsets) {
+    needed.push_back({"ip_set", "", "NetworkPolicy's ipsets (kube-router's KUBE-SRC-/KUBE-DST- sets)"});
+    needed.push_back({"xt_physdev", "", "NetworkPolicy between pods of one node (bridged traffic)"});
   }
   // nginx's dynamic modules (the stream module, for TCP and UDP listeners) are a package of their own.
   for (const Op& op : ops)

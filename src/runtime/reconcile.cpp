@@ -22,6 +22,7 @@
 #include "runtime/live_executor.hpp"
 #include "runtime/nginx_control.hpp"
 #include "runtime/preflight.hpp"
+#include "plan/netpol.hpp"
 #include "runtime/teardown.hpp"
 
 namespace knlab {
@@ -30,9 +31,32 @@ namespace {
 
 std::map<std::string, std::string> rendered_tables(const LabPlan& plan, const NodePlan& node) {
   std::map<std::string, std::string> out;
-  if (plan.services.empty()) return out;
-  for (const IptTable& t : kube_proxy_tables(plan, node)) out[t.name] = render_iptables_save(t);
+  for (const IptTable& t : node_tables(plan, node)) out[t.name] = render_iptables_save(t);
   return out;
+}
+
+// The nodes' iptables tables whose rendering changed, with kube-router's ipsets around them:
+// changed sets first (member by member), then the tables, then the sets no rule names go.
+void node_table_ops(const LabPlan& old, const LabPlan& neu, std::vector<Op>& ops, ChangeResult& result) {
+  std::vector<IpSet> before = network_policy_sets(old), after = network_policy_sets(neu);
+  bool sets_changed = before != after;
+  bool sets_gone = std::any_of(before.begin(), before.end(), [&](const IpSet& b) {
+    return std::none_of(after.begin(), after.end(), [&](const IpSet& a) { return a.name == b.name; });
+  });
+  for (const NodePlan& n : neu.nodes) {
+    if (sets_changed) ops.emplace_back(IpsetApply{n.netns, after, false});
+    auto was = rendered_tables(old, n);
+    auto now = rendered_tables(neu, n);
+    // A lab left without Services and policies keeps kube-proxy's base rules, as a cluster does.
+    if (was != now)
+      for (IptTable& t : has_node_tables(neu) ? node_tables(neu, n) : kube_proxy_tables(neu, n)) {
+        if (was[t.name] == now[t.name]) continue;
+        ops.emplace_back(IptablesApply{n.netns, std::move(t)});
+        ++result.tables;
+      }
+    if (sets_gone) ops.emplace_back(IpsetApply{n.netns, after, true});
+  }
+  if (sets_changed) result.ipsets = after.size();
 }
 
 const DataPlanePlan* data_plane_in(const LabPlan& plan, const DataPlanePlan& dp) {
@@ -67,16 +91,7 @@ std::vector<Op> make_ops(const LabPlan& old, const LabPlan& neu, ChangeResult& r
     if (render_iptables_save(cloud_lb_table(old)) != render_iptables_save(cloud_lb_table(neu)))
       ops.emplace_back(IptablesApply{neu.cloud_lb_netns, cloud_lb_table(neu)});
   }
-  for (const NodePlan& n : neu.nodes) {
-    auto before = rendered_tables(old, n);
-    auto after = rendered_tables(neu, n);
-    if (before == after) continue;
-    for (IptTable& t : kube_proxy_tables(neu, n)) {
-      if (before[t.name] == after[t.name]) continue;
-      ops.emplace_back(IptablesApply{n.netns, std::move(t)});
-      ++result.tables;
-    }
-  }
+  node_table_ops(old, neu, ops, result);
   if (neu.dns && !old.dns) ops.emplace_back(FileWrite{neu.dns_hosts_path, dns_hosts_file(neu)});
   for (const DataPlanePlan& dp : neu.data_planes)
     if (!data_plane_in(old, dp)) data_plane_ops(neu, dp, ops);
