@@ -1,11 +1,12 @@
 // kubectl describe: the shared helpers, tabwrite, and the describers of Namespace, Node,
-// Service, Endpoints and EndpointSlice (kubectl's describe.go).
+// Service, Endpoints and EndpointSlice (kubectl's describe.go); the dispatch by kind.
 #include "views/describe.hpp"
 
 #include <fmt/core.h>
 
 #include <algorithm>
 #include <ctime>
+#include <optional>
 
 #include "core/text.hpp"
 #include "views/age.hpp"
@@ -90,14 +91,29 @@ std::string labels_inline(const Json& labels) {
   return or_none(out);
 }
 
-std::string describe_time(std::string_view rfc3339) {
+namespace {
+
+std::optional<std::tm> utc_tm(std::string_view rfc3339) {
   auto t = parse_iso8601(rfc3339);
-  if (!t) return {};
+  if (!t) return std::nullopt;
   std::time_t tt = static_cast<std::time_t>(*t);
   std::tm tm{};
   gmtime_r(&tt, &tm);
+  return tm;
+}
+
+}  // namespace
+
+std::string describe_time(std::string_view rfc3339) {
+  auto tm = utc_tm(rfc3339);
   char buf[64];
-  std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+  return tm && std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &*tm) ? buf : std::string{};
+}
+
+std::string go_time(std::string_view rfc3339) {
+  auto tm = utc_tm(rfc3339);
+  char buf[64];
+  if (!tm || !std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S +0000 UTC", &*tm)) return "0001-01-01 00:00:00 +0000 UTC";  // Go's zero
   return buf;
 }
 
@@ -320,6 +336,7 @@ std::string describe_endpointslice(const Json& o) {
 std::vector<std::string_view> related_kinds(std::string_view kind) {
   if (kind == "Service") return {"Endpoints"};
   if (kind == "Node" || kind == "ReplicaSet") return {"Pod"};
+  if (kind == "Pod") return {"NetworkPolicy"};
   if (kind == "Deployment") return {"ReplicaSet"};
   if (kind == "Ingress" || kind == "HTTPRoute" || kind == "TCPRoute" || kind == "UDPRoute" || kind == "Gateway")
     return {"Service", "Endpoints"};
@@ -335,9 +352,10 @@ std::string describe(const Json& o, const DescribeContext& ctx) {
   else if (kind == "Service") out = describe_service(o, ctx);
   else if (kind == "Endpoints") out = describe_endpoints(o);
   else if (kind == "EndpointSlice") out = describe_endpointslice(o);
-  else if (kind == "Pod") out = describe_pod(o);
+  else if (kind == "Pod") out = describe_pod(o, ctx);
   else if (kind == "Deployment") out = describe_deployment(o, ctx);
   else if (kind == "ReplicaSet") out = describe_replicaset(o, ctx);
+  else if (kind == "NetworkPolicy") out = describe_networkpolicy(o);
   else out = describe_l7(o, ctx);
   if (out.empty()) out = describe_generic_head(o) + "Events:\t<none>\n";
   return tabwrite(out);

@@ -20,6 +20,9 @@ std::string or_none(std::string value);
 std::string labels_inline(const Json& labels);
 // "Mon, 02 Jan 2006 15:04:05 +0000" from an RFC 3339 time ("" when missing or invalid).
 std::string describe_time(std::string_view rfc3339);
+// Go's time.Time.String() of a metav1.Time, as kubectl's %s prints it: "2006-01-02 15:04:05 +0000
+// UTC" (UTC, whole seconds); Go's zero time when missing or invalid.
+std::string go_time(std::string_view rfc3339);
 
 // The lines every describer starts with, written with '\t' for tabwrite: Name, Namespace (when
 // namespaced), Labels and Annotations one per line (printLabelsMultiline).
@@ -43,10 +46,15 @@ std::string describe_node(const Json& o, const DescribeContext& ctx);
 std::string describe_service(const Json& o, const DescribeContext& ctx);
 std::string describe_endpoints(const Json& o);
 std::string describe_endpointslice(const Json& o);
-std::string describe_pod(const Json& o);
+std::string describe_pod(const Json& o, const DescribeContext& ctx);
 std::string describe_deployment(const Json& o, const DescribeContext& ctx);
 std::string describe_replicaset(const Json& o, const DescribeContext& ctx);
 std::string describe_l7(const Json& o, const DescribeContext& ctx);  // "" when not an L7 kind
+std::string describe_networkpolicy(const Json& o);
+// kn-lab's addition to describe pod: "NetworkPolicies:" and the policies of the context that
+// select the pod, "NetworkPolicies:\t<none>" when none does; "" when the context holds no
+// NetworkPolicy at all (the lab has none: describe pod stays kubectl's).
+std::string pod_network_policies(const Json& pod, const DescribeContext& ctx);
 // Head for kinds without a describer: name, labels, API Version, Kind.
 std::string describe_generic_head(const Json& o);
 

@@ -1,5 +1,6 @@
 // kubectl describe of Pods, Deployments and ReplicaSets (describe.go: describePod,
-// describeDeployment, describeReplicaSet, DescribePodTemplate).
+// describeDeployment, describeReplicaSet, DescribePodTemplate); a pod's NetworkPolicies are
+// kn-lab's own section (describe_netpol.cpp).
 #include <fmt/core.h>
 
 #include "core/text.hpp"
@@ -82,7 +83,7 @@ bool owned_by(const Json& o, std::string_view kind, std::string_view name) {
 
 }  // namespace
 
-std::string describe_pod(const Json& o) {
+std::string describe_pod(const Json& o, const DescribeContext& ctx) {
   const Json& md = field(o, "metadata");
   const Json& spec = field(o, "spec");
   const Json& status = field(o, "status");
@@ -102,6 +103,7 @@ std::string describe_pod(const Json& o) {
   for (const Json& c : status.value("conditions", Json::array())) out += fmt::format("  {} \t{} \n", str(c, "type"), str(c, "status"));
   out += "Volumes:\t<none>\n";
   out += fmt::format("QoS Class:\t{}\nNode-Selectors:\t<none>\nTolerations:\t<none>\n", str(status, "qosClass"));
+  out += pod_network_policies(o, ctx);
   (void)md;
   return out + "Events:\t<none>\n";
 }
