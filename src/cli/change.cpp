@@ -31,6 +31,7 @@ void print_change(std::string_view what, const ChangeResult& r) {
   if (!r.removed.empty())
     detail += fmt::format("{}{} pod{} removed", detail.empty() ? "" : ", ", r.removed.size(), r.removed.size() == 1 ? "" : "s");
   if (r.tables) detail += fmt::format("{}{} iptables table{} replaced", detail.empty() ? "" : ", ", r.tables, r.tables == 1 ? "" : "s");
+  if (r.ipsets) detail += fmt::format("{}ipsets updated", detail.empty() ? "" : ", ");
   if (!r.reloaded.empty())
     detail += fmt::format("{}nginx reloaded in {}", detail.empty() ? "" : ", ", fmt::join(r.reloaded, ", "));
   if (detail.empty()) detail = "nothing in the kernel changed";

@@ -11,6 +11,7 @@ bool operator==(const LabelRequirement& a, const LabelRequirement& b) {
 bool requirement_holds(const LabelRequirement& r, bool has, const std::string& value) {
   bool listed = std::find(r.values.begin(), r.values.end(), value) != r.values.end();
   switch (r.op) {
+    case LabelRequirement::Op::kEquals:
     case LabelRequirement::Op::kIn: return has && listed;
     case LabelRequirement::Op::kNotIn: return !has || !listed;
     case LabelRequirement::Op::kExists: return has;
@@ -28,17 +29,18 @@ bool LabelSelector::matches(const std::map<std::string, std::string>& labels) co
 
 std::string LabelSelector::str() const {
   if (requirements.empty()) return "<none>";
+  std::vector<LabelRequirement> sorted = requirements;
+  std::stable_sort(sorted.begin(), sorted.end(), [](const LabelRequirement& a, const LabelRequirement& b) { return a.key < b.key; });
   std::string out;
-  for (const LabelRequirement& r : requirements) {
+  for (LabelRequirement& r : sorted) {
     if (!out.empty()) out += ',';
-    auto values = [&] {
-      std::string v;
-      for (const std::string& x : r.values) v += (v.empty() ? "" : ",") + x;
-      return "(" + v + ")";
-    };
+    std::sort(r.values.begin(), r.values.end());
+    std::string values;
+    for (const std::string& x : r.values) values += (values.empty() ? "" : ",") + x;
     switch (r.op) {
-      case LabelRequirement::Op::kIn: out += r.values.size() == 1 ? r.key + "=" + r.values[0] : r.key + " in " + values(); break;
-      case LabelRequirement::Op::kNotIn: out += r.key + " notin " + values(); break;
+      case LabelRequirement::Op::kEquals: out += r.key + "=" + (r.values.empty() ? std::string() : r.values[0]); break;
+      case LabelRequirement::Op::kIn: out += r.key + " in (" + values + ")"; break;
+      case LabelRequirement::Op::kNotIn: out += r.key + " notin (" + values + ")"; break;
       case LabelRequirement::Op::kExists: out += r.key; break;
       case LabelRequirement::Op::kDoesNotExist: out += "!" + r.key; break;
     }

@@ -10,19 +10,20 @@
 namespace knlab {
 
 struct LabelRequirement {
-  enum class Op { kIn, kNotIn, kExists, kDoesNotExist };
+  enum class Op { kEquals, kIn, kNotIn, kExists, kDoesNotExist };  // kEquals: a matchLabels entry
   std::string key;
   Op op = Op::kIn;
   std::vector<std::string> values;
 };
 
 struct LabelSelector {
-  std::vector<LabelRequirement> requirements;  // matchLabels first (as In of one value), then matchExpressions
+  std::vector<LabelRequirement> requirements;  // matchLabels first (kEquals), then matchExpressions
 
   // An empty selector selects everything.
   bool empty() const { return requirements.empty(); }
   bool matches(const std::map<std::string, std::string>& labels) const;
-  // metav1.FormatLabelSelector: "app=web,tier in (a,b),!canary"; "<none>" when empty.
+  // metav1.FormatLabelSelector: the requirements sorted by key (stable), values sorted:
+  // "app=web,tier in (a,b),!canary"; "<none>" when empty.
   std::string str() const;
   bool operator==(const LabelSelector&) const = default;
 };

@@ -41,14 +41,14 @@ Result<LabelRequirement> read_expression(const Fields& e) {
 
 }  // namespace
 
-// metav1.LabelSelector: matchLabels (each an In of one value, keys sorted), then matchExpressions.
+// metav1.LabelSelector: matchLabels (each an Equals, keys sorted), then matchExpressions.
 Result<LabelSelector> read_label_selector(const Fields& f, std::string_view key) {
   if (const YAML::Node* n = f.get(key); n && !n->IsMap())
     return fail(f.error(key, fmt::format("{} must be a label selector, not {}", f.path(key), type_name(*n)), kSelectorHint));
   Fields s = KN_TRY(f.object(key));
   KN_TRY(s.allow({"matchLabels", "matchExpressions"}));
   LabelSelector out;
-  for (auto& [k, v] : KN_TRY(read_labels(s, "matchLabels"))) out.requirements.push_back({k, LabelRequirement::Op::kIn, {v}});
+  for (auto& [k, v] : KN_TRY(read_labels(s, "matchLabels"))) out.requirements.push_back({k, LabelRequirement::Op::kEquals, {v}});
   for (const Fields& e : KN_TRY(s.objects("matchExpressions"))) out.requirements.push_back(KN_TRY(read_expression(e)));
   return out;
 }

@@ -66,7 +66,7 @@ constexpr std::size_t kMaxChainName = XT_EXTENSION_MAXNAMELEN - 1;  // 28, as ip
 constexpr std::size_t kMaxSets = 3;  // -m set matches in one rule
 constexpr std::size_t kMaxEntry =
     sizeof(ipt_entry) + kMatchHdr * (9 + kMaxSets) + xt_align(sizeof(xt_comment_info)) +
-    xt_align(sizeof(xt_physdev_info)) + kMaxSets * xt_align(sizeof(xt_set_info_match_v1)) +
+    xt_align(sizeof(xt_physdev_info)) + kMaxSets * xt_align(sizeof(xt_set_info_match_v4)) +
     xt_align(sizeof(xt_conntrack_mtinfo3)) + xt_align(sizeof(xt_sctp_info)) +
     xt_align(sizeof(xt_tcp)) + xt_align(sizeof(xt_addrtype_info_v1)) +
     xt_align(sizeof(xt_mark_mtinfo1)) + xt_align(sizeof(xt_recent_mtinfo_v1)) +
@@ -204,7 +204,7 @@ class EntryBuilder {
     return std::nullopt;
   }
 
-  // -m set (revision 1): the set's index in this namespace, and its direction as libxt_set
+  // -m set (revision 4, as iptables 1.8.9 writes it): the set's index in this namespace, and its direction as libxt_set
   // writes it (dimension 1; the flag bit 1 << 1 for src).
   std::optional<Refusal> encode_sets(const IptRule& r) {
     if (r.sets.size() > kMaxSets)
@@ -213,11 +213,11 @@ class EntryBuilder {
       auto index = set_index_ ? set_index_(m.name) : std::nullopt;
       if (!index)
         return Refusal{fmt::format("ipset {} does not exist in this namespace", m.name), "the ipsets a rule names are made before the rules"};
-      xt_set_info_match_v1 info{};
+      xt_set_info_match_v4 info{};
       info.match_set.index = *index;
       info.match_set.dim = 1;
       info.match_set.flags = m.src ? (1 << 1) : 0;
-      put_match("set", 1, info);
+      put_match("set", 4, info);
     }
     return std::nullopt;
   }

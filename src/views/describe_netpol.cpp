@@ -31,29 +31,8 @@ const Json& items(const Json& o, std::string_view key) {
   return j.is_array() ? j : empty;
 }
 
-// One labels.Requirement's String(): matchLabels are Equals ("k=v"), a matchExpressions In of one
-// value stays "k in (v)"; the values of in and notin sorted.
-std::string requirement_text(LabelRequirement r, bool from_match_labels) {
-  std::sort(r.values.begin(), r.values.end());
-  if (!from_match_labels && r.op == LabelRequirement::Op::kIn && r.values.size() == 1) return r.key + " in (" + r.values[0] + ")";
-  return LabelSelector{{std::move(r)}}.str();
-}
-
-// metav1.FormatLabelSelector: LabelSelectorAsSelector's requirements sorted by key (Go sorts
-// them with an insertion sort at these sizes: stable; here by key, then position, as
-// libstdc++ 12's stable_sort is deprecated under clang), joined by ","; "<none>" when empty.
-std::string format_label_selector(const Json& selector) {
-  LabelSelector s = label_selector_of(selector);
-  const Json& match_labels = field(selector, "matchLabels");
-  std::size_t equals = match_labels.is_object() ? match_labels.size() : 0;  // the first requirements
-  std::vector<std::tuple<std::string, std::size_t, std::string>> parts;
-  for (std::size_t i = 0; i < s.requirements.size(); ++i)
-    parts.emplace_back(s.requirements[i].key, i, requirement_text(s.requirements[i], i < equals));
-  std::sort(parts.begin(), parts.end());
-  std::vector<std::string> texts;
-  for (auto& part : parts) texts.push_back(std::move(std::get<2>(part)));
-  return or_none(join(texts, ","));
-}
+// metav1.FormatLabelSelector ("<none>" when empty).
+std::string format_label_selector(const Json& selector) { return label_selector_of(selector).str(); }
 
 // spec.policyTypes, or what the API server defaults them to when absent or empty
 // (SetDefaults_NetworkPolicy): Ingress, plus Egress when spec.egress has a rule.

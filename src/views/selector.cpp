@@ -6,7 +6,7 @@ LabelSelector label_selector_of(const Json& selector) {
   LabelSelector out;
   if (!selector.is_object()) return out;
   if (auto m = selector.find("matchLabels"); m != selector.end() && m->is_object())
-    for (auto& [k, v] : m->items()) out.requirements.push_back({k, LabelRequirement::Op::kIn, {v.is_string() ? v.get<std::string>() : v.dump()}});
+    for (auto& [k, v] : m->items()) out.requirements.push_back({k, LabelRequirement::Op::kEquals, {v.is_string() ? v.get<std::string>() : v.dump()}});
   if (auto e = selector.find("matchExpressions"); e != selector.end() && e->is_array())
     for (const Json& x : *e) {
       std::string op = x.value("operator", "");

@@ -7,7 +7,7 @@
 
 namespace knlab::views {
 
-// matchLabels (as In requirements of one value, keys sorted), then matchExpressions; a null or
+// matchLabels (Equals requirements, keys sorted), then matchExpressions; a null or
 // missing selector is empty.
 LabelSelector label_selector_of(const Json& selector);
 
