@@ -854,6 +854,65 @@ YAML_CASES = [
           - name: web
             image: nginx latest
         """, '{file}:8:12: invalid input: Pod default/web: spec.containers[0].image "nginx latest" is not a valid image reference'),
+    yaml("yaml-netpol-unknown-field", """
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata:
+          name: deny
+        spec:
+          podSelector: {}
+          ingres: []
+        """, "{file}:7:3: invalid input: NetworkPolicy default/deny: field spec.ingres is unknown or not supported by kn-lab",
+         "hint: did you mean 'ingress'?"),
+    yaml("yaml-netpol-selector-without-values", """
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata:
+          name: web
+        spec:
+          podSelector:
+            matchExpressions:
+            - {key: app, operator: In}
+        """, "{file}:8:28: invalid input: NetworkPolicy default/web: spec.podSelector.matchExpressions[0]: operator In needs values",
+         "hint: for example values: [web, api]"),
+    yaml("yaml-netpol-cidr-with-host-bits", """
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata:
+          name: web
+        spec:
+          podSelector: {}
+          ingress:
+          - from:
+            - ipBlock:
+                cidr: 10.0.0.1/8
+        """, '{file}:10:15: invalid input: NetworkPolicy default/web: spec.ingress[0].from[0].ipBlock.cidr "10.0.0.1/8" has host bits set',
+         "hint: the network is 10.0.0.0/8"),
+    yaml("yaml-netpol-except-outside-cidr", """
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata:
+          name: web
+        spec:
+          podSelector: {}
+          egress:
+          - to:
+            - ipBlock:
+                cidr: 10.0.0.0/16
+                except: [10.1.0.0/24]
+        """, "{file}:11:18: invalid input: NetworkPolicy default/web: spec.egress[0].to[0].ipBlock.except[0] 10.1.0.0/24 is not inside cidr 10.0.0.0/16"),
+    yaml("yaml-netpol-port-out-of-range", """
+        apiVersion: networking.k8s.io/v1
+        kind: NetworkPolicy
+        metadata:
+          name: web
+        spec:
+          podSelector: {}
+          ingress:
+          - ports:
+            - port: 70000
+        """, "{file}:9:13: invalid input: NetworkPolicy default/web: spec.ingress[0].ports[0].port = 70000 is out of range",
+         "hint: allowed: 1 to 65535"),
 ]
 
 
