@@ -41,7 +41,7 @@ std::string_view last_lines(std::string_view text, int n) {
 
 // Prints what is appended to the log while the container's process lives.
 void follow(std::ifstream& in, const LabView& v, const PodPlan& pod, const ContainerPlan& c) {
-  const ProcessRecord* rec = v.state.find(pod.name, c.name);
+  const ProcessRecord* rec = v.state.find(pod.key(), c.name);
   std::string chunk(4096, '\0');
   for (;;) {
     in.clear();

@@ -65,7 +65,7 @@ Json pod_spec(const LabView& v, const PodPlan& p) {
 Json container_statuses(const LabView& v, const PodView& pv, const std::string& started) {
   Json out = Json::array();
   for (const ContainerPlan& c : pv.pod->containers) {
-    const ProcessRecord* rec = v.state.find(pv.pod->name, c.name);
+    const ProcessRecord* rec = v.state.find(pv.pod->key(), c.name);
     Json state = pv.running ? Json{{"running", {{"startedAt", started}}}}
                             : Json{{"terminated", {{"exitCode", 1}, {"reason", "Error"}}}};
     out.push_back({{"name", c.name}, {"image", image_of(*pv.pod, c)}, {"imageID", ""}, {"ready", pv.running},

@@ -36,6 +36,12 @@ const NodePlan* LabPlan::node(std::string_view name) const {
   return it == nodes.end() ? nullptr : &*it;
 }
 
+const PodPlan* LabPlan::pod_by_key(std::string_view key) const {
+  for (const PodPlan& p : pods)
+    if (p.key() == key) return &p;
+  return nullptr;
+}
+
 const PodPlan* LabPlan::pod(std::string_view name) const {
   auto it = std::find_if(pods.begin(), pods.end(), [&](const PodPlan& p) { return p.name == name; });
   return it == pods.end() ? nullptr : &*it;
@@ -746,7 +752,7 @@ void pod_ops(const LabPlan& plan, const PodPlan& p, std::vector<Op>& ops) {
   ops.emplace_back(NetnsAdd{p.netns});
   ops.emplace_back(FileWrite{etc + "/hosts", pod_hosts_file(p)});
   ops.emplace_back(FileWrite{etc + "/resolv.conf", pod_resolv_conf(plan, p)});
-  ops.emplace_back(PauseStart{p.netns, p.name, p.name});
+  ops.emplace_back(PauseStart{p.netns, p.key(), p.name});
   ops.emplace_back(VethAdd{n->netns, p.host_veth, n->bridge, p.netns, p.ifname, n->pod_mtu});
   ops.emplace_back(BridgePortSet{n->netns, p.host_veth, true});
   ops.emplace_back(LinkUp{p.netns, "lo"});
@@ -757,7 +763,7 @@ void pod_ops(const LabPlan& plan, const PodPlan& p, std::vector<Op>& ops) {
 
 void container_ops(const PodPlan& p, std::vector<Op>& ops) {
   for (const ContainerPlan& c : p.containers)
-    ops.emplace_back(ContainerStart{p.netns, p.name, c.name, c.argv, c.env, c.log_path, p.privileged});
+    ops.emplace_back(ContainerStart{p.netns, p.key(), c.name, c.argv, c.env, c.log_path, p.privileged});
 }
 
 void cloud_lb_ops(const LabPlan& plan, std::vector<Op>& ops) {

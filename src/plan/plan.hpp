@@ -80,6 +80,9 @@ struct PodPlan {
   std::map<std::string, std::string> labels;
   std::vector<ContainerPort> ports;  // declared (named ports of NetworkPolicies resolve here)
   std::vector<ContainerPlan> containers;
+  // Unique in a lab (pods of two namespaces may share a name): "web", "web.dev", as the suffix of
+  // its network namespace. What its processes are recorded under.
+  std::string key() const { return ns == "default" ? name : name + "." + ns; }
 };
 
 struct LabPlan {
@@ -125,6 +128,7 @@ struct LabPlan {
 
   const NodePlan* node(std::string_view name) const;
   const PodPlan* pod(std::string_view name) const;
+  const PodPlan* pod_by_key(std::string_view key) const;
   // Every namespace of the lab, nodes first.
   std::vector<std::string> namespaces() const;
 };

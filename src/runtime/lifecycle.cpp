@@ -136,7 +136,7 @@ void record_processes(const Transaction& txn, LabState& state) {
 void kill_leftovers(const PodPlan& p, const LabState& state) {
   std::vector<pid_t> dead_sessions;
   for (const ProcessRecord& r : state.processes)
-    if (r.pod == p.name && !r.container.empty() && !process_alive(r.id)) dead_sessions.push_back(r.id.pid);
+    if (r.pod == p.key() && !r.container.empty() && !process_alive(r.id)) dead_sessions.push_back(r.id.pid);
   auto id = netns_id(p.netns);
   if (dead_sessions.empty() || !id) return;
   std::vector<pid_t> leftovers;
@@ -293,18 +293,18 @@ void repair_files(const LabPlan& plan, const std::vector<Op>& desired, const Lab
 // or not: a change killed before it recorded them); else its dead containers are restarted.
 void restart_ops(const PodPlan& p, const LabState& state, LiveExecutor& live, UpResult& result, std::vector<Op>& ops) {
   auto alive = [&](std::string_view what) {
-    const ProcessRecord* r = state.find(p.name, what);
+    const ProcessRecord* r = state.find(p.key(), what);
     return r && process_alive(r->id);
   };
   bool pause_ok = alive("");
   if (!pause_ok) {
     stop_all_in(p);
     result.drift.push_back(fmt::format("pod {}: its pause process is gone (restarted, with its containers)", p.name));
-    ops.emplace_back(PauseStart{p.netns, p.name, p.name});
+    ops.emplace_back(PauseStart{p.netns, p.key(), p.name});
   } else {
     if (!std::all_of(p.containers.begin(), p.containers.end(), [&](const ContainerPlan& c) { return alive(c.name); }))
       kill_leftovers(p, state);
-    live.adopt_pause(p.name, state.find(p.name, "")->id);
+    live.adopt_pause(p.key(), state.find(p.key(), "")->id);
   }
   std::vector<Op> containers;
   container_ops(p, containers);
@@ -339,7 +339,7 @@ Status repair(const std::string& name, LabState& state, UpResult& result, const 
   // Records of processes gone with pods the desired state does not have (a change killed before
   // it forgot them): a pod made again under such a name must not be judged by them.
   std::size_t records = state.processes.size();
-  std::erase_if(state.processes, [&](const ProcessRecord& r) { return !plan.pod(r.pod) && !process_alive(r.id); });
+  std::erase_if(state.processes, [&](const ProcessRecord& r) { return !plan.pod_by_key(r.pod) && !process_alive(r.id); });
   bool stamped = stamp_repaired(state, plan);
   if (stamped || state.processes.size() != records) KN_TRY(save_state(state, ""));
   std::vector<std::string> present = netns_list(netns_prefix(name));
@@ -490,10 +490,10 @@ Result<LabView> view_lab(const std::string& lab) {
   for (const PodPlan& p : v.plan.pods) {
     PodView pv;
     pv.pod = &p;
-    pv.pause = v.state.find(p.name, "");
+    pv.pause = v.state.find(p.key(), "");
     pv.total = static_cast<int>(p.containers.size());
     for (auto& c : p.containers)
-      if (auto* rec = v.state.find(p.name, c.name); rec && process_alive(rec->id)) ++pv.ready;
+      if (auto* rec = v.state.find(p.key(), c.name); rec && process_alive(rec->id)) ++pv.ready;
     pv.running = pv.pause && process_alive(pv.pause->id) && pv.ready == pv.total;
     v.pods.push_back(pv);
   }

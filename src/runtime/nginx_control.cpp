@@ -127,7 +127,7 @@ std::vector<Op> nginx_reload_ops(const LabPlan& plan, const DataPlanePlan& dp, c
   std::vector<Op> ops;
   for (const PodPlan& p : plan.pods)
     if (p.ns == dp.ns && p.deployment == dp.name && !p.containers.empty())
-      if (const ProcessRecord* rec = state.find(p.name, p.containers.front().name))
+      if (const ProcessRecord* rec = state.find(p.key(), p.containers.front().name))
         ops.emplace_back(NginxReload{p.netns, dp.dir, rec->id.pid, rec->id.start});
   return ops;
 }
@@ -136,7 +136,7 @@ std::vector<Op> dns_reload_ops(const LabPlan& plan, const LabState& state) {
   std::vector<Op> ops;
   for (const PodPlan& p : plan.pods)
     if (p.ns == "kube-system" && p.labels.contains("k8s-app"))
-      if (const ProcessRecord* rec = state.find(p.name, "dnsmasq"))
+      if (const ProcessRecord* rec = state.find(p.key(), "dnsmasq"))
         ops.emplace_back(ProcessSignal{rec->id.pid, rec->id.start, SIGHUP, fmt::format("dnsmasq of {}: read the hosts file again", p.name)});
   return ops;
 }

@@ -265,7 +265,7 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
     KN_TRY(save_state(state, text, l7_yaml(checked.l7)));
   }
   Status switched = run_switch(executor, switch_ops(old, neu, state, result), hooks);
-  std::erase_if(state.processes, [&](const ProcessRecord& r) { return !neu.pod(r.pod) && old.pod(r.pod); });
+  std::erase_if(state.processes, [&](const ProcessRecord& r) { return !neu.pod_by_key(r.pod) && old.pod_by_key(r.pod); });
   KN_TRY(save_state(state, text, l7_yaml(checked.l7)));
   KN_TRY(switched);
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
