@@ -78,6 +78,14 @@ std::uint32_t statistic_probability_fraction(double probability) {
   return static_cast<std::uint32_t>(std::lround(2147483648.0 * p));
 }
 
+IptRule jump_rule(std::string chain, std::string to, std::string comment) {
+  IptRule r;
+  r.chain = std::move(chain);
+  r.jump = std::move(to);
+  r.comment = std::move(comment);
+  return r;
+}
+
 std::string render_rule(const IptRule& r) {
   std::string out;
   out.reserve(160);

@@ -95,6 +95,9 @@ struct IptTable {
   std::vector<IptRule> rules;
 };
 
+// A rule of `chain` that jumps to `to` (a chain, or ACCEPT/DROP/RETURN), with a comment.
+IptRule jump_rule(std::string chain, std::string to, std::string comment = {});
+
 // iptables-save text of the table's kn-lab part: "*nat", ":CHAIN - [0:0]" lines (built-in
 // chains as ":PREROUTING ACCEPT [0:0]"), "-A ..." lines, "COMMIT".
 std::string render_iptables_save(const IptTable& table);

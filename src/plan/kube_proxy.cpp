@@ -20,12 +20,7 @@ IptRule rule(std::string chain) {
   return r;
 }
 
-IptRule jump(std::string chain, std::string to, std::string comment = {}) {
-  IptRule r = rule(std::move(chain));
-  r.jump = std::move(to);
-  r.comment = std::move(comment);
-  return r;
-}
+IptRule jump(std::string chain, std::string to, std::string comment = {}) { return jump_rule(std::move(chain), std::move(to), std::move(comment)); }
 
 // Jumps to endpoint chains, each taken with probability 1/(n-i) so that every endpoint gets
 // 1/n of new connections; with ClientIP affinity, a recent-match rule per endpoint first.

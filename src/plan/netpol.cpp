@@ -23,13 +23,7 @@ constexpr const char* kTail = "KUBE-NWPLCY-TAIL";
 
 std::string id(const NetworkPolicySpec& p) { return p.meta.ns + "/" + p.meta.name; }
 
-IptRule jump(std::string chain, std::string to, std::string comment = {}) {
-  IptRule r;
-  r.chain = std::move(chain);
-  r.jump = std::move(to);
-  r.comment = std::move(comment);
-  return r;
-}
+IptRule jump(std::string chain, std::string to, std::string comment = {}) { return jump_rule(std::move(chain), std::move(to), std::move(comment)); }
 
 IptRule set_mark(std::string chain, std::uint32_t value, std::uint32_t mask, std::string comment = {}) {
   IptRule r;

@@ -189,19 +189,19 @@ def matrix():
         pods = pods_from_get(items)
         lab = MatrixLab(name, kn, pods, Prober(pods))
         # upstream waitForHTTPServers: every server answers before the first case.
-        last = None
-        for _ in range(20):
-            obs = lab.prober.probe()
-            if all(ok for ok, _ in obs.results.values()):
+        deadline = time.monotonic() + 10.0
+        while True:
+            last = lab.prober.probe()
+            if all(ok for ok, _ in last.results.values()):
                 break
-            last = obs
+            if time.monotonic() > deadline:
+                bad = sorted((("answer is not" not in d), f"{f} -> {t} {pp}: {d}")
+                             for (pp, f, t), (ok, d) in last.results.items() if not ok)
+                table = kn.run("get", "pod", "-A", "-o", "wide", "--lab", name).stdout
+                raise AssertionError(f"the servers never all answered ({len(bad)} probes failing; answers from the "
+                                     f"wrong pod first):\n" + "\n".join(line for _, line in bad[:40])
+                                     + f"\n\nget pod -A:\n{table}")
             time.sleep(0.25)
-        else:
-            bad = sorted((("answer is not" not in d), f"{f} -> {t} {pp}: {d}")
-                         for (pp, f, t), (ok, d) in last.results.items() if not ok)
-            table = kn.run("get", "pod", "-A", "-o", "wide", "--lab", name).stdout
-            raise AssertionError(f"the servers never all answered ({len(bad)} probes failing; answers from the wrong "
-                                 f"pod first):\n" + "\n".join(line for _, line in bad[:40]) + f"\n\nget pod -A:\n{table}")
         yield lab
     finally:
         kn.run("down", name)
@@ -905,3 +905,58 @@ def test_matrix_probe_time(matrix, capsys):
         print(f"\nnetpol matrix probe: {obs.count()} probes (81 pairs x 4 port/protocols) in "
               f"{times[0]:.3f}s (5 runs: min {min(times):.3f}s, median {statistics.median(times):.3f}s, "
               f"max {max(times):.3f}s)")
+
+
+# =========================================================================== the model itself (no lab)
+
+@pytest.mark.unit
+def test_model_helpers_follow_upstreams_reachability():
+    e = Expectation(True)
+    e.expect_peer(Peer(), Peer(namespace=X), False, on=[TCP80])
+    e.expect(pod(Y, "a"), pod(X, "a"), True, on=[TCP80])
+    e.expect_all_egress(pod(Z, "c"), False, on=[UDP81])
+    r = e.by[TCP80]
+    assert [r.expected.get(f, pod(X, "b")) for f in PODS] == [False] * 9
+    assert r.expected.get(pod(Y, "a"), pod(X, "a")) and not r.expected.get(pod(Y, "b"), pod(X, "a"))
+    assert all(r.expected.get(f, pod(Y, "a")) for f in PODS)
+    assert all(e.by[TCP81].expected.get(f, t) for f in PODS for t in PODS)
+    assert not any(e.by[UDP81].expected.get(pod(Z, "c"), t) for t in PODS)
+    assert others(TCP80) == (TCP81, UDP80, UDP81)
+    assert Peer(X, "").matches("x/c") and not Peer("", "b").matches("x/c")
+
+
+@pytest.mark.unit
+def test_a_mismatch_is_reported_as_a_table_and_loopback_is_ignored():
+    from netpol_matrix import Observation, compare
+    obs = Observation({(pp, f, t): (True, "ok") for pp in ALL for f in PODS for t in PODS})
+    obs.results[(UDP80, pod(X, "a"), pod(X, "a"))] = (False, "timeout")    # loopback: ignored
+    obs.results[(TCP81, pod(Y, "b"), pod(X, "c"))] = (False, "connect: ECONNREFUSED")
+    wrong, report = compare(Expectation(True), obs)
+    assert wrong == 1
+    assert "TCP/81: reachability: correct:71, incorrect:1, result=False" in report
+    assert "y/b -> x/c TCP/81: expected connected, observed blocked (connect: ECONNREFUSED)" in report
+    row = next(l for l in report.splitlines() if l.strip().startswith("y/b") and "[X]" in l)
+    assert row.split()[3] == "[X]"  # the x/c column
+    assert "UDP/80: reachability: correct:72, incorrect:0, result=True" in report
+
+
+@pytest.mark.unit
+def test_policies_are_written_as_the_api_reads_them():
+    yaml = pytest.importorskip("yaml")
+    p = netpol("allow", Y, labels(pod="a"), ingress=[{"from": [{"namespaceSelector": ns_is(Y), "podSelector": {}}],
+                                                    "ports": [{"port": "serve-80-tcp"}, {"port": 80, "endPort": 81}]}],
+               egress=[])
+    doc = yaml.safe_load(p.yaml)  # YAML 1.1, as kubectl reads it: "y" must stay a string
+    assert doc == {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                   "metadata": {"name": "allow", "namespace": "y"},
+                   "spec": {"podSelector": {"matchLabels": {"pod": "a"}}, "policyTypes": ["Ingress", "Egress"],
+                            "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {NS_LABEL: "y"}},
+                                                   "podSelector": {}}],
+                                         "ports": [{"port": "serve-80-tcp"}, {"port": 80, "endPort": 81}]}],
+                            "egress": []}}
+    assert "policyTypes" not in yaml.safe_load(netpol("d", X, {}, ingress=[], policy_types=[]).yaml)["spec"]
+    manifest = list(yaml.safe_load_all((LAB_FILE.parent / "netpol-matrix.yaml").read_text()))
+    pods = {f"{d['metadata']['namespace']}/{d['metadata']['name']}" for d in manifest if d["kind"] == "Pod"}
+    assert pods == set(PODS)
+    assert {d["metadata"]["name"]: d["metadata"]["labels"] for d in manifest if d["kind"] == "Namespace"} == \
+        {ns: {"ns": ns} for ns in (X, Y, Z)}

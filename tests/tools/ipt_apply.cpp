@@ -61,13 +61,7 @@ Ipv4 ip(std::uint32_t v) { return Ipv4{v}; }
 Ipv4 ip(const char* s) { return *Ipv4::parse(s); }
 Cidr host(Ipv4 a) { return Cidr{a, 32}; }
 
-IptRule jump(std::string chain, std::string to, std::string comment = {}) {
-  IptRule r;
-  r.chain = std::move(chain);
-  r.jump = std::move(to);
-  r.comment = std::move(comment);
-  return r;
-}
+IptRule jump(std::string chain, std::string to, std::string comment = {}) { return jump_rule(std::move(chain), std::move(to), std::move(comment)); }
 
 struct Endpoint {
   Ipv4 ip;
