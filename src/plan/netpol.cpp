@@ -219,12 +219,17 @@ bool selects(const LabPlan&, const NetworkPolicySpec& p, const PodPlan& pod) {
   return pod.ns == p.meta.ns && p.pod_selector.matches(pod.labels);
 }
 
-std::vector<IpSet> network_policy_sets(const LabPlan& plan) {
-  std::vector<IpSet> sets;
-  std::vector<IptRule> unused;
-  for (const NetworkPolicySpec& np : plan.l7.network_policies) PolicyCompiler(plan, np, sets, unused).run();
-  return sets;
+NetpolCompiled compile_network_policies(const LabPlan& plan) {
+  NetpolCompiled out;
+  for (const NetworkPolicySpec& np : plan.l7.network_policies) {
+    for (bool eg : {false, true})
+      if (eg ? np.egress : np.ingress) out.policies.chains.push_back(policy_chain(np, eg));
+    PolicyCompiler(plan, np, out.sets, out.policies.rules).run();
+  }
+  return out;
 }
+
+std::vector<IpSet> network_policy_sets(const LabPlan& plan) { return compile_network_policies(plan).sets; }
 
 namespace {
 
@@ -314,14 +319,14 @@ void pod_jumps(NetpolRules& out, const PodPlan& pod) {
 }  // namespace
 
 NetpolRules network_policy_rules(const LabPlan& plan, const NodePlan& node) {
+  return network_policy_rules(plan, node, compile_network_policies(plan));
+}
+
+NetpolRules network_policy_rules(const LabPlan& plan, const NodePlan& node, const NetpolCompiled& compiled) {
   NetpolRules out;
   base_chains(out, plan);
-  std::vector<IpSet> unused;
-  for (const NetworkPolicySpec& np : plan.l7.network_policies) {
-    for (bool eg : {false, true})
-      if (eg ? np.egress : np.ingress) out.chains.push_back(policy_chain(np, eg));
-    PolicyCompiler(plan, np, unused, out.rules).run();
-  }
+  out.chains.insert(out.chains.end(), compiled.policies.chains.begin(), compiled.policies.chains.end());
+  out.rules.insert(out.rules.end(), compiled.policies.rules.begin(), compiled.policies.rules.end());
   std::vector<const PodPlan*> local;
   for (const PodPlan& p : plan.pods)
     if (p.node == node.name) local.push_back(&p);
@@ -336,12 +341,16 @@ NetpolRules network_policy_rules(const LabPlan& plan, const NodePlan& node) {
 bool has_node_tables(const LabPlan& plan) { return !plan.services.empty() || has_network_policies(plan); }
 
 std::vector<IptTable> node_tables(const LabPlan& plan, const NodePlan& node) {
+  return node_tables(plan, node, has_network_policies(plan) ? compile_network_policies(plan) : NetpolCompiled{});
+}
+
+std::vector<IptTable> node_tables(const LabPlan& plan, const NodePlan& node, const NetpolCompiled& compiled) {
   if (!has_node_tables(plan)) return {};
   std::vector<IptTable> tables = kube_proxy_tables(plan, node);
   if (!has_network_policies(plan)) return tables;
   for (IptTable& t : tables) {
     if (t.name != "filter") continue;
-    NetpolRules np = network_policy_rules(plan, node);
+    NetpolRules np = network_policy_rules(plan, node, compiled);
     // kube-router's hooks go first in the built-in chains (it inserts them at the top).
     std::vector<IptRule> rules;
     std::copy_if(np.rules.begin(), np.rules.end(), std::back_inserter(rules), [](const IptRule& r) { return r.chain == "INPUT" || r.chain == "FORWARD" || r.chain == "OUTPUT"; });

@@ -41,14 +41,23 @@ bool has_network_policies(const LabPlan& plan);
 std::string pod_fw_chain(const std::string& ns, const std::string& pod);
 std::string policy_chain(const NetworkPolicySpec& p, bool egress);
 
-// The sets every node has (all policies' sets: the same on each node).
-std::vector<IpSet> network_policy_sets(const LabPlan& plan);
-
 // kube-router's part of a node's filter table: its chains and rules (hooks first).
 struct NetpolRules {
   std::vector<std::string> chains;
   std::vector<IptRule> rules;
 };
+
+// Every policy compiled once for all nodes: its chains' rules, and the sets every node has.
+struct NetpolCompiled {
+  NetpolRules policies;
+  std::vector<IpSet> sets;
+};
+NetpolCompiled compile_network_policies(const LabPlan& plan);
+
+// The sets every node has (all policies' sets: the same on each node).
+std::vector<IpSet> network_policy_sets(const LabPlan& plan);
+
+NetpolRules network_policy_rules(const LabPlan& plan, const NodePlan& node, const NetpolCompiled& compiled);
 NetpolRules network_policy_rules(const LabPlan& plan, const NodePlan& node);
 
 // Which policies select a pod, per direction (describe pod, trace).
@@ -57,6 +66,8 @@ bool selects(const LabPlan& plan, const NetworkPolicySpec& p, const PodPlan& pod
 // Everything a node's iptables holds: kube-proxy's nat and filter tables, with kube-router's
 // chains in filter when the lab has NetworkPolicies. Empty when there is nothing to write.
 bool has_node_tables(const LabPlan& plan);
+// With `compiled` from compile_network_policies(plan), for a loop over the nodes.
+std::vector<IptTable> node_tables(const LabPlan& plan, const NodePlan& node, const NetpolCompiled& compiled);
 std::vector<IptTable> node_tables(const LabPlan& plan, const NodePlan& node);
 
 }  // namespace knlab

@@ -727,11 +727,11 @@ std::vector<Op> up_ops(const LabPlan& plan) {
   // NetworkPolicies, kube-router's ipsets first (the filter table names them), then its chains
   // in filter, then its sets that are no longer named go.
   if (has_node_tables(plan)) {
-    std::vector<IpSet> sets = has_network_policies(plan) ? network_policy_sets(plan) : std::vector<IpSet>{};
+    NetpolCompiled policies = has_network_policies(plan) ? compile_network_policies(plan) : NetpolCompiled{};
     for (const NodePlan& n : plan.nodes) {
-      if (has_network_policies(plan)) ops.emplace_back(IpsetApply{n.netns, sets, false});
-      for (IptTable& t : node_tables(plan, n)) ops.emplace_back(IptablesApply{n.netns, std::move(t)});
-      if (has_network_policies(plan)) ops.emplace_back(IpsetApply{n.netns, sets, true});
+      if (has_network_policies(plan)) ops.emplace_back(IpsetApply{n.netns, policies.sets, false});
+      for (IptTable& t : node_tables(plan, n, policies)) ops.emplace_back(IptablesApply{n.netns, std::move(t)});
+      if (has_network_policies(plan)) ops.emplace_back(IpsetApply{n.netns, policies.sets, true});
     }
   }
   if (plan.dns) ops.emplace_back(FileWrite{plan.dns_hosts_path, dns_hosts_file(plan)});

@@ -29,27 +29,31 @@ namespace knlab {
 
 namespace {
 
-std::map<std::string, std::string> rendered_tables(const LabPlan& plan, const NodePlan& node) {
+std::map<std::string, std::string> rendered_tables(const std::vector<IptTable>& tables) {
   std::map<std::string, std::string> out;
-  for (const IptTable& t : node_tables(plan, node)) out[t.name] = render_iptables_save(t);
+  for (const IptTable& t : tables) out[t.name] = render_iptables_save(t);
   return out;
 }
 
 // The nodes' iptables tables whose rendering changed, with kube-router's ipsets around them:
 // changed sets first (member by member), then the tables, then the sets no rule names go.
 void node_table_ops(const LabPlan& old, const LabPlan& neu, std::vector<Op>& ops, ChangeResult& result) {
-  std::vector<IpSet> before = network_policy_sets(old), after = network_policy_sets(neu);
+  // Each plan's policies compiled once, for all its nodes.
+  NetpolCompiled was_compiled = compile_network_policies(old), now_compiled = compile_network_policies(neu);
+  const std::vector<IpSet>& before = was_compiled.sets;
+  const std::vector<IpSet>& after = now_compiled.sets;
   bool sets_changed = before != after;
   bool sets_gone = std::any_of(before.begin(), before.end(), [&](const IpSet& b) {
     return std::none_of(after.begin(), after.end(), [&](const IpSet& a) { return a.name == b.name; });
   });
   for (const NodePlan& n : neu.nodes) {
     if (sets_changed) ops.emplace_back(IpsetApply{n.netns, after, false});
-    auto was = rendered_tables(old, n);
-    auto now = rendered_tables(neu, n);
     // A lab left without Services and policies keeps kube-proxy's base rules, as a cluster does.
+    std::vector<IptTable> tables = has_node_tables(neu) ? node_tables(neu, n, now_compiled) : kube_proxy_tables(neu, n);
+    auto was = rendered_tables(node_tables(old, n, was_compiled));
+    auto now = rendered_tables(has_node_tables(neu) ? tables : std::vector<IptTable>{});
     if (was != now)
-      for (IptTable& t : has_node_tables(neu) ? node_tables(neu, n) : kube_proxy_tables(neu, n)) {
+      for (IptTable& t : tables) {
         if (was[t.name] == now[t.name]) continue;
         ops.emplace_back(IptablesApply{n.netns, std::move(t)});
         ++result.tables;
