@@ -7,9 +7,9 @@ packages=(
   # build
   build-essential cmake pkg-config
   libnl-3-dev libnl-route-3-dev libiptc-dev libxtables-dev libipset-dev
-  libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev doctest-dev libyaml-cpp-dev nlohmann-json3-dev
+  libnetfilter-conntrack-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev doctest-dev libyaml-cpp-dev nlohmann-json3-dev
   # run: what labs and learners use inside namespaces
-  iproute2 iptables ipset iputils-ping curl netcat-openbsd tcpdump procps util-linux
+  iproute2 iptables ipset conntrack iputils-ping curl netcat-openbsd tcpdump procps util-linux
   # the course's client commands in pods (wget -qO- podinfo:9898, wget -T 5) and nslookup/dig
   wget dnsutils
   # daemons the later labs run for real (BGP, ingress/gateway data planes, cluster DNS)

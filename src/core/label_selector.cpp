@@ -1,5 +1,7 @@
 #include "core/label_selector.hpp"
 
+#include "core/algorithm.hpp"
+
 #include <algorithm>
 
 namespace knlab {
@@ -30,7 +32,7 @@ bool LabelSelector::matches(const std::map<std::string, std::string>& labels) co
 std::string LabelSelector::str() const {
   if (requirements.empty()) return "<none>";
   std::vector<LabelRequirement> sorted = requirements;
-  std::stable_sort(sorted.begin(), sorted.end(), [](const LabelRequirement& a, const LabelRequirement& b) { return a.key < b.key; });
+  stable_order(sorted, [](const LabelRequirement& a, const LabelRequirement& b) { return a.key < b.key; });
   std::string out;
   for (LabelRequirement& r : sorted) {
     if (!out.empty()) out += ',';

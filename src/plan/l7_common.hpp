@@ -4,11 +4,11 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <numeric>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/algorithm.hpp"
 #include "core/text.hpp"
 #include "plan/plan.hpp"
 
@@ -27,22 +27,5 @@ const ServicePlan* find_service(const LabPlan& plan, std::string_view ns, std::s
 const ServicePortPlan* find_port(const ServicePlan& s, std::uint16_t number, std::string_view name,
                                  std::string_view protocol);
 const SecretSpec* find_secret(const LabPlan& plan, std::string_view ns, std::string_view name);
-
-// What std::stable_sort does (equal elements keep their order), with std::sort over positions:
-// libstdc++ 12's stable_sort uses get_temporary_buffer, which clang flags as deprecated in C++23.
-template <class T, class Less>
-void stable_order(std::vector<T>& v, Less less) {
-  std::vector<std::size_t> at(v.size());
-  std::iota(at.begin(), at.end(), std::size_t{0});
-  std::sort(at.begin(), at.end(), [&](std::size_t a, std::size_t b) {
-    if (less(v[a], v[b])) return true;
-    if (less(v[b], v[a])) return false;
-    return a < b;
-  });
-  std::vector<T> out;
-  out.reserve(v.size());
-  for (std::size_t i : at) out.push_back(std::move(v[i]));
-  v = std::move(out);
-}
 
 }  // namespace knlab::l7

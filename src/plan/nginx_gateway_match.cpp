@@ -98,7 +98,7 @@ ServerCandidates candidates(const std::vector<HttpRouteSpec>& routes,
       }
     }
   }
-  l7::stable_order(out.cands, precedes);
+  stable_order(out.cands, precedes);
   return out;
 }
 

@@ -180,7 +180,7 @@ std::vector<IngressLocation> ingress_locations(const IngressServer& srv) {
       add(tok(p->path));
     }
   }
-  l7::stable_order(locs, [](const IngressLocation& a, const IngressLocation& b) {
+  stable_order(locs, [](const IngressLocation& a, const IngressLocation& b) {
                      if (a.path.size() != b.path.size()) return a.path.size() > b.path.size();
                      if (a.exact != b.exact) return a.exact;
                      return a.order < b.order;
