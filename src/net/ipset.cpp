@@ -58,7 +58,9 @@ class Session {
     while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
     return s;
   }
-  static void append(std::string& to, const char* fmt, va_list ap) {
+  // libipset's printf-style callbacks, marked as such (clang's -Wformat-nonliteral then checks
+  // their callers instead of refusing the forwarded format).
+  [[gnu::format(printf, 2, 0)]] static void append(std::string& to, const char* fmt, va_list ap) {
     char small[512];
     va_list copy;
     va_copy(copy, ap);
@@ -73,7 +75,7 @@ class Session {
     std::vsnprintf(big.data(), big.size(), fmt, ap);
     to.append(big.data(), static_cast<std::size_t>(n));
   }
-  static int custom_error(struct ipset*, void* p, int status, const char* msg, ...) {
+  [[gnu::format(printf, 4, 5)]] static int custom_error(struct ipset*, void* p, int status, const char* msg, ...) {
     auto* self = static_cast<Session*>(p);
     va_list ap;
     va_start(ap, msg);
@@ -89,7 +91,7 @@ class Session {
     ipset_session_report_reset(session);
     return is_error ? -1 : 0;
   }
-  static int print(struct ipset_session*, void* p, const char* fmt, ...) {
+  [[gnu::format(printf, 3, 4)]] static int print(struct ipset_session*, void* p, const char* fmt, ...) {
     auto* self = static_cast<Session*>(p);
     va_list ap;
     va_start(ap, fmt);
@@ -177,21 +179,54 @@ Result<std::vector<IpSet>> ipset_read(const NetnsRef& ns) {
   return out;
 }
 
-std::optional<std::uint16_t> ipset_index(const std::string& name) {
-  if (name.size() >= IPSET_MAXNAMELEN) return std::nullopt;
+namespace {
+
+// A raw socket for ipset's getsockopt interface (SO_IP_SET) in the calling thread's namespace,
+// with the kernel's protocol version (which every other request names).
+struct SetSockopt {
+  Fd sock;
+  unsigned version = 0;
+};
+
+std::optional<SetSockopt> set_sockopt() {
   Fd sock(::socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW));
   if (!sock) return std::nullopt;
   ip_set_req_version version{};
   version.op = IP_SET_OP_VERSION;
   socklen_t size = sizeof version;
   if (::getsockopt(sock.get(), SOL_IP, SO_IP_SET, &version, &size) != 0) return std::nullopt;
+  return SetSockopt{std::move(sock), version.version};
+}
+
+}  // namespace
+
+std::optional<std::uint16_t> ipset_index(const std::string& name) {
+  if (name.size() >= IPSET_MAXNAMELEN) return std::nullopt;
+  auto s = set_sockopt();
+  if (!s) return std::nullopt;
   ip_set_req_get_set req{};
   req.op = IP_SET_OP_GET_BYNAME;
-  req.version = version.version;
+  req.version = s->version;
   std::memcpy(req.set.name, name.c_str(), name.size() + 1);
-  size = sizeof req;
-  if (::getsockopt(sock.get(), SOL_IP, SO_IP_SET, &req, &size) != 0 || req.set.index == IPSET_INVALID_ID) return std::nullopt;
+  socklen_t size = sizeof req;
+  if (::getsockopt(s->sock.get(), SOL_IP, SO_IP_SET, &req, &size) != 0 || req.set.index == IPSET_INVALID_ID) return std::nullopt;
   return static_cast<std::uint16_t>(req.set.index);
+}
+
+std::optional<std::string> ipset_name(std::uint16_t index) {
+  if (index == IPSET_INVALID_ID) return std::nullopt;
+  auto s = set_sockopt();
+  if (!s) return std::nullopt;
+  ip_set_req_get_set req{};
+  req.op = IP_SET_OP_GET_BYINDEX;
+  req.version = s->version;
+  req.set.index = index;
+  socklen_t size = sizeof req;
+  // The kernel answers an unused index with an empty name, one beyond its table with EINVAL.
+  if (::getsockopt(s->sock.get(), SOL_IP, SO_IP_SET, &req, &size) != 0) return std::nullopt;
+  std::string name(req.set.name, ::strnlen(req.set.name, sizeof req.set.name));
+  if (name.empty()) return std::nullopt;
+  return name;
 }
 
 }  // namespace knlab

@@ -27,4 +27,8 @@ Result<std::vector<IpSet>> ipset_read(const NetnsRef& ns);
 // nullopt when there is no such set.
 std::optional<std::uint16_t> ipset_index(const std::string& name);
 
+// The name of the set with kernel index `index` in the calling thread's namespace (the inverse of
+// ipset_index, for reading -m set matches back), or nullopt when no set has that index.
+std::optional<std::string> ipset_name(std::uint16_t index);
+
 }  // namespace knlab
