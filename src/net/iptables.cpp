@@ -11,6 +11,7 @@
 // Field values are what the iptables extensions' parsers store for the same options, so that
 // iptables-legacy-save prints our rules exactly as render_rule() does.
 #include "net/iptables.hpp"
+#include "net/iptables_codec.hpp"
 #include "net/ipset.hpp"
 
 #include <arpa/inet.h>
@@ -862,6 +863,21 @@ Result<bool> iptables_in_place(const NetnsRef& ns, const IptTable& table) {
     if (n < want.size()) return false;
   }
   return missing.empty();
+}
+
+std::vector<unsigned char> encode_rule_for_test(const IptRule& rule, const IptSetIndex& set_index,
+                                                std::string_view table) {
+  auto enc = std::make_unique<EntryBuilder>(std::string(table), set_index);
+  if (enc->build(rule, [](const std::string&) { return true; })) return {};
+  const auto* p = reinterpret_cast<const unsigned char*>(enc->entry());
+  std::vector<unsigned char> blob(p, p + enc->size());
+  if (rule.target == IptRule::Target::kJump) {
+    // libiptc turns a standard target's name into the verdict or the jump's offset; the kernel
+    // hands it back with an empty name.
+    auto* t = reinterpret_cast<xt_entry_target*>(blob.data() + enc->entry()->target_offset);
+    std::memset(t->u.user.name, 0, sizeof t->u.user.name);
+  }
+  return blob;
 }
 
 }  // namespace knlab

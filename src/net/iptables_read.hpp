@@ -44,7 +44,9 @@ struct IptReadTable {
 };
 
 // Table `table` of namespace `ns` as the kernel has it. A table the kernel does not have yet
-// (never used in that namespace) reads as its built-in chains with no rules, policy ACCEPT.
+// (never used in that namespace) reads as its built-in chains with no rules, policy ACCEPT, and
+// is not made by the read (the namespace's ip_tables_names is asked before iptc_init, which
+// would make it).
 // Set matches (-m set) are decoded to the set's name through the namespace's ipset indexes.
 Result<IptReadTable> iptables_read(const NetnsRef& ns, const std::string& table);
 
