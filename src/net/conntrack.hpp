@@ -3,6 +3,8 @@
 // chose. Read-only.
 #pragma once
 
+#include <netinet/in.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -29,8 +31,10 @@ struct CtEntry {
   std::uint32_t timeout = 0; // seconds left
   std::uint32_t id = 0;
   bool assured = false;
-  bool dnat() const { return reply.src != orig.dst || reply.sport != orig.dport; }
-  bool snat() const { return reply.dst != orig.src || reply.dport != orig.sport; }
+  // ICMP's echo id is in sport of both tuples (not swapped like ports): addresses only.
+  bool dnat() const { return reply.src != orig.dst || (!icmp() && reply.sport != orig.dport); }
+  bool snat() const { return reply.dst != orig.src || (!icmp() && reply.dport != orig.sport); }
+  bool icmp() const { return orig.proto == IPPROTO_ICMP; }
 };
 
 // Every entry of namespace `ns` (IPv4). Empty when conntrack was never loaded there.

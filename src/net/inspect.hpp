@@ -26,7 +26,8 @@ struct LinkInfo {
   bool lower_up = false;     // IFF_LOWER_UP (carrier)
   std::string mac;           // "aa:bb:cc:dd:ee:ff"
   // veth: the peer's ifindex, and the namespace it is in as this namespace numbers it
-  // (IFLA_LINK_NETNSID); no nsid when the peer is in the same namespace.
+  // (IFLA_LINK_NETNSID); no nsid when the peer is in the same namespace. (IFLA_LINK as the
+  // kernel sends it: for other kinds with a lower device, e.g. vlan, that device.)
   int peer_ifindex = 0;
   std::optional<int> peer_nsid;
   // vxlan: VNI, local address, UDP destination port, underlay device (ifindex)
@@ -81,12 +82,26 @@ Result<std::vector<FdbInfo>> fdb_read(NsContext& ctx);
 // The kernel's answer to "where does a packet to `dst` go" in ctx's namespace: with `src`
 // (0.0.0.0: none), input interface `iif` (0: a locally generated packet) and firewall mark.
 // A lookup that finds no route is not an Err: it is a RouteLookup with `error` set.
+//
+// One RTM_GETROUTE with RTM_F_FIB_MATCH (`ip route get ... fibmatch`): type, dst (the entry's
+// prefix), gateway, oif, protocol, onlink and table are the matched FIB entry's. For an address
+// of the namespace that is the local /32 entry, of type local, on the address's device (table
+// 254: without policy rules the kernel keeps the local table merged into main). prefsrc is the
+// entry's configured source (`src` of a connected route); when it has none and the lookup is a
+// locally generated one without `src`, a second, plain lookup gives the source the kernel
+// would choose (what `ip route get` prints as src). Input lookups (iif) have no chosen source.
+// Errors as the kernel answers them: ENETUNREACH (no route), EHOSTUNREACH / EACCES / EINVAL
+// (unreachable / prohibit / blackhole routes); with iif the kernel routes as if the packet came
+// in, so it needs `src`: none, or a martian one, is EINVAL, a failed reverse-path check EXDEV.
 Result<RouteLookup> route_get(NsContext& ctx, Ipv4 dst, Ipv4 src, int iif, std::uint32_t mark);
 // The nsid ctx's namespace gives each of `others` (names under /run/netns), for matching
 // LinkInfo::peer_nsid; namespaces it has no id for are left out.
 Result<std::map<int, std::string>> nsids_read(NsContext& ctx, const std::vector<std::string>& others);
 // A sysctl of ctx's namespace under /proc/sys (e.g. "net/bridge/bridge-nf-call-iptables"),
-// read from inside it; nullopt when the file does not exist there.
+// read from inside it; nullopt when the file does not exist there. /proc/sys/net resolves names
+// in the network namespace of the *thread* that opens them (unlike /proc/net, which follows
+// the process's main thread), and the open file keeps that namespace: the file is opened inside
+// (ScopedNetns) and read after the thread is back. Paths with "." or ".." parts are refused.
 Result<std::optional<std::string>> sysctl_read(const NetnsRef& ns, const std::string& path);
 
 }  // namespace knlab
