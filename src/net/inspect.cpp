@@ -42,10 +42,12 @@ std::string mac_of(nl_addr* a) { return a ? mac_of(nl_addr_get_binary_addr(a), n
 
 void read_veth_peer(rtnl_link* l, LinkInfo& info) {
   int link = rtnl_link_get_link(l);  // IFLA_LINK: a veth's peer, 0 when absent
-  if (link == 0 || link == info.ifindex) return;
-  info.peer_ifindex = link;
   std::int32_t nsid = 0;
-  if (rtnl_link_get_link_netnsid(l, &nsid) == 0) info.peer_nsid = nsid;
+  bool elsewhere = rtnl_link_get_link_netnsid(l, &nsid) == 0;
+  // A link naming itself is no peer; a peer in another namespace may have the same index.
+  if (link == 0 || (link == info.ifindex && !elsewhere)) return;
+  info.peer_ifindex = link;
+  if (elsewhere) info.peer_nsid = nsid;
 }
 
 void read_vxlan(rtnl_link* l, LinkInfo& info) {

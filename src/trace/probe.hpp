@@ -1,0 +1,40 @@
+// `kn-lab trace --probe`: the real packet, sent from inside the source namespace (a TCP connect
+// and an HTTP request, a UDP datagram, an ICMP echo), and the kernel evidence of its path: rule
+// and link counters before and after, and conntrack's record of which backend a DNAT chose.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/error.hpp"
+#include "trace/kernel.hpp"
+#include "trace/packet.hpp"
+#include "trace/render.hpp"
+#include "trace/trace.hpp"
+
+namespace knlab::trace {
+
+struct ProbeResult {
+  bool answered = false;  // connected (TCP), a datagram came back (UDP), an echo reply (ICMP)
+  bool refused = false;   // RST or ICMP unreachable
+  Ipv4 src;               // the socket's source address and port, as the kernel chose them
+  std::uint16_t sport = 0;
+  std::string reply;      // the answer: an HTTP status line and body, the datagram
+  std::string error;      // "timed out after 2000 ms", "connection refused"
+  int ms = 0;
+};
+
+// Sends `p` (dst, dport, proto) from a socket made in namespace `netns`.
+Result<ProbeResult> send_probe(const std::string& netns, const Packet& p, int timeout_ms);
+
+// The hostname in an answer of kn-netexec's /hostname (HTTP body or UDP datagram).
+std::string answer_hostname(const std::string& reply);
+
+// Marks each hop seen or not seen from the counters of `before` and `after` (two reads of the
+// kernel around the probe).
+void mark_seen(TraceResult& r, Kernel& before, Kernel& after);
+
+// The backend conntrack in `netns` shows for the flow a hop met (its DNAT), if any.
+Result<std::optional<Ipv4>> conntrack_backend(Kernel& k, const std::string& netns, const Packet& at_hop);
+
+}  // namespace knlab::trace

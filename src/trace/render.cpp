@@ -1,0 +1,143 @@
+#include "trace/render.hpp"
+
+#include <fmt/core.h>
+
+namespace knlab::trace {
+
+namespace {
+
+std::string_view seen_mark(const Hop& h, bool probed) {
+  if (!probed) return "";
+  switch (h.seen) {
+    case Seen::kSeen: return "  [seen]";
+    case Seen::kNotSeen: return "  [NOT SEEN]";
+    case Seen::kPredicted: return "  [predicted]";
+  }
+  return "";
+}
+
+void render_branches(std::string& out, const Hop& h) {
+  std::string chain;
+  for (const NfBranch& b : h.branches) {
+    if (b.chain != chain) {
+      chain = b.chain;
+      out += fmt::format("       {} picks a backend at random:\n", chain);
+    }
+    std::string to = b.to_ip ? fmt::format("{}:{}", b.to_ip->str(), b.to_port) : std::string("?");
+    out += fmt::format("         rule {} -> {} -> {} (probability {:.4g}){}\n", b.rule, b.target, to, b.probability,
+                       b.chosen ? "  <- followed" : "");
+  }
+}
+
+void render_leg(std::string& out, const Leg& leg, bool probed) {
+  std::string netns;
+  for (const Hop& h : leg.hops) {
+    if (h.netns != netns) {
+      netns = h.netns;
+      out += fmt::format("  {}  [{}]\n", h.place, h.netns);
+    }
+    out += fmt::format("  {:>3}. {}{}\n", h.n, h.text, seen_mark(h, probed));
+    if (!h.observed.empty()) out += fmt::format("       observed: {}\n", h.observed);
+    render_branches(out, h);
+    if (!h.command.empty()) out += fmt::format("       $ {}\n", h.command);
+  }
+  out += fmt::format("  => {}\n", leg.outcome);
+}
+
+std::string proto_text(const Packet& p) { return std::string(proto_name(p.proto)); }
+
+}  // namespace
+
+std::string render_text(const TraceHeader& h, const TraceResult& r) {
+  std::string out = fmt::format("trace {} -> {} ({})\n", h.from, h.to, proto_text(r.packet));
+  if (!h.resolved.empty()) out += fmt::format("resolved: {}\n", h.resolved);
+  out += fmt::format("packet: {}\n\n", describe(r.packet));
+  render_leg(out, r.forward, h.probed);
+  if (r.reply) {
+    out += fmt::format("\nreply: {}\n", describe(r.reply->sent));
+    render_leg(out, *r.reply, h.probed);
+  }
+  if (h.probed) out += fmt::format("\nprobe: {}\n", h.probe);
+  for (const std::string& c : h.contradictions) out += fmt::format("BUG: the probe contradicts the prediction: {}\n", c);
+  return out;
+}
+
+std::string render_brief(const TraceHeader& h, const TraceResult& r) {
+  std::string out = fmt::format("{} -> {}: {}\n", h.from, h.to, describe(r.packet));
+  auto leg = [&](const Leg& l, std::string_view prefix) {
+    std::string netns, line;
+    auto flush = [&] {
+      if (!line.empty()) out += fmt::format("{}{}\n", prefix, line);
+      line.clear();
+    };
+    for (const Hop& x : l.hops) {
+      if (x.brief == "-") continue;
+      if (x.netns != netns) {
+        flush();
+        netns = x.netns;
+        line = x.place + ": ";
+      } else {
+        line += ", ";
+      }
+      line += x.brief;
+    }
+    flush();
+    out += fmt::format("{}=> {}\n", prefix, l.outcome);
+  };
+  leg(r.forward, "  ");
+  if (r.reply) leg(*r.reply, "  reply ");
+  if (h.probed) out += fmt::format("  probe: {}\n", h.probe);
+  for (const std::string& c : h.contradictions) out += fmt::format("  BUG: {}\n", c);
+  return out;
+}
+
+namespace {
+
+nlohmann::ordered_json packet_json(const Packet& p) {
+  nlohmann::ordered_json j{{"src", p.src.str()}, {"dst", p.dst.str()}, {"protocol", proto_name(p.proto)}};
+  if (p.proto != Proto::kIcmp) j["sport"] = p.sport, j["dport"] = p.dport;
+  if (p.mark) j["mark"] = p.mark;
+  return j;
+}
+
+nlohmann::ordered_json hop_json(const Hop& h) {
+  nlohmann::ordered_json j{{"n", h.n}, {"netns", h.netns}, {"place", h.place}, {"kind", h.kind}, {"text", h.text},
+                           {"packet", packet_json(h.packet)}};
+  if (!h.command.empty()) j["command"] = h.command;
+  if (!h.steps.empty()) {
+    auto& steps = j["rules"] = nlohmann::ordered_json::array();
+    for (const NfStep& s : h.steps)
+      steps.push_back({{"table", s.table}, {"chain", s.chain}, {"rule", s.rule}, {"text", s.text}, {"packets", s.counters.packets}});
+  }
+  if (!h.branches.empty()) {
+    auto& bs = j["branches"] = nlohmann::ordered_json::array();
+    for (const NfBranch& b : h.branches)
+      bs.push_back({{"chain", b.chain}, {"rule", b.rule}, {"target", b.target}, {"probability", b.probability},
+                    {"to", b.to_ip ? fmt::format("{}:{}", b.to_ip->str(), b.to_port) : ""}, {"chosen", b.chosen}});
+  }
+  j["seen"] = h.seen == Seen::kSeen ? "seen" : h.seen == Seen::kNotSeen ? "not-seen" : "predicted";
+  if (!h.observed.empty()) j["observed"] = h.observed;
+  return j;
+}
+
+nlohmann::ordered_json leg_json(const Leg& l) {
+  nlohmann::ordered_json hops = nlohmann::ordered_json::array();
+  for (const Hop& h : l.hops) hops.push_back(hop_json(h));
+  return {{"delivered", l.delivered}, {"outcome", l.outcome}, {"end", l.end_netns}, {"hops", hops}};
+}
+
+}  // namespace
+
+nlohmann::ordered_json to_json(const TraceHeader& h, const TraceResult& r) {
+  nlohmann::ordered_json j{{"from", h.from}, {"to", h.to}, {"packet", packet_json(r.packet)}};
+  if (!h.resolved.empty()) j["resolved"] = h.resolved;
+  j["forward"] = leg_json(r.forward);
+  if (r.reply) j["reply"] = leg_json(*r.reply);
+  if (h.probed) {
+    j["probe"] = h.probe;
+    j["contradictions"] = h.contradictions;
+  }
+  return j;
+}
+
+}  // namespace knlab::trace

@@ -1,0 +1,27 @@
+// A trace as a learner reads it (numbered hops grouped by namespace, each with the command that
+// shows the same by hand), as one line per namespace (--brief), and as JSON for tools.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "trace/trace.hpp"
+
+namespace knlab::trace {
+
+// What the command line adds around the walk: the names given and how they resolved.
+struct TraceHeader {
+  std::string from;      // "pod client (default)"
+  std::string to;        // "svc/web port 80 (10.96.0.20:80)"
+  std::string resolved;  // DNS: how the name became an address
+  bool probed = false;
+  std::string probe;     // what the probe saw: "connected; HTTP 200, answered by web-2", "timed out"
+  std::vector<std::string> contradictions;  // a prediction the probe contradicts: a bug
+};
+
+std::string render_text(const TraceHeader& h, const TraceResult& r);
+std::string render_brief(const TraceHeader& h, const TraceResult& r);
+nlohmann::ordered_json to_json(const TraceHeader& h, const TraceResult& r);
+
+}  // namespace knlab::trace

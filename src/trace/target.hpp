@@ -1,0 +1,40 @@
+// What `kn-lab trace FROM TO` names, resolved against the lab's plan: the namespace a packet
+// starts in, and the address and port it is sent to (a pod, an IP, svc/NAME[:port], a DNS
+// name as a pod of the source's namespace would resolve it, NODE:NODEPORT, a LoadBalancer's
+// EXTERNAL-IP). Pure.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "core/error.hpp"
+#include "core/ip.hpp"
+#include "plan/plan.hpp"
+#include "trace/packet.hpp"
+#include "trace/trace.hpp"
+
+namespace knlab::trace {
+
+struct Source {
+  std::string netns;
+  std::string label;   // "pod client (default)"
+  std::string k8s_ns;  // the pod's namespace: where its DNS names resolve ("default" otherwise)
+};
+
+struct Destination {
+  Ipv4 ip;
+  std::uint16_t port = 0;
+  std::string label;     // "svc/web port 80 (10.96.0.20:80)"
+  std::string resolved;  // how a name became the address ("web -> web.default.svc.cluster.local -> 10.96.0.20")
+};
+
+// FROM: a pod (NAME, pod/NAME, in namespace `ns` or the only one of that name), a node,
+// "external", "cloud-lb", "router" or a wire's name.
+Result<Source> resolve_source(const LabPlan& plan, const std::string& from, const std::string& ns);
+// TO[:PORT]; `proto` decides the default port (ICMP has none).
+Result<Destination> resolve_destination(const LabPlan& plan, const std::string& to, const Source& from, Proto proto);
+
+// "node node-1", "pod web-1 (default)", "wire", "external", ... per namespace of the lab.
+Places places_of(const LabPlan& plan);
+
+}  // namespace knlab::trace
