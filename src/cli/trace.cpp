@@ -75,7 +75,7 @@ std::vector<std::string> contradictions(const TraceResult& r, const ProbeResult&
 }
 
 std::string probe_text(const ProbeResult& p, Proto proto) {
-  if (!p.answered) return fmt::format("{} after {} ms{}", p.error, p.ms, p.refused ? " (refused)" : "");
+  if (!p.answered) return p.error + (p.refused ? " (refused)" : "");
   std::string host = answer_hostname(p.reply);
   std::string first = p.reply.substr(0, p.reply.find('\r'));
   if (proto == Proto::kTcp)
@@ -93,7 +93,7 @@ Result<int> run_trace(const TraceOptions& o) {
   Destination dst = KN_TRY(resolve_destination(v.plan, o.to, src, proto));
   TraceRequest req{src.netns, Packet{Ipv4{}, dst.ip, proto, 0, dst.port, 0, CtState::kNew}, {}};
   Places places = places_of(v.plan);
-  TraceHeader header{src.label, dst.label, dst.resolved, o.probe, "", {}};
+  TraceHeader header{src.label, dst.label, dst.resolved, o.probe, "", false, "", {}};
   TraceResult result;
   if (!o.probe) {
     auto k = live_kernel(v.plan.namespaces());
@@ -108,6 +108,8 @@ Result<int> run_trace(const TraceOptions& o) {
     result = KN_TRY(follow_conntrack(*after, places, req));
     mark_seen(result, *before, *after);
     header.probe = probe_text(p, proto);
+    header.answered = p.answered;
+    header.answered_by = answer_hostname(p.reply);
     header.contradictions = contradictions(result, p);
   }
   if (o.output == "json") fmt::print("{}\n", to_json(header, result).dump(2));

@@ -126,10 +126,11 @@ std::vector<NfBranch> branches_at(const IptReadTable& t, const IptReadChain& c, 
   double rest = 1;
   for (std::size_t i = first; i < c.rules.size(); ++i) {
     const IptRule& r = c.rules[i].rule;
-    if (r.target != IptRule::Target::kJump) break;
+    if (r.target != IptRule::Target::kJump && r.target != IptRule::Target::kDnat) break;
     double p = r.probability.value_or(1);
-    NfBranch b{c.name, static_cast<int>(i + 1), rest * p, r.jump, std::nullopt, 0, false};
-    if (const IptRule* d = dnat_of(t, r.jump)) b.to_ip = d->to_ip, b.to_port = d->to_port;
+    NfBranch b{c.name, static_cast<int>(i + 1), rest * p, r.target == IptRule::Target::kDnat ? "DNAT" : r.jump, std::nullopt, 0, false};
+    const IptRule* d = r.target == IptRule::Target::kDnat ? &r : dnat_of(t, r.jump);
+    if (d) b.to_ip = d->to_ip, b.to_port = d->to_port;
     out.push_back(b);
     rest *= 1 - p;
     if (!r.probability) break;
@@ -173,6 +174,7 @@ class Walk {
     if (chosen_chain_ != c.name) {
       std::size_t first = i;
       std::vector<NfBranch> b = branches_at(t_, c, first);
+      if (b.empty()) return true;
       std::size_t pick = 0;
       for (std::size_t k = 0; k < b.size(); ++k)
         if (ctx_.backend && b[k].to_ip == ctx_.backend) pick = k;

@@ -134,7 +134,7 @@ nlohmann::ordered_json to_json(const TraceHeader& h, const TraceResult& r) {
   j["forward"] = leg_json(r.forward);
   if (r.reply) j["reply"] = leg_json(*r.reply);
   if (h.probed) {
-    j["probe"] = h.probe;
+    j["probe"] = {{"result", h.probe}, {"answered", h.answered}, {"answered_by", h.answered_by}};
     j["contradictions"] = h.contradictions;
   }
   return j;

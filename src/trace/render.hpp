@@ -17,6 +17,8 @@ struct TraceHeader {
   std::string resolved;  // DNS: how the name became an address
   bool probed = false;
   std::string probe;     // what the probe saw: "connected; HTTP 200, answered by web-2", "timed out"
+  bool answered = false; // the probe got its answer
+  std::string answered_by;  // the hostname kn-netexec answered with, when it did
   std::vector<std::string> contradictions;  // a prediction the probe contradicts: a bug
 };
 

@@ -192,12 +192,18 @@ class Walker {
   // The reason a DROP or REJECT gives, in words.
   static std::string refusal(const NfResult& r, const std::string& table, const std::string& chain) {
     std::vector<std::string> policies;
+    std::string direction = "traffic";
     for (const NfStep& x : r.steps)
-      if (x.comment.ends_with(" policy ingress") || x.comment.ends_with(" policy egress")) policies.push_back(x.comment);
+      for (std::string_view d : {"ingress", "egress"})
+        if (x.comment.ends_with(fmt::format(" policy {}", d))) {
+          policies.push_back(x.comment.substr(0, x.comment.size() - 8 - d.size()));
+          direction = std::string(d);
+        }
     std::string by = r.steps.empty() ? chain : fmt::format("rule {} of {}", r.steps.back().rule, r.steps.back().chain);
     if (!r.nflog_prefix.empty() || !policies.empty()) {
-      std::string checked = policies.empty() ? std::string("no policy allows it") : "policies checked: " + join(policies, ", ");
-      return fmt::format("NetworkPolicy: {} by {} ({} {}); {}{}", verdict_name(r.verdict), by, table, chain, checked,
+      std::string checked = policies.empty() ? std::string("no NetworkPolicy allows it")
+                                             : fmt::format("NetworkPolicy: the pod's {} is isolated by {}, and none of them allows this", direction, join(policies, ", "));
+      return fmt::format("{}: {} by {} ({} {}){}", checked, verdict_name(r.verdict), by, table, chain,
                          r.nflog_prefix.empty() ? "" : fmt::format("; logged to NFLOG group 100 as \"{}\"", r.nflog_prefix));
     }
     std::string why = r.why.empty() ? std::string() : fmt::format(": \"{}\"", r.why);
@@ -285,6 +291,11 @@ class Walker {
                            "and the kernel answers ICMP network unreachable)",
                            r.steps.back().rule, r.steps.back().chain, r.why);
     }
+    std::vector<std::string> down;
+    for (const LinkInfo& l : s.links)
+      if (!l.up && l.name != "lo") down.push_back(l.name);
+    if (!down.empty())
+      why += fmt::format("; down here: {} (the kernel drops the routes of a link that is down)", join(down, ", "));
     return die(s.netns, why, p, route_cmd(s.netns, p, in));
   }
 
@@ -311,7 +322,7 @@ class Walker {
       ctx = nf_context(*s, "", out ? out->name : "", false);
     }
     if (!KN_TRY(hook(*s, "filter", "OUTPUT", ctx, p, false))) return {};
-    if (r.type == "local") return deliver(*s, p);
+    if (r.type == "local") return deliver(*s, p, r.oif);
     return routed_out(*s, r, ctx, p);
   }
 
@@ -342,7 +353,7 @@ class Walker {
       if (!KN_TRY(hook(*s, "filter", "INPUT", ctx, p, false))) return {};
       if (auto vx = decap_device(*s, p)) return decapsulate(*s, *vx, p);
       undnat(netns, p);
-      return deliver(*s, p);
+      return deliver(*s, p, ifindex);
     }
     const LinkInfo* out = s->link(r.oif);
     ctx.out_iface = out ? out->name : "";
@@ -528,14 +539,21 @@ class Walker {
 
   // ---- the end
 
-  Status deliver(const NsState& s, const Packet& p) {
+  // `via`: the link it came in by (rx counters), lo for a packet of the namespace itself.
+  Hop& add_deliver(const NsState& s, int via, std::string text, std::string command, std::string brief) {
+    Hop& h = add(s.netns, "deliver", std::move(text), std::move(command), std::move(brief));
+    if (via) h.evidence.push_back(Evidence{s.netns, "", "", 0, via, false});
+    return h;
+  }
+
+  Status deliver(const NsState& s, const Packet& p, int via) {
     std::string who = fmt::format("{}{}", p.dst.str(), p.proto == Proto::kIcmp || !p.dport ? std::string() : fmt::format(":{}", p.dport));
     if (reply_) {
-      add(s.netns, "deliver", fmt::format("back in {}: the reply reaches the client's socket ({})", place(s.netns), who), {}, "to the client's socket");
+      add_deliver(s, via, fmt::format("back in {}: the reply reaches the client's socket ({})", place(s.netns), who), {}, "to the client's socket");
       return end(s.netns, true, fmt::format("the reply reaches {} ({})", place(s.netns), who), p);
     }
     if (p.proto == Proto::kIcmp) {
-      add(s.netns, "deliver", fmt::format("{} is an address of {}: the kernel answers the echo request itself", p.dst.str(), place(s.netns)), {}, "echo answered");
+      add_deliver(s, via, fmt::format("{} is an address of {}: the kernel answers the echo request itself", p.dst.str(), place(s.netns)), {}, "echo answered");
       return end(s.netns, true, fmt::format("delivered to {} ({})", place(s.netns), who), p);
     }
     bool listening = KN_TRY(k_.listening(s.netns, p.proto, p.dport));
@@ -543,11 +561,11 @@ class Walker {
     if (!listening) {
       std::string what = p.proto == Proto::kTcp ? "the kernel answers with a TCP reset (connection refused)"
                                                 : "the kernel answers with ICMP port unreachable";
-      add(s.netns, "deliver", fmt::format("{} is an address of {}, but nothing listens on {}/{}: {}", p.dst.str(), place(s.netns),
+      add_deliver(s, via, fmt::format("{} is an address of {}, but nothing listens on {}/{}: {}", p.dst.str(), place(s.netns),
                                           proto_name(p.proto), p.dport, what), cmd, fmt::format("nothing listens on {}/{}", proto_name(p.proto), p.dport));
       return end(s.netns, false, fmt::format("refused by {}: nothing listens on {}/{}", place(s.netns), proto_name(p.proto), p.dport), p);
     }
-    add(s.netns, "deliver", fmt::format("{} is an address of {}: delivered to the socket listening on {}/{}", p.dst.str(), place(s.netns),
+    add_deliver(s, via, fmt::format("{} is an address of {}: delivered to the socket listening on {}/{}", p.dst.str(), place(s.netns),
                                         proto_name(p.proto), p.dport), cmd, fmt::format("to the socket on {}/{}", proto_name(p.proto), p.dport));
     return end(s.netns, true, fmt::format("delivered to {} ({})", place(s.netns), who), p);
   }
