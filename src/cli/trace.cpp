@@ -101,7 +101,7 @@ Result<int> run_trace(const TraceOptions& o) {
   } else {
     auto before = live_kernel(v.plan.namespaces());
     KN_TRY(warm(*before, v.plan));
-    ProbeResult p = KN_TRY(send_probe(src.netns, req.packet, o.timeout_ms));
+    ProbeResult p = KN_TRY(send_probe(src.netns, req.packet, o.timeout_ms, http_request(dst.ip.str(), "/hostname")));
     auto after = live_kernel(v.plan.namespaces());
     req.packet.src = p.src;
     req.packet.sport = p.sport;

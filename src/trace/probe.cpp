@@ -73,7 +73,8 @@ void failed(ProbeResult& r, int err, int timeout_ms) {
   r.error = err == 0 || err == ETIMEDOUT ? fmt::format("no answer within {} ms", timeout_ms) : std::string(std::strerror(err));
 }
 
-Result<ProbeResult> tcp_probe(const std::string& netns, const Packet& p, int timeout_ms, Clock::time_point deadline) {
+Result<ProbeResult> tcp_probe(const std::string& netns, const Packet& p, const std::string& request, int timeout_ms,
+                              Clock::time_point deadline) {
   ProbeResult r;
   Fd s = KN_TRY(socket_in(netns, SOCK_STREAM, 0));
   sockaddr_in to = address(p.dst, p.dport);
@@ -86,8 +87,7 @@ Result<ProbeResult> tcp_probe(const std::string& netns, const Packet& p, int tim
   ::getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &len);
   if (err) return failed(r, err, timeout_ms), r;
   r.answered = true;
-  std::string req = fmt::format("GET /hostname HTTP/1.0\r\nHost: {}\r\nUser-Agent: kn-lab-trace\r\n\r\n", p.dst.str());
-  if (::write(s.get(), req.data(), req.size()) > 0) r.reply = read_all(s.get(), deadline);
+  if (!request.empty() && ::write(s.get(), request.data(), request.size()) > 0) r.reply = read_all(s.get(), deadline);
   return r;
 }
 
@@ -140,10 +140,14 @@ Result<ProbeResult> icmp_probe(const std::string& netns, const Packet& p, int ti
 
 }  // namespace
 
-Result<ProbeResult> send_probe(const std::string& netns, const Packet& p, int timeout_ms) {
+std::string http_request(const std::string& host, const std::string& target) {
+  return fmt::format("GET {} HTTP/1.0\r\nHost: {}\r\nUser-Agent: kn-lab-trace\r\n\r\n", target, host);
+}
+
+Result<ProbeResult> send_probe(const std::string& netns, const Packet& p, int timeout_ms, const std::string& request) {
   auto start = Clock::now();
   auto deadline = start + std::chrono::milliseconds(timeout_ms);
-  ProbeResult r = p.proto == Proto::kTcp   ? KN_TRY(tcp_probe(netns, p, timeout_ms, deadline))
+  ProbeResult r = p.proto == Proto::kTcp   ? KN_TRY(tcp_probe(netns, p, request, timeout_ms, deadline))
                   : p.proto == Proto::kUdp ? KN_TRY(udp_probe(netns, p, timeout_ms, deadline))
                                            : KN_TRY(icmp_probe(netns, p, timeout_ms, deadline));
   r.ms = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start).count());
@@ -153,6 +157,8 @@ Result<ProbeResult> send_probe(const std::string& netns, const Packet& p, int ti
 std::string answer_hostname(const std::string& reply) {
   std::string body = reply;
   if (auto at = reply.find("\r\n\r\n"); reply.starts_with("HTTP/") && at != std::string::npos) body = reply.substr(at + 4);
+  // kn-netexec's page for any other path starts with "pod: NAME"
+  if (body.starts_with("pod: ")) return body.substr(5, body.find('\n') - 5);
   while (!body.empty() && (body.back() == '\n' || body.back() == '\r' || body.back() == ' ')) body.pop_back();
   return body.find_first_of(" \n<") == std::string::npos ? body : std::string();
 }

@@ -24,8 +24,12 @@ struct ProbeResult {
   int ms = 0;
 };
 
-// Sends `p` (dst, dport, proto) from a socket made in namespace `netns`.
-Result<ProbeResult> send_probe(const std::string& netns, const Packet& p, int timeout_ms);
+// An HTTP/1.0 GET of `target` ("/hostname", "/api?x=1") with a Host header.
+std::string http_request(const std::string& host, const std::string& target);
+
+// Sends `p` (dst, dport, proto) from a socket made in namespace `netns`; over TCP, `request`
+// once connected (none when empty), and reads the answer.
+Result<ProbeResult> send_probe(const std::string& netns, const Packet& p, int timeout_ms, const std::string& request);
 
 // The hostname in an answer of kn-netexec's /hostname (HTTP body or UDP datagram).
 std::string answer_hostname(const std::string& reply);

@@ -149,4 +149,40 @@ Result<Destination> resolve_destination(const LabPlan& plan, const std::string& 
                   "give a pod, svc/NAME[:PORT], NAME.NAMESPACE, NODE:NODEPORT or an address"));
 }
 
+Result<UrlTarget> resolve_url(const LabPlan& plan, const std::string& url, const std::string& host_header, const Source& from) {
+  UrlTarget out;
+  std::string rest;
+  if (url.starts_with("http://")) rest = url.substr(7);
+  else if (url.starts_with("https://")) rest = url.substr(8), out.http.https = true;
+  else return fail(bad(url, "not an http:// or https:// URL", "http://HOST[:PORT]/PATH"));
+  std::string authority = rest.substr(0, rest.find('/'));
+  std::string target = authority.size() < rest.size() ? rest.substr(authority.size()) : "/";
+  if (auto q = target.find('?'); q != std::string::npos) out.http.query = target.substr(q + 1), target.resize(q);
+  out.http.path = target;
+  auto [host, port] = split_port(authority);
+  if (host.empty()) return fail(bad(url, "the URL has no host", "http://HOST[:PORT]/PATH"));
+  std::uint16_t number = out.http.https ? 443 : 80;
+  if (!port.empty()) {
+    auto n = port_number(port);
+    if (!n) return fail(bad(url, fmt::format("\"{}\" is not a port number (1-65535)", port), ""));
+    number = *n;
+  }
+  out.http.host = host_header.empty() ? host : host_header;
+  auto d = resolve_destination(plan, fmt::format("{}:{}", host, number), from, Proto::kTcp);
+  if (!d)
+    return fail(bad(url, fmt::format("\"{}\" is not an address, node or Service name of the lab", host),
+                    fmt::format("put an address in the URL and the name in a header: http://NODE:PORT{} -H 'Host: {}'", target, host)));
+  out.dst = *d;
+  return out;
+}
+
+const DataPlanePlan* data_plane_of(const LabPlan& plan, const std::string& netns) {
+  for (const PodPlan& p : plan.pods) {
+    if (p.netns != netns) continue;
+    for (const DataPlanePlan& dp : plan.data_planes)
+      if (dp.ns == p.ns && dp.name == p.deployment) return &dp;
+  }
+  return nullptr;
+}
+
 }  // namespace knlab::trace

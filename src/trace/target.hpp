@@ -34,6 +34,24 @@ Result<Source> resolve_source(const LabPlan& plan, const std::string& from, cons
 // TO[:PORT]; `proto` decides the default port (ICMP has none).
 Result<Destination> resolve_destination(const LabPlan& plan, const std::string& to, const Source& from, Proto proto);
 
+// An HTTP(S) request through an Ingress or a Gateway: `kn-lab trace FROM http://HOST[:PORT]/PATH
+// [-H 'Host: NAME']`. HOST is where the connection goes (an address, a node, a LoadBalancer IP,
+// a Service's DNS name from a pod); the Host header (-H, else HOST) is what nginx matches.
+struct HttpTarget {
+  bool https = false;
+  std::string host;   // the Host header, without port
+  std::string path = "/";
+  std::string query;  // without '?'
+};
+struct UrlTarget {
+  Destination dst;
+  HttpTarget http;
+};
+Result<UrlTarget> resolve_url(const LabPlan& plan, const std::string& url, const std::string& host_header, const Source& from);
+
+// The nginx data plane (Ingress controller or Gateway) whose pod has network namespace `netns`.
+const DataPlanePlan* data_plane_of(const LabPlan& plan, const std::string& netns);
+
 // "node node-1", "pod web-1 (default)", "wire", "external", ... per namespace of the lab.
 Places places_of(const LabPlan& plan);
 
