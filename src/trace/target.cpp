@@ -132,19 +132,22 @@ Result<Destination> resolve_destination(const LabPlan& plan, const std::string& 
       if (p.address.addr == *ip) d.label = pod_label(p);
     return d;
   }
-  if (const PodPlan* p = find_pod(plan, name, from.k8s_ns))
+  // A name is what a pod's resolver makes of it (Services), then a pod; pod/NAME is a pod.
+  std::string fqdn;
+  const ServicePlan* by_dns = name.starts_with("pod/") ? nullptr : service_by_dns(plan, name, from.k8s_ns, fqdn);
+  if (by_dns && plan.dns) {
+    Destination d = KN_TRY(service_destination(*by_dns, port, to));
+    d.resolved = fmt::format("{} -> {} -> {} (the lab's DNS, with the search path of namespace {})", name, fqdn, by_dns->cluster_ip.str(), from.k8s_ns);
+    return d;
+  }
+  std::string pod_name = name.starts_with("pod/") ? name.substr(4) : name;
+  if (const PodPlan* p = find_pod(plan, pod_name, from.k8s_ns))
     return Destination{p->address.addr, proto == Proto::kIcmp ? std::uint16_t{0} : (dport ? dport : pod_default_port(*p)), pod_label(*p), ""};
   if (const NodePlan* n = plan.node(name)) {
     if (!dport && proto != Proto::kIcmp) return fail(bad(to, "a node needs a port (its NodePort)", fmt::format("{}:30080", name)));
     return Destination{n->ip.addr, dport, fmt::format("node {} ({})", n->name, n->ip.addr.str()), ""};
   }
-  std::string fqdn;
-  if (const ServicePlan* s = service_by_dns(plan, name, from.k8s_ns, fqdn)) {
-    if (!plan.dns) return fail(bad(to, "the lab has no cluster DNS", fmt::format("trace svc/{} instead", s->spec.name)));
-    Destination d = KN_TRY(service_destination(*s, port, to));
-    d.resolved = fmt::format("{} -> {} -> {} (the lab's DNS, with the search path of namespace {})", name, fqdn, s->cluster_ip.str(), from.k8s_ns);
-    return d;
-  }
+  if (by_dns) return fail(bad(to, "the lab has no cluster DNS", fmt::format("trace svc/{} instead", by_dns->spec.name)));
   return fail(bad(to, "not a pod, node, service, DNS name or IPv4 address of the lab",
                   "give a pod, svc/NAME[:PORT], NAME.NAMESPACE, NODE:NODEPORT or an address"));
 }

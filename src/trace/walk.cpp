@@ -178,15 +178,31 @@ class Walker {
     NfResult r = evaluate(*t, chain, p, ctx);
     bool matched = std::any_of(r.steps.begin(), r.steps.end(), [](const NfStep& x) { return x.rule > 0; });
     if (!matched && r.verdict == Verdict::kAccept) return r;
-    std::string deciding = r.steps.empty() ? chain : r.steps.back().chain;
-    Hop& h = add(s.netns, "netfilter", fmt::format("{}: {} => {}", table, chain_path(r), nf_action(r, p)),
-                 fmt::format("ip netns exec {} iptables-legacy -t {} -L {} -n -v --line-numbers", s.netns, table, deciding),
+    bool passes = r.verdict == Verdict::kAccept && !r.dnat && !r.masquerade && r.packet.mark == p.mark && !r.steps.empty() &&
+                  r.steps.back().rule == 0 && r.branches.empty();
+    Hop& h = passes ? pass_hop(s.netns, table, chain, r) : add(s.netns, "netfilter", fmt::format("{}: {} => {}", table, chain_path(r), nf_action(r, p)),
+                 fmt::format("ip netns exec {} iptables-legacy -t {} -L {} -n -v --line-numbers", s.netns, table, r.steps.empty() ? chain : r.steps.back().chain),
                  r.dnat || r.masquerade || r.verdict != Verdict::kAccept ? fmt::format("{} {}", table, nf_action(r, p)) : std::string("-"));
-    h.steps = r.steps;
+    if (!passes) h.steps = r.steps;
     h.branches = r.branches;
     for (const NfStep& x : r.steps) h.evidence.push_back(Evidence{s.netns, table, x.chain, x.rule, 0, true});
     branches_.insert(branches_.end(), r.branches.begin(), r.branches.end());
     return r;
+  }
+
+  // Chains the packet went through without any rule changing or stopping it, one hop per run of
+  // them in a namespace: "iptables: nat PREROUTING, filter FORWARD, nat POSTROUTING pass it".
+  Hop& pass_hop(const std::string& netns, const std::string& table, const std::string& chain, const NfResult& r) {
+    std::string name = fmt::format("{} {}", table, chain);
+    if (!leg_.hops.empty() && leg_.hops.back().kind == "netfilter" && leg_.hops.back().netns == netns && leg_.hops.back().steps.empty()) {
+      Hop& h = leg_.hops.back();
+      h.text.insert(h.text.find(" pass it"), ", " + name);
+      return h;
+    }
+    Hop& h = add(netns, "netfilter", fmt::format("iptables: {} pass it (rules checked, none changes or stops it{})", name,
+                                                 r.steps.size() > 1 ? "; the chains jumped to return" : ""),
+                 fmt::format("ip netns exec {} iptables-legacy-save -c", netns), "-");
+    return h;
   }
 
   // The reason a DROP or REJECT gives, in words.
