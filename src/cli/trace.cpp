@@ -4,7 +4,9 @@
 #include <fmt/core.h>
 
 #include "cli/cli.hpp"
+#include "core/text.hpp"
 #include "runtime/lifecycle.hpp"
+#include "trace/l7.hpp"
 #include "trace/probe.hpp"
 #include "trace/render.hpp"
 #include "trace/target.hpp"
@@ -17,6 +19,7 @@ struct TraceOptions {
   std::string from, to;
   bool udp = false, icmp = false, probe = false, brief = false;
   std::string output;
+  std::vector<std::string> headers;  // -H "Name: value"
   int timeout_ms = 2000;
   std::string ns = "default";
   std::string lab;
@@ -52,24 +55,27 @@ Result<TraceResult> follow_conntrack(Kernel& k, const Places& places, TraceReque
   return r;
 }
 
-std::vector<std::string> contradictions(const TraceResult& r, const ProbeResult& p) {
+// `last`: the leg that ends at the server that answers (the upstream leg through an Ingress).
+std::vector<std::string> contradictions(const TraceResult& r, const TraceResult& last, const ProbeResult& p) {
   std::vector<std::string> out;
-  bool predicted = r.forward.delivered && r.reply && r.reply->delivered;
+  bool predicted = r.forward.delivered && r.reply && r.reply->delivered && last.forward.delivered;
   if (p.answered && !predicted)
     out.push_back(fmt::format("the probe was answered, but the prediction is: {}", r.reply ? r.reply->outcome : r.forward.outcome));
   if (!p.answered && predicted) out.push_back(fmt::format("the prediction is an answer, but the probe: {}", p.error));
   std::string host = answer_hostname(p.reply);
-  if (p.answered && !host.empty() && r.forward.delivered) {
-    const Hop& last = r.forward.hops.back();
-    if (!last.place.starts_with("pod " + host + " ")) out.push_back(fmt::format("answered by {}, but the prediction ends in {}", host, last.place));
+  if (p.answered && !host.empty() && last.forward.delivered) {
+    const Hop& end = last.forward.hops.back();
+    if (!end.place.starts_with("pod " + host + " ")) out.push_back(fmt::format("answered by {}, but the prediction ends in {}", host, end.place));
   }
   auto hops = [&](const Leg& l) {
     for (const Hop& h : l.hops)
       if (h.seen == Seen::kNotSeen) out.push_back(fmt::format("hop {} ({}: {}) is not in the counters: {}", h.n, h.place, h.brief, h.observed));
   };
+  // The way there is counted whether or not an answer came back (a drop is at its end).
+  hops(r.forward);
   if (p.answered) {
-    hops(r.forward);
     if (r.reply) hops(*r.reply);
+    if (&last != &r) hops(last.forward);
   }
   return out;
 }
@@ -84,36 +90,102 @@ std::string probe_text(const ProbeResult& p, Proto proto) {
   return fmt::format("answered in {} ms{}", p.ms, host.empty() ? "" : " by " + host);
 }
 
+// The request a URL names: Host from -H (else the URL), the other headers for nginx's matches.
+Result<UrlTarget> url_target(const LabPlan& plan, const TraceOptions& o, const Source& src) {
+  std::string host;
+  std::vector<std::pair<std::string, std::string>> headers;
+  for (const std::string& h : o.headers) {
+    auto colon = h.find(':');
+    if (colon == std::string::npos || colon == 0)
+      return fail(input_error(SourceLocation{}, fmt::format("-H \"{}\": not a header", h), "-H 'Host: demo.local'"));
+    std::string name = h.substr(0, colon), value = h.substr(colon + 1);
+    while (!value.empty() && value.front() == ' ') value.erase(0, 1);
+    if (lower(name) == "host") host = value;
+    else headers.emplace_back(name, value);
+  }
+  UrlTarget u = KN_TRY(resolve_url(plan, o.to, host, src));
+  u.http.headers = std::move(headers);
+  return u;
+}
+
+// The probe's request: the URL's (plain HTTP), or kn-netexec's /hostname.
+std::string probe_request(const std::optional<UrlTarget>& url, const Destination& dst) {
+  if (!url) return http_request(dst.ip.str(), "/hostname");
+  if (url->http.https) return {};
+  return http_request(url->http.host, url->http.path + (url->http.query.empty() ? "" : "?" + url->http.query));
+}
+
+struct Traced {
+  TraceResult first;
+  std::optional<L7Stage> l7;
+  std::optional<TraceResult> upstream;  // from the data plane to the endpoint nginx chose
+};
+
+// Through an Ingress or a Gateway: nginx's choice, then the data plane's own connection to it.
+Status follow_l7(Traced& t, const LabPlan& plan, const UrlTarget& url, Kernel& k, const Places& places,
+                 const std::map<std::string, std::uintmax_t>* log_ends) {
+  const DataPlanePlan* dp = t.first.forward.delivered ? data_plane_of(plan, t.first.forward.end_netns) : nullptr;
+  if (!dp) return {};
+  t.l7 = KN_TRY(l7_stage(*dp, url.http, t.first.forward.final.dport));
+  if (log_ends)
+    if (auto logged = logged_upstream(*dp, log_ends->at(dp->dir), url.http)) {
+      t.l7->logged = logged->first;
+      t.l7->endpoint = L7Server{logged->second, "logged by nginx", 1};
+      for (const L7Upstream& u : t.l7->match.upstreams)
+        for (const L7Server& s : u.servers)
+          if (s.address == logged->second) t.l7->endpoint = s;
+    }
+  if (!t.l7->endpoint) return {};
+  auto [ip, port] = std::pair{t.l7->endpoint->address.substr(0, t.l7->endpoint->address.find(':')),
+                              t.l7->endpoint->address.substr(t.l7->endpoint->address.find(':') + 1)};
+  auto addr = Ipv4::parse(ip);
+  if (!addr) return {};
+  TraceRequest r{t.first.forward.end_netns, Packet{Ipv4{}, *addr, Proto::kTcp, 0, static_cast<std::uint16_t>(std::stoi(port)), 0, CtState::kNew}, {}};
+  t.upstream = KN_TRY(trace_packet(k, places, r));
+  return {};
+}
+
 Result<int> run_trace(const TraceOptions& o) {
   KN_TRY(require_root("trace"));
   std::string lab = o.lab.empty() ? KN_TRY(default_lab("trace")) : o.lab;
   LabView v = KN_TRY(view_lab(lab));
   Proto proto = o.icmp ? Proto::kIcmp : o.udp ? Proto::kUdp : Proto::kTcp;
   Source src = KN_TRY(resolve_source(v.plan, o.from, o.ns));
-  Destination dst = KN_TRY(resolve_destination(v.plan, o.to, src, proto));
+  std::optional<UrlTarget> url;
+  bool is_url = o.to.starts_with("http://") || o.to.starts_with("https://");
+  if (is_url && proto != Proto::kTcp) return fail(input_error(SourceLocation{}, "a URL is TCP", "leave out --udp/--icmp"));
+  if (!is_url && !o.headers.empty()) return fail(input_error(SourceLocation{}, "-H needs a URL", "kn-lab trace external http://node1:30080/ -H 'Host: demo.local'"));
+  if (is_url) url = KN_TRY(url_target(v.plan, o, src));
+  Destination dst = url ? url->dst : KN_TRY(resolve_destination(v.plan, o.to, src, proto));
   TraceRequest req{src.netns, Packet{Ipv4{}, dst.ip, proto, 0, dst.port, 0, CtState::kNew}, {}};
   Places places = places_of(v.plan);
-  TraceHeader header{src.label, dst.label, dst.resolved, o.probe, "", false, "", {}};
-  TraceResult result;
+  TraceHeader header{src.label, url ? o.to + " (" + dst.label + ")" : dst.label, dst.resolved, o.probe, "", false, "", {}};
+  Traced t;
+  auto after = live_kernel(v.plan.namespaces());
   if (!o.probe) {
-    auto k = live_kernel(v.plan.namespaces());
-    result = KN_TRY(trace_packet(*k, places, req));
+    t.first = KN_TRY(trace_packet(*after, places, req));
+    if (url) KN_TRY(follow_l7(t, v.plan, *url, *after, places, nullptr));
   } else {
     auto before = live_kernel(v.plan.namespaces());
     KN_TRY(warm(*before, v.plan));
-    ProbeResult p = KN_TRY(send_probe(src.netns, req.packet, o.timeout_ms, http_request(dst.ip.str(), "/hostname")));
-    auto after = live_kernel(v.plan.namespaces());
+    std::map<std::string, std::uintmax_t> log_ends;
+    for (const DataPlanePlan& dp : v.plan.data_planes) log_ends[dp.dir] = access_log_end(dp);
+    ProbeResult p = KN_TRY(send_probe(src.netns, req.packet, o.timeout_ms, probe_request(url, dst)));
     req.packet.src = p.src;
     req.packet.sport = p.sport;
-    result = KN_TRY(follow_conntrack(*after, places, req));
-    mark_seen(result, *before, *after);
+    t.first = KN_TRY(follow_conntrack(*after, places, req));
+    if (url) KN_TRY(follow_l7(t, v.plan, *url, *after, places, &log_ends));
+    mark_seen(t.first, *before, *after);
+    if (t.upstream) mark_seen(*t.upstream, *before, *after);
     header.probe = probe_text(p, proto);
     header.answered = p.answered;
     header.answered_by = answer_hostname(p.reply);
-    header.contradictions = contradictions(result, p);
+    header.contradictions = contradictions(t.first, t.upstream ? *t.upstream : t.first, p);
   }
-  if (o.output == "json") fmt::print("{}\n", to_json(header, result).dump(2));
-  else fmt::print("{}", o.brief ? render_brief(header, result) : render_text(header, result));
+  const L7Stage* l7 = t.l7 ? &*t.l7 : nullptr;
+  const TraceResult* up = t.upstream ? &*t.upstream : nullptr;
+  if (o.output == "json") fmt::print("{}\n", to_json(header, t.first, l7, up).dump(2));
+  else fmt::print("{}", o.brief ? render_brief(header, t.first, l7, up) : render_text(header, t.first, l7, up));
   return header.contradictions.empty() ? 0 : 3;
 }
 
@@ -129,6 +201,7 @@ void register_trace(CLI::App& app, const GlobalOptions&, Action& action) {
   cmd->add_flag("--probe", o->probe, "Send the real packet from the source and confirm each hop from the kernel's counters and conntrack");
   cmd->add_flag("--brief", o->brief, "One line per namespace");
   cmd->add_option("-o,--output", o->output, "json")->check(CLI::IsMember({"json"}));
+  cmd->add_option("-H,--header", o->headers, "With a URL: a request header, 'Host: NAME' for nginx's virtual hosts");
   cmd->add_option("--timeout", o->timeout_ms, "The probe's timeout, in milliseconds")->check(CLI::Range(10, 60000));
   add_namespace_option(cmd, o->ns);
   add_lab_option(cmd, o->lab);

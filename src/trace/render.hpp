@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "trace/l7.hpp"
 #include "trace/trace.hpp"
 
 namespace knlab::trace {
@@ -22,8 +23,10 @@ struct TraceHeader {
   std::vector<std::string> contradictions;  // a prediction the probe contradicts: a bug
 };
 
-std::string render_text(const TraceHeader& h, const TraceResult& r);
-std::string render_brief(const TraceHeader& h, const TraceResult& r);
-nlohmann::ordered_json to_json(const TraceHeader& h, const TraceResult& r);
+// `l7` and `upstream` (may be null): through an Ingress or a Gateway, nginx's choice and the data
+// plane's own connection to the endpoint.
+std::string render_text(const TraceHeader& h, const TraceResult& r, const L7Stage* l7 = nullptr, const TraceResult* upstream = nullptr);
+std::string render_brief(const TraceHeader& h, const TraceResult& r, const L7Stage* l7 = nullptr, const TraceResult* upstream = nullptr);
+nlohmann::ordered_json to_json(const TraceHeader& h, const TraceResult& r, const L7Stage* l7 = nullptr, const TraceResult* upstream = nullptr);
 
 }  // namespace knlab::trace

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/ip.hpp"
@@ -42,6 +44,7 @@ struct HttpTarget {
   std::string host;   // the Host header, without port
   std::string path = "/";
   std::string query;  // without '?'
+  std::vector<std::pair<std::string, std::string>> headers;  // -H NAME: VALUE, besides Host
 };
 struct UrlTarget {
   Destination dst;

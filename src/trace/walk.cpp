@@ -444,13 +444,14 @@ class Walker {
     return die(s.netns, fmt::format("kn-lab cannot follow a packet out of {} (kind \"{}\")", out.name, out.kind), p);
   }
 
-  Status cross(const NsState& s, const LinkInfo& l, const std::string& mac, const Packet& p, const std::string& how) {
+  Status cross(const NsState& s, const LinkInfo& l, const std::string& mac, Packet p, const std::string& how) {
     std::string peer_ns = s.netns;
     if (l.peer_nsid) peer_ns = KN_TRY(k_.peer_netns(s.netns, *l.peer_nsid)).value_or("");
     if (peer_ns.empty()) return die(s.netns, fmt::format("{}'s veth peer is in a namespace outside the lab", l.name), p);
     const NsState* ps = KN_TRY(k_.ns(peer_ns));
     const LinkInfo* pl = ps->link(l.peer_ifindex);
     if (!pl) return die(s.netns, fmt::format("{}'s veth peer is not there", l.name), p);
+    if (peer_ns != s.netns) p.mark = 0;  // a packet entering another namespace loses its mark (skb_scrub_packet)
     Hop& h = add(s.netns, "veth",
                  fmt::format("out {} (veth; peer {} in {}){}", l.name, pl->name, place(peer_ns), how.empty() ? "" : "; " + how),
                  fmt::format("ip -n {} link show {}", s.netns, l.name), "out " + l.name);
@@ -546,6 +547,7 @@ class Walker {
   Status decapsulate(const NsState& s, const LinkInfo& vx, const Packet&) {
     Packet inner = inner_.back();
     inner_.pop_back();
+    inner.mark = 0;  // it crossed into another namespace inside the outer packet
     Hop& h = add(s.netns, "vxlan", fmt::format("{} (VNI {}) decapsulates: inner {}", vx.name, vx.vni, describe(inner)),
                  fmt::format("ip -n {} -d link show {}", s.netns, vx.name), vx.name + " decapsulates");
     h.evidence.push_back(Evidence{s.netns, "", "", 0, vx.ifindex, false});

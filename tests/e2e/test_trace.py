@@ -6,6 +6,7 @@ conntrack or the answer disagree with) fail the test, as they are bugs. The brea
 one object by hand inside a lab namespace and check that trace names it where the packet dies.
 """
 import json
+import time
 
 import pytest
 
@@ -166,6 +167,10 @@ def test_network_policy_drop_names_the_policies(lab, kn):
     assert "egress is isolated by database/default-deny" in out and "REJECT" in out and "netpol drop database/db" in out, out
     drop = next(h for h in t["forward"]["hops"] if h["kind"] == "netfilter" and "REJECT" in h["text"])
     assert "KUBE-POD-FW-" in drop["text"] and drop["seen"] == "seen"
+    # allowed across nodes (alpine on node2, nginx on node1): kube-router's marks stay on node2
+    t = trace(kn, "-n", "dev", "alpine", "nginx:80")
+    assert_answered(t, "nginx")
+    assert has(t["forward"], "vxlan", "decapsulates")
     web = kn("get", "pods", "-n", "frontend", "-o", "jsonpath={.items[0].metadata.name}").stdout.strip()
     t = trace(kn, "-n", "frontend", web, "api.backend:9898")
     assert_answered(t, "api-")
@@ -216,3 +221,49 @@ def test_a_broken_kube_proxy_rule_is_named(lab, kn):
     t = trace(kn, "client", "svc/ghost", probe=False)
     assert not t["forward"]["delivered"]
     assert any(f"-> {sep} (no rule matches: returns)" in h["text"] for h in t["forward"]["hops"]), texts(t["forward"])
+
+
+def wait_http(kn, url):
+    """nginx in a data plane pod listens a few milliseconds after `up` returns (as a pod is Running
+    before it is ready): wait for its first answer, from the outside."""
+    for _ in range(50):
+        r = kn("exec", "external", "--", "curl", "-s", "-m", "1", "-o", "/dev/null", "-w", "%{http_code}", url, check=False)
+        if r.stdout.strip() not in ("", "000"):
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{url} never answered")
+
+
+def test_through_an_ingress_nginx_names_the_location_and_the_endpoint(lab, kn):
+    lab("09-ingress")
+    wait_http(kn, "http://192.168.56.11:30080/healthz")
+    # predicted: the server and location of the controller's nginx.conf, and its upstream
+    t = trace(kn, "external", "http://node1:30080/api/users", probe=False)
+    l7 = t["l7"]
+    assert l7["data_plane"] == "ingress-nginx/ingress-nginx-controller"
+    assert l7["location"] == '~* "^/api"' and "ingress default/ingress, path /api (Prefix)" in l7["comment"], l7
+    assert l7["action"] == "proxy_pass http://default_api_80" and l7["rewritten_uri"].startswith("/"), l7
+    assert len(l7["upstreams"][0]["servers"]) == 2
+    assert t["upstream"]["forward"]["delivered"]
+    # probed: nginx's access log names the endpoint it used, and that pod answered
+    t = trace(kn, "external", "http://node1:30080/api/users")
+    assert t["contradictions"] == [], t["contradictions"]
+    assert t["l7"]["logged"] and "upstream=" + t["l7"]["endpoint"] in t["l7"]["logged"]
+    by = t["probe"]["answered_by"]
+    assert by.startswith("api-") and t["upstream"]["forward"]["hops"][-1]["place"].startswith(f"pod {by} ")
+    # no rule: the default backend's 404, and no upstream connection
+    t = trace(kn, "external", "http://node1:30080/nothing", probe=False)
+    assert "404" in t["l7"]["action"] and "upstream" not in t
+
+
+def test_through_a_gateway_route(lab, kn):
+    lab("10-gateway-api")
+    ip = kn("get", "gateway", "my-gateway", "-o", "jsonpath={.status.addresses[0].value}").stdout.strip()
+    wait_http(kn, f"http://{ip}/api")
+    t = trace(kn, "external", f"http://{ip}/api")
+    assert t["contradictions"] == [], t["contradictions"]
+    assert "cloud-lb" in places(t["forward"])
+    assert t["l7"]["location"] == "@default/api-route/rule0", t["l7"]
+    assert t["probe"]["answered_by"].startswith("api-")
+    t = trace(kn, "external", f"http://{ip}/other", probe=False)
+    assert "404" in t["l7"]["action"]
