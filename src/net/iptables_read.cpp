@@ -412,15 +412,6 @@ struct IptcFree {
 };
 using IptcHandle = std::unique_ptr<xtc_handle, IptcFree>;
 
-// Built-in chains of a table, in the order libiptc lists them (hook order).
-std::vector<std::string_view> builtin_chains(std::string_view table) {
-  if (table == "nat") return {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"};
-  if (table == "filter" || table == "security") return {"INPUT", "FORWARD", "OUTPUT"};
-  if (table == "mangle") return {"PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"};
-  if (table == "raw") return {"PREROUTING", "OUTPUT"};
-  return {};
-}
-
 // A table the namespace does not have: what it would be once made (empty, policies ACCEPT).
 IptReadTable empty_table(const std::string& table) {
   IptReadTable t;

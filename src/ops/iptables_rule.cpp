@@ -61,7 +61,9 @@ void append_iface(std::string& out, const char* opt, const std::string& name) {
   out += name;
 }
 
-// Built-in chains of a table, in the order iptables-save lists them (hook order).
+
+}  // namespace
+
 std::vector<std::string_view> builtin_chains(std::string_view table) {
   if (table == "nat") return {"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"};
   if (table == "filter" || table == "security") return {"INPUT", "FORWARD", "OUTPUT"};
@@ -70,7 +72,19 @@ std::vector<std::string_view> builtin_chains(std::string_view table) {
   return {};
 }
 
-}  // namespace
+std::string target_name(const IptRule& r) {
+  switch (r.target) {
+    case IptRule::Target::kJump: return r.jump;
+    case IptRule::Target::kDnat: return "DNAT";
+    case IptRule::Target::kMasquerade: return "MASQUERADE";
+    case IptRule::Target::kMarkOr:
+    case IptRule::Target::kMarkXor:
+    case IptRule::Target::kMarkSet: return "MARK";
+    case IptRule::Target::kReject: return "REJECT";
+    case IptRule::Target::kNflog: return "NFLOG";
+  }
+  return {};
+}
 
 std::uint32_t statistic_probability_fraction(double probability) {
   // libxt_statistic.c: info->u.random.probability = lround(0x80000000 * p)

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/ip.hpp"
@@ -97,6 +98,11 @@ struct IptTable {
 
 // A rule of `chain` that jumps to `to` (a chain, or ACCEPT/DROP/RETURN), with a comment.
 IptRule jump_rule(std::string chain, std::string to, std::string comment = {});
+
+// Built-in chains of a table, in the order iptables-save (and libiptc) list them: hook order.
+std::vector<std::string_view> builtin_chains(std::string_view table);
+// The target as iptables-save and libiptc name it: the chain jumped to, ACCEPT, DNAT, MARK, ...
+std::string target_name(const IptRule& r);
 
 // iptables-save text of the table's kn-lab part: "*nat", ":CHAIN - [0:0]" lines (built-in
 // chains as ":PREROUTING ACCEPT [0:0]"), "-A ..." lines, "COMMIT".

@@ -92,20 +92,6 @@ std::optional<bool> rule_matches(const IptReadRule& rr, const Packet& p, const N
 
 namespace {
 
-std::string target_of(const IptRule& r) {
-  switch (r.target) {
-    case IptRule::Target::kJump: return r.jump;
-    case IptRule::Target::kDnat: return "DNAT";
-    case IptRule::Target::kMasquerade: return "MASQUERADE";
-    case IptRule::Target::kMarkOr:
-    case IptRule::Target::kMarkXor:
-    case IptRule::Target::kMarkSet: return "MARK";
-    case IptRule::Target::kReject: return "REJECT";
-    case IptRule::Target::kNflog: return "NFLOG";
-  }
-  return "";
-}
-
 struct Frame {
   const IptReadChain* chain;
   std::size_t next = 0;
@@ -164,7 +150,7 @@ class Walk {
     if (!m) return undecided(fmt::format("rule {} of {} cannot be judged ({})", i + 1, f.chain->name,
                                          rr.undecoded.empty() ? "an ipset that is not there" : rr.undecoded));
     if (!*m || !branch_taken(*f.chain, i)) return false;
-    res_.steps.push_back(NfStep{t_.name, f.chain->name, static_cast<int>(i + 1), render_rule(rr.rule), rr.rule.comment, target_of(rr.rule), rr.counters});
+    res_.steps.push_back(NfStep{t_.name, f.chain->name, static_cast<int>(i + 1), render_rule(rr.rule), rr.rule.comment, target_name(rr.rule), rr.counters});
     return apply_target(rr.rule);
   }
 

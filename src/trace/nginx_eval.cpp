@@ -21,15 +21,6 @@ std::string var_ident(std::string_view header) {
   return out;
 }
 
-std::string quoted(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
 // PCRE syntax that std::regex's ECMAScript grammar lacks or reads differently: named groups,
 // lookbehind, atomic groups, inline flags, \A \Z \z..., possessive quantifiers. Empty when none.
 std::string pcre_only(std::string_view p) {
@@ -78,6 +69,15 @@ long parse_share(std::string_view pct) {
 }
 
 }  // namespace
+
+std::string quoted(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
 
 Http index_http(const Directive& http) {
   Http h;

@@ -102,4 +102,7 @@ class Eval {
   int depth_ = 0;
 };
 
+// s in double quotes, '"' and '\\' escaped, as nginx writes a string back.
+std::string quoted(std::string_view s);
+
 }  // namespace knlab::trace::ngx

@@ -13,15 +13,6 @@ namespace knlab::trace::ngx {
 
 namespace {
 
-std::string quoted(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
 // --- the location search ------------------------------------------------------------------------
 
 enum class LocKind { kExact, kPrefix, kNoRegex, kRegex, kNamed };

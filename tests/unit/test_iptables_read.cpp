@@ -49,20 +49,6 @@ struct Sets {
   }
 };
 
-// What libiptc's iptc_get_target() names the rule's target.
-std::string target_name(const IptRule& r) {
-  switch (r.target) {
-    case IptRule::Target::kJump: return r.jump;
-    case IptRule::Target::kDnat: return "DNAT";
-    case IptRule::Target::kMasquerade: return "MASQUERADE";
-    case IptRule::Target::kMarkOr:
-    case IptRule::Target::kMarkXor:
-    case IptRule::Target::kMarkSet: return "MARK";
-    case IptRule::Target::kReject: return "REJECT";
-    case IptRule::Target::kNflog: return "NFLOG";
-  }
-  return {};
-}
 
 std::vector<unsigned char> encode(const IptRule& r, const Sets& sets, std::string_view table = "nat") {
   auto blob = encode_rule_for_test(r, sets.index(), table);

@@ -35,9 +35,7 @@ LabPlan plan_of(const std::string& extra, int replicas) {
 IptReadTable as_read(const IptTable& t) {
   IptReadTable out;
   out.name = t.name;
-  std::vector<std::string> builtin = t.name == "nat" ? std::vector<std::string>{"PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"}
-                                                     : std::vector<std::string>{"INPUT", "FORWARD", "OUTPUT"};
-  for (const std::string& c : builtin) out.chains.push_back(IptReadChain{c, true, "ACCEPT", {}, {}});
+  for (std::string_view c : builtin_chains(t.name)) out.chains.push_back(IptReadChain{std::string(c), true, "ACCEPT", {}, {}});
   for (const std::string& c : t.chains) out.chains.push_back(IptReadChain{c, false, "", {}, {}});
   for (const IptRule& r : t.rules)
     for (IptReadChain& c : out.chains)
