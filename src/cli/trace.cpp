@@ -146,15 +146,17 @@ Status follow_l7(Traced& t, const LabPlan& plan, const UrlTarget& url, Kernel& k
 }
 
 Result<int> run_trace(const TraceOptions& o) {
+  Proto proto = o.icmp ? Proto::kIcmp : o.udp ? Proto::kUdp : Proto::kTcp;
+  bool is_url = o.to.starts_with("http://") || o.to.starts_with("https://");
+  if (is_url && proto != Proto::kTcp)
+    return fail(input_error(SourceLocation{}, fmt::format("{}: a URL is reached over TCP", o.to), "leave out --udp/--icmp"));
+  if (!is_url && !o.headers.empty())
+    return fail(input_error(SourceLocation{}, "-H needs a URL as TO", "kn-lab trace external http://node1:30080/ -H 'Host: demo.local'"));
   KN_TRY(require_root("trace"));
   std::string lab = o.lab.empty() ? KN_TRY(default_lab("trace")) : o.lab;
   LabView v = KN_TRY(view_lab(lab));
-  Proto proto = o.icmp ? Proto::kIcmp : o.udp ? Proto::kUdp : Proto::kTcp;
   Source src = KN_TRY(resolve_source(v.plan, o.from, o.ns));
   std::optional<UrlTarget> url;
-  bool is_url = o.to.starts_with("http://") || o.to.starts_with("https://");
-  if (is_url && proto != Proto::kTcp) return fail(input_error(SourceLocation{}, "a URL is TCP", "leave out --udp/--icmp"));
-  if (!is_url && !o.headers.empty()) return fail(input_error(SourceLocation{}, "-H needs a URL", "kn-lab trace external http://node1:30080/ -H 'Host: demo.local'"));
   if (is_url) url = KN_TRY(url_target(v.plan, o, src));
   Destination dst = url ? url->dst : KN_TRY(resolve_destination(v.plan, o.to, src, proto));
   TraceRequest req{src.netns, Packet{Ipv4{}, dst.ip, proto, 0, dst.port, 0, CtState::kNew}, {}};
