@@ -21,6 +21,7 @@ struct TraceOptions {
   std::string output;
   std::vector<std::string> headers;  // -H "Name: value"
   int timeout_ms = 2000;
+  int size = 0;  // --size: bytes, Don't Fragment
   std::string ns = "default";
   std::string lab;
 };
@@ -69,7 +70,7 @@ std::vector<std::string> contradictions(const TraceResult& r, const TraceResult&
   }
   auto hops = [&](const Leg& l) {
     for (const Hop& h : l.hops)
-      if (h.seen == Seen::kNotSeen) out.push_back(fmt::format("hop {} ({}: {}) is not in the counters: {}", h.n, h.place, h.brief, h.observed));
+      if (h.seen == Seen::kNotSeen) out.push_back(fmt::format("hop {} ({}: {}) is not in the counters: {}", h.n, h.place, h.text, h.observed));
   };
   // The way there is counted whether or not an answer came back (a drop is at its end).
   hops(r.forward);
@@ -159,7 +160,7 @@ Result<int> run_trace(const TraceOptions& o) {
   std::optional<UrlTarget> url;
   if (is_url) url = KN_TRY(url_target(v.plan, o, src));
   Destination dst = url ? url->dst : KN_TRY(resolve_destination(v.plan, o.to, src, proto));
-  TraceRequest req{src.netns, Packet{Ipv4{}, dst.ip, proto, 0, dst.port, 0, CtState::kNew}, {}};
+  TraceRequest req{src.netns, Packet{Ipv4{}, dst.ip, proto, 0, dst.port, 0, CtState::kNew, static_cast<std::uint16_t>(o.size)}, {}};
   Places places = places_of(v.plan);
   TraceHeader header{src.label, url ? o.to + " (" + dst.label + ")" : dst.label, dst.resolved, o.probe, "", false, "", {}};
   Traced t;
@@ -204,6 +205,8 @@ void register_trace(CLI::App& app, const GlobalOptions&, Action& action) {
   cmd->add_flag("--brief", o->brief, "One line per namespace");
   cmd->add_option("-o,--output", o->output, "json")->check(CLI::IsMember({"json"}));
   cmd->add_option("-H,--header", o->headers, "With a URL: a request header, 'Host: NAME' for nginx's virtual hosts");
+  cmd->add_option("--size", o->size, "The packet's size in bytes, Don't Fragment set: checked against each link's MTU (the probe: an ICMP echo of that size)")
+      ->check(CLI::Range(64, 65535));
   cmd->add_option("--timeout", o->timeout_ms, "The probe's timeout, in milliseconds")->check(CLI::Range(10, 60000));
   add_namespace_option(cmd, o->ns);
   add_lab_option(cmd, o->lab);

@@ -24,6 +24,9 @@ struct Packet {
   std::uint16_t dport = 0;  // 0 for ICMP
   std::uint32_t mark = 0;
   CtState ct = CtState::kNew;
+  // The IP packet's size in bytes with Don't Fragment set (--size), checked against each link's
+  // MTU; 0: a small packet, not checked.
+  std::uint16_t size = 0;
 };
 
 // "10.244.1.2:40000 -> 10.96.0.10:53 udp", "10.244.1.2 -> 10.244.2.3 icmp"

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <vector>
 
 #include "core/text.hpp"
 #include "net/fd.hpp"
@@ -111,24 +112,31 @@ Result<ProbeResult> icmp_probe(const std::string& netns, const Packet& p, int ti
   ProbeResult r;
   Fd s = KN_TRY(socket_in(netns, SOCK_RAW, IPPROTO_ICMP));
   sockaddr_in to = address(p.dst, 0);
-  icmphdr echo{};
-  echo.type = ICMP_ECHO;
-  echo.un.echo.id = htons(static_cast<std::uint16_t>(::getpid()));
-  echo.un.echo.sequence = htons(1);
+  // An echo request of p.size bytes in all (20 of IPv4 header, 8 of ICMP, the rest payload).
+  std::vector<std::uint8_t> msg(p.size > 28 ? p.size - 20u : sizeof(icmphdr), 0);
+  auto* echo = reinterpret_cast<icmphdr*>(msg.data());
+  echo->type = ICMP_ECHO;
+  echo->un.echo.id = htons(static_cast<std::uint16_t>(::getpid()));
+  echo->un.echo.sequence = htons(1);
   std::uint32_t sum = 0;
-  const auto* w = reinterpret_cast<const std::uint16_t*>(&echo);
-  for (std::size_t i = 0; i < sizeof echo / 2; ++i) sum += w[i];
+  for (std::size_t i = 0; i + 1 < msg.size(); i += 2) {
+    std::uint16_t word = 0;
+    std::memcpy(&word, &msg[i], 2);  // the one's complement sum is the same in either byte order
+    sum += word;
+  }
   while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  echo.checksum = static_cast<std::uint16_t>(~sum);
-  if (::sendto(s.get(), &echo, sizeof echo, 0, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0) return failed(r, errno, timeout_ms), r;
+  echo->checksum = static_cast<std::uint16_t>(~sum);
+  int df = IP_PMTUDISC_DO;  // Don't Fragment, as the trace assumes
+  if (p.size) ::setsockopt(s.get(), IPPROTO_IP, IP_MTU_DISCOVER, &df, sizeof df);
+  if (::sendto(s.get(), msg.data(), msg.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to) < 0) return failed(r, errno, timeout_ms), r;
   while (wait_for(s.get(), POLLIN, deadline)) {
-    char buf[1500];
+    char buf[65536];
     ssize_t n = ::recv(s.get(), buf, sizeof buf, 0);
     if (n < 28) continue;
     std::size_t ihl = static_cast<std::size_t>(buf[0] & 0x0f) * 4;
     const auto* reply = reinterpret_cast<const icmphdr*>(buf + ihl);
     if (static_cast<std::size_t>(n) < ihl + sizeof(icmphdr)) continue;
-    if (reply->type == ICMP_ECHOREPLY && reply->un.echo.id == echo.un.echo.id) {
+    if (reply->type == ICMP_ECHOREPLY && reply->un.echo.id == echo->un.echo.id) {
       r.answered = true;
       r.reply = "echo reply";
       return r;

@@ -430,6 +430,11 @@ class Walker {
     if (!out.up)
       return die(s.netns, fmt::format("{} is down (the route sends the packet out of it)", out.name), p,
                  fmt::format("ip -n {} link show {}", s.netns, out.name));
+    if (p.size && out.mtu && p.size > out.mtu)
+      return die(s.netns,
+                 fmt::format("{} bytes do not fit {}'s MTU of {}, and Don't Fragment is set: the kernel answers ICMP "
+                             "fragmentation needed (mtu {})", p.size, out.name, out.mtu, out.mtu),
+                 p, fmt::format("ip -n {} link show {}", s.netns, out.name));
     if (out.kind == "vxlan") return encapsulate(s, out, nexthop, p);
     std::string how;
     std::string mac = KN_TRY(next_hop_mac(s, out, nexthop, how));
@@ -525,7 +530,8 @@ class Walker {
       return die(s.netns, fmt::format("no FDB entry for {} on {}: the kernel does not know which node's VTEP has it", n->mac, vx.name), p,
                  fmt::format("bridge -n {} fdb show dev {}", s.netns, vx.name));
     Packet outer{vx.vxlan_local.value_or(Ipv4{}), *f->dst, Proto::kUdp, static_cast<std::uint16_t>(32768 + (p.src.value ^ p.dst.value) % 28000),
-                 vx.vxlan_port, p.mark, CtState::kNew};
+                 vx.vxlan_port, p.mark, CtState::kNew,
+                 static_cast<std::uint16_t>(p.size ? p.size + 50 : 0)};  // + outer IPv4, UDP, VXLAN and inner Ethernet headers
     Hop& h = add(s.netns, "vxlan",
                  fmt::format("{} (VNI {}): next hop {} is {} (neighbour {}), and the FDB sends {} to VTEP {}: encapsulated in UDP {} -> {}:{}",
                              vx.name, vx.vni, nexthop.str(), n->mac, n->state, n->mac, f->dst->str(),
@@ -609,7 +615,7 @@ Result<TraceResult> trace_packet(Kernel& k, const Places& places, const TraceReq
   out.packet = out.forward.sent;
   if (!out.forward.delivered) return out;
   const Packet& f = out.forward.final;
-  Packet back{f.dst, f.src, f.proto, f.dport, f.sport, 0, CtState::kEstablished};
+  Packet back{f.dst, f.src, f.proto, f.dport, f.sport, 0, CtState::kEstablished, f.size};
   std::vector<NfBranch> none;
   std::map<std::string, Ipv4> no_backends;
   out.reply = KN_TRY(Walker(k, places, no_backends, true, nat, none).run(out.forward.end_netns, back));

@@ -97,6 +97,18 @@ def test_pod_to_pod_across_nodes_in_each_mode(lab, kn, labfile, mode):
             assert "router" in places(f) and "rack rack1" in places(f) and "rack rack2" in places(f)
 
 
+def test_a_packet_too_big_for_a_link_dies_there(lab, kn):
+    """VXLAN's 50 bytes: the pods' MTU is 1450, so that the outer packet fits the wire's 1500."""
+    lab("03-pod-to-pod-vxlan")
+    t = trace(kn, "a1", "a2", "--icmp", "--size", "1450")
+    assert t["probe"]["answered"] and t["contradictions"] == [], t
+    assert t["forward"]["delivered"]
+    t = trace(kn, "a1", "a2", "--icmp", "--size", "1451")
+    assert not t["forward"]["delivered"] and not t["probe"]["answered"] and t["contradictions"] == [], t
+    out = t["forward"]["outcome"]
+    assert "dropped in pod a1" in out and "1451 bytes do not fit eth0's MTU of 1450" in out, out
+
+
 def test_cluster_ip_every_backend_by_its_branch(lab, kn):
     lab("06-service-clusterip")
     answered = set()
