@@ -41,14 +41,18 @@ Status warm(Kernel& k, const LabPlan& plan) {
   return {};
 }
 
-// Re-walks with the backends conntrack shows the probe's flow took, until they stop changing.
-Result<TraceResult> follow_conntrack(Kernel& k, const Places& places, TraceRequest& req) {
+// Re-walks with the backends the probe's flow took, until they stop changing: conntrack's entry,
+// or (for a connection refused further on, which conntrack never confirms) the branch whose
+// counters moved.
+Result<TraceResult> follow_probe(Kernel& before, Kernel& k, const Places& places, TraceRequest& req) {
   TraceResult r = KN_TRY(trace_packet(k, places, req));
   for (int round = 0; round < 4; ++round) {
     bool changed = false;
     for (const Hop& h : r.forward.hops) {
       if (h.kind != "netfilter" || h.branches.empty() || req.backends.contains(h.netns)) continue;
-      if (auto b = KN_TRY(conntrack_backend(k, h.netns, h.packet))) req.backends[h.netns] = *b, changed = true;
+      std::optional<Ipv4> b = KN_TRY(conntrack_backend(k, h.netns, h.packet));
+      if (!b) b = counted_branch(before, k, h.netns, h.branches);
+      if (b) req.backends[h.netns] = *b, changed = true;
     }
     if (!changed) break;
     r = KN_TRY(trace_packet(k, places, req));
@@ -176,7 +180,7 @@ Result<int> run_trace(const TraceOptions& o) {
     ProbeResult p = KN_TRY(send_probe(src.netns, req.packet, o.timeout_ms, probe_request(url, dst)));
     req.packet.src = p.src;
     req.packet.sport = p.sport;
-    t.first = KN_TRY(follow_conntrack(*after, places, req));
+    t.first = KN_TRY(follow_probe(*before, *after, places, req));
     if (url) KN_TRY(follow_l7(t, v.plan, *url, *after, places, &log_ends));
     mark_seen(t.first, *before, *after);
     if (t.upstream) mark_seen(*t.upstream, *before, *after);

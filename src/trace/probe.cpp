@@ -211,6 +211,19 @@ void mark_hop(Hop& h, Kernel& before, Kernel& after) {
 
 }  // namespace
 
+std::optional<Ipv4> counted_branch(Kernel& before, Kernel& after, const std::string& netns, const std::vector<NfBranch>& branches) {
+  std::optional<Ipv4> found;
+  for (const NfBranch& b : branches) {
+    Evidence e{netns, "nat", b.chain, b.rule, 0, true};
+    auto x = rule_packets(before, e), y = rule_packets(after, e);
+    if (x && y && *y > *x) {
+      if (found) return std::nullopt;  // two branches moved: other traffic, no answer
+      found = b.to_ip;
+    }
+  }
+  return found;
+}
+
 void mark_seen(TraceResult& r, Kernel& before, Kernel& after) {
   for (Hop& h : r.forward.hops) mark_hop(h, before, after);
   if (r.reply)

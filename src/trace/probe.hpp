@@ -38,6 +38,10 @@ std::string answer_hostname(const std::string& reply);
 // kernel around the probe).
 void mark_seen(TraceResult& r, Kernel& before, Kernel& after);
 
+// The branch whose rule counters moved between `before` and `after`: which backend the kernel
+// chose when conntrack kept no entry (a connection refused further on is never confirmed).
+std::optional<Ipv4> counted_branch(Kernel& before, Kernel& after, const std::string& netns, const std::vector<NfBranch>& branches);
+
 // The backend conntrack in `netns` shows for the flow a hop met (its DNAT), if any.
 Result<std::optional<Ipv4>> conntrack_backend(Kernel& k, const std::string& netns, const Packet& at_hop);
 
