@@ -3,6 +3,8 @@
 // packet sent and each hop confirmed by the kernel's counters and conntrack.
 #include <fmt/core.h>
 
+#include <charconv>
+
 #include "cli/cli.hpp"
 #include "core/text.hpp"
 #include "runtime/lifecycle.hpp"
@@ -120,6 +122,17 @@ std::string probe_request(const std::optional<UrlTarget>& url, const Destination
   return http_request(url->http.host, url->http.path + (url->http.query.empty() ? "" : "?" + url->http.query));
 }
 
+// "10.244.0.2:8080" (an upstream server, or what nginx logged) as an address and a port.
+std::optional<std::pair<Ipv4, std::uint16_t>> endpoint_of(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  auto ip = Ipv4::parse(std::string_view(text).substr(0, colon));
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(text.data() + colon + 1, text.data() + text.size(), port);
+  if (!ip || ec != std::errc() || end != text.data() + text.size() || port == 0 || port > 65535) return std::nullopt;
+  return std::pair{*ip, static_cast<std::uint16_t>(port)};
+}
+
 struct Traced {
   TraceResult first;
   std::optional<L7Stage> l7;
@@ -135,17 +148,16 @@ Status follow_l7(Traced& t, const LabPlan& plan, const UrlTarget& url, Kernel& k
   if (log_ends)
     if (auto logged = logged_upstream(*dp, log_ends->at(dp->dir), url.http)) {
       t.l7->logged = logged->first;
-      t.l7->endpoint = L7Server{logged->second, "logged by nginx", 1};
-      for (const L7Upstream& u : t.l7->match.upstreams)
-        for (const L7Server& s : u.servers)
-          if (s.address == logged->second) t.l7->endpoint = s;
+      if (endpoint_of(logged->second)) {  // "-" when nginx answered itself (a return, a 404)
+        t.l7->endpoint = L7Server{logged->second, "logged by nginx", 1};
+        for (const L7Upstream& u : t.l7->match.upstreams)
+          for (const L7Server& s : u.servers)
+            if (s.address == logged->second) t.l7->endpoint = s;
+      }
     }
-  if (!t.l7->endpoint) return {};
-  auto [ip, port] = std::pair{t.l7->endpoint->address.substr(0, t.l7->endpoint->address.find(':')),
-                              t.l7->endpoint->address.substr(t.l7->endpoint->address.find(':') + 1)};
-  auto addr = Ipv4::parse(ip);
-  if (!addr) return {};
-  TraceRequest r{t.first.forward.end_netns, Packet{Ipv4{}, *addr, Proto::kTcp, 0, static_cast<std::uint16_t>(std::stoi(port)), 0, CtState::kNew}, {}};
+  auto to = t.l7->endpoint ? endpoint_of(t.l7->endpoint->address) : std::nullopt;
+  if (!to) return {};
+  TraceRequest r{t.first.forward.end_netns, Packet{Ipv4{}, to->first, Proto::kTcp, 0, to->second, 0, CtState::kNew}, {}};
   t.upstream = KN_TRY(trace_packet(k, places, r));
   return {};
 }

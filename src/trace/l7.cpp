@@ -52,7 +52,7 @@ std::optional<std::pair<std::string, std::string>> logged_upstream(const DataPla
     if (line.find(fmt::format("\"GET {} ", target)) == std::string::npos) continue;
     auto at = line.find(" upstream=");
     if (at == std::string::npos) continue;
-    std::string up = line.substr(at + 10, line.find(' ', at + 10) - at - 10);
+    std::string up = line.substr(at + 10, line.find_first_of(" ,", at + 10) - at - 10);
     found = std::pair{line, up};
   }
   return found;

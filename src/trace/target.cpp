@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "core/text.hpp"
+#include "plan/l7_common.hpp"
 
 namespace knlab::trace {
 
@@ -36,11 +37,6 @@ const PodPlan* find_pod(const LabPlan& plan, std::string_view name, std::string_
   return count == 1 ? only : nullptr;
 }
 
-const ServicePlan* find_service(const LabPlan& plan, std::string_view name, std::string_view ns) {
-  for (const ServicePlan& s : plan.services)
-    if (s.spec.name == name && s.spec.ns == ns) return &s;
-  return nullptr;
-}
 
 // "svc:port" -> ("svc", "port"); a bare name has no port part.
 std::pair<std::string, std::string> split_port(const std::string& s) {
@@ -78,7 +74,7 @@ const ServicePlan* service_by_dns(const LabPlan& plan, const std::string& name, 
   std::vector<std::string_view> parts = split(n, '.');
   if (parts.empty() || parts.size() > 2) return nullptr;
   std::string svc_ns = parts.size() == 2 ? std::string(parts[1]) : ns;
-  const ServicePlan* s = find_service(plan, parts[0], svc_ns);
+  const ServicePlan* s = l7::find_service(plan, svc_ns, parts[0]);
   if (s) fqdn = fmt::format("{}.{}.svc.cluster.local", parts[0], svc_ns);
   return s;
 }
@@ -116,7 +112,7 @@ Result<Destination> resolve_destination(const LabPlan& plan, const std::string& 
   std::optional<std::uint16_t> number = port.empty() ? std::nullopt : port_number(port);
   if (name.starts_with("svc/") || name.starts_with("service/")) {
     std::string svc = name.substr(name.find('/') + 1);
-    const ServicePlan* s = find_service(plan, svc, from.k8s_ns);
+    const ServicePlan* s = l7::find_service(plan, from.k8s_ns, svc);
     if (!s) return fail(bad(to, fmt::format("no service \"{}\" in namespace {}", svc, from.k8s_ns), "kn-lab get svc -A lists them"));
     return service_destination(*s, port, to);
   }

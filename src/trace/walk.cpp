@@ -46,8 +46,7 @@ std::string route_text(const RouteLookup& r, const NsState& s) {
   out += r.dst ? (r.dst->prefix == 0 ? std::string("default") : r.dst->str()) : std::string("?");
   if (r.gateway) out += " via " + r.gateway->str();
   if (dev) out += " dev " + dev->name;
-  if (!r.protocol.empty() && r.protocol != "boot" && r.protocol != "kernel") out += " proto " + r.protocol;
-  if (r.protocol == "kernel") out += " proto kernel";
+  if (!r.protocol.empty() && r.protocol != "boot") out += " proto " + r.protocol;  // ip(8) leaves boot out
   if (r.onlink) out += " onlink";
   if (r.table && r.table != 254) out += fmt::format(" table {}", r.table == 255 ? std::string("local") : std::to_string(r.table));
   return out;

@@ -518,15 +518,21 @@ def test_same_selectors_as_two_peers_are_an_or(case):
 
 # =========================================================================== ports
 
+def only_from_y_to_xa(pp):
+    """x/a admits namespace y on port pp only (every other port and peer denied)."""
+    e = Expectation(True)
+    e.expect_peer(Peer(namespace=X), Peer(X, "a"), False, on=[pp])
+    e.expect_peer(Peer(namespace=Y), Peer(X, "a"), True, on=[pp])
+    e.expect_peer(Peer(namespace=Z), Peer(X, "a"), False, on=[pp])
+    e.expect_all_ingress(pod(X, "a"), False, on=others(pp))
+    return e
+
+
 # upstream: "should enforce policy based on Ports"
 def test_enforce_policy_based_on_ports(case):
     case.apply(netpol("allow-client-a-via-ns-selector", X, labels(pod="a"), ingress=[{
         "from": [{"namespaceSelector": ns_is(Y)}], "ports": [{"port": 81, "protocol": "TCP"}]}]))
-    e = Expectation(True)
-    e.expect_peer(Peer(namespace=X), Peer(X, "a"), False, on=[TCP81])
-    e.expect_peer(Peer(namespace=Y), Peer(X, "a"), True, on=[TCP81])
-    e.expect_peer(Peer(namespace=Z), Peer(X, "a"), False, on=[TCP81])
-    e.expect_all_ingress(pod(X, "a"), False, on=others(TCP81))
+    e = only_from_y_to_xa(TCP81)
     case.validate(e, "from namespace y on 81/TCP only")
 
 
@@ -545,11 +551,7 @@ def test_udp_enforce_policy_based_on_ports(case):
 def test_multiple_stacked_policies_with_overlapping_pod_selectors(case):
     case.apply(netpol("allow-client-a-via-ns-selector", X, labels(pod="a"), ingress=[{
         "from": [{"namespaceSelector": ns_is(Y)}], "ports": [{"port": 81, "protocol": "TCP"}]}]))
-    e = Expectation(True)
-    e.expect_peer(Peer(namespace=X), Peer(X, "a"), False, on=[TCP81])
-    e.expect_peer(Peer(namespace=Y), Peer(X, "a"), True, on=[TCP81])
-    e.expect_peer(Peer(namespace=Z), Peer(X, "a"), False, on=[TCP81])
-    e.expect_all_ingress(pod(X, "a"), False, on=others(TCP81))  # upstream's reachabilityDENY on 80
+    e = only_from_y_to_xa(TCP81)  # upstream's reachabilityDENY on 80
     case.validate(e, "port 81 policy: 81/TCP from y, 80 denied")
     case.apply(netpol("allow-client-a-via-ns-selector-80", X, labels(pod="a"), ingress=[{
         "from": [{"namespaceSelector": ns_is(Y)}], "ports": [{"port": 80, "protocol": "TCP"}]}]))
