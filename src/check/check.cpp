@@ -71,10 +71,9 @@ class Scheduler {
   // The first pending check whose dependencies are done; a failed dependency settles it as skipped.
   std::optional<std::size_t> next(std::unique_lock<std::mutex>& lock) {
     for (;;) {
-      bool pending = false;
+      bool pending = false, settled = false;
       for (std::size_t i = 0; i < checks_.size(); ++i) {
         if (state_[i] != kPending) continue;
-        pending = true;
         bool ready = true;
         std::string failed;
         for (const std::string& a : checks_[i].after) {
@@ -85,13 +84,16 @@ class Scheduler {
         if (!failed.empty()) {
           settle(i, Outcome{checks_[i].name, checks_[i].description, checks_[i].hint, Verdict::kSkipped,
                             fmt::format("not run: it runs after \"{}\", which did not pass", failed), 0, 0});
+          settled = true;
           continue;
         }
         if (ready) {
           state_[i] = kRunning;
           return i;
         }
+        pending = true;
       }
+      if (settled) continue;  // a skip may settle what waited on it
       if (!pending) return std::nullopt;
       changed_.wait(lock);
     }

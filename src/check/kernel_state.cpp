@@ -19,7 +19,9 @@ std::string link_name(const std::vector<LinkInfo>& links, int ifindex) {
 
 Result<Attempt> route_check(NsContext& ctx, const CheckSpec& c) {
   Cidr want = *Cidr::parse(c.route);
-  RouteLookup r = KN_TRY(route_get(ctx, want.network(), Ipv4{}, 0, 0));
+  // The network's own address, or for the default route one no lab uses (TEST-NET-1, RFC 5737).
+  Ipv4 probe = want.prefix == 0 ? *Ipv4::parse("192.0.2.1") : want.network();
+  RouteLookup r = KN_TRY(route_get(ctx, probe, Ipv4{}, 0, 0));
   if (r.error) return Attempt{false, fmt::format("{} has no route to {}: {}", c.node, c.route, std::strerror(r.error))};
   std::vector<LinkInfo> links = KN_TRY(links_read(ctx));
   std::string dev = link_name(links, r.oif);
@@ -38,7 +40,8 @@ Result<Attempt> fdb_check(NsContext& ctx, const CheckSpec& c) {
   std::vector<std::string> entries;
   for (const FdbInfo& f : KN_TRY(fdb_read(ctx))) {
     bool on_dev = f.ifindex == dev->ifindex || f.master == dev->ifindex;  // a VXLAN device's own, or learnt on a bridge's ports
-    if (!on_dev || (f.mac == "00:00:00:00:00:00" && !f.dst) || (f.master && f.permanent)) continue;
+    bool multicast = std::stoi(f.mac.substr(0, 2), nullptr, 16) & 1;
+    if (!on_dev || multicast || (f.mac == "00:00:00:00:00:00" && !f.dst) || (f.master && f.permanent)) continue;
     std::string e = f.mac + (f.dst ? " dst " + f.dst->str() : "");
     if (c.fdb_dst.empty() || (f.dst && f.dst->str() == c.fdb_dst)) return Attempt{true, fmt::format("{}: {} dev {}", c.node, e, c.fdb)};
     entries.push_back(e);

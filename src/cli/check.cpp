@@ -72,7 +72,7 @@ Result<int> run_check(const CheckOptions& o) {
   KN_TRY(require_root("check"));
   Target t = KN_TRY(target_of(o));
   LabView v = KN_TRY(view_lab(t.lab));
-  if (t.file.empty()) t.file = v.plan.source;
+  if (t.file.empty()) t.file = v.state.source;
   Lab lab = KN_TRY(load_lab_file(t.file, {}));
   if (lab.name != t.lab)
     return fail(input_error(SourceLocation{t.file, 0, 0}, fmt::format("{} is lab \"{}\", not the running lab \"{}\"", t.file, lab.name, t.lab)));
