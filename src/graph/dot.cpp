@@ -41,14 +41,15 @@ Style style_of(VertexKind k) {
   return {"box", "#ffffff", "style=filled"};
 }
 
-// Links between namespaces have no direction; objects point at what they stand for.
+// Links between namespaces have no direction; objects point at what they stand for. What joins
+// nodes does not rank them (constraint=false): the nodes stay side by side.
 std::string_view edge_style(EdgeKind k) {
   switch (k) {
     case EdgeKind::kVeth: return "dir=none, color=\"#6c8ebf\"";
     case EdgeKind::kCable: return "dir=none, color=\"#555555\", penwidth=1.5";
-    case EdgeKind::kVxlan: return "dir=both, style=dashed, color=\"#9673a6\", penwidth=1.5";
-    case EdgeKind::kHostGw: return "dir=both, style=dashed, color=\"#2e8b57\", penwidth=1.5";
-    case EdgeKind::kBgp: return "dir=both, style=dotted, color=\"#d79b00\", penwidth=1.5";
+    case EdgeKind::kVxlan: return "dir=both, style=dashed, color=\"#9673a6\", penwidth=1.5, constraint=false";
+    case EdgeKind::kHostGw: return "dir=both, style=dashed, color=\"#2e8b57\", penwidth=1.5, constraint=false";
+    case EdgeKind::kBgp: return "dir=both, style=dotted, color=\"#d79b00\", penwidth=1.5, constraint=false";
     case EdgeKind::kEndpoint: return "color=\"#b8860b\"";
     case EdgeKind::kRoute: return "color=\"#cc6600\", style=bold, constraint=false";
     case EdgeKind::kPolicy: return "color=\"#996699\", style=dashed, arrowhead=odot";

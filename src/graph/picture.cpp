@@ -170,7 +170,7 @@ void add_node_links(Picture& pic, const LabPlan& plan) {
           break;
         case CniMode::kHostGw:
           add_edge(pic, iface_id(a, "eth0"), iface_id(b, "eth0"), EdgeKind::kHostGw,
-                   fmt::format("{} via {}\n{} via {}", b.pod_subnet.str(), b.ip.addr.str(), a.pod_subnet.str(), a.ip.addr.str()));
+                   fmt::format("host-gw: {} via {}\n{} via {}", b.pod_subnet.str(), b.ip.addr.str(), a.pod_subnet.str(), a.ip.addr.str()));
           break;
         case CniMode::kBgp:
           if (!reflector) add_edge(pic, iface_id(a, "eth0"), iface_id(b, "eth0"), EdgeKind::kBgp, fmt::format("iBGP AS {}", kBgpAs));

@@ -144,7 +144,7 @@ struct Writer {
     for (const Edge& e : pic.edges) {
       if (e.kind != EdgeKind::kVxlan && e.kind != EdgeKind::kHostGw && e.kind != EdgeKind::kBgp) continue;
       if (!any) heading("links between nodes"), any = true;
-      line(2, fmt::format("{} <-> {}: {} {}", e.from, e.to, kind_name(e.kind), flat(e.label)), e.highlighted);
+      line(2, fmt::format("{} <-> {}: {}", e.from, e.to, flat(e.label)), e.highlighted);
     }
   }
 
