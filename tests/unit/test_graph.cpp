@@ -3,12 +3,14 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 
 #include "core/text.hpp"
 #include "graph/dot.hpp"
 #include "graph/picture.hpp"
+#include "graph/render.hpp"
 #include "graph/text.hpp"
 #include "lab/loader.hpp"
 #include "runtime/lifecycle.hpp"
@@ -247,4 +249,25 @@ TEST_CASE("graph: highlight marks the namespaces, links, tunnel and Service a tr
   CHECK(dot.find(std::string(kHighlightColour)) != std::string::npos);
   CHECK(dot.find("penwidth=3") != std::string::npos);
   CHECK(to_text(pic).find("> pod client (default)") != std::string::npos);
+}
+
+TEST_CASE("graph: DOT rendered through libgvc as SVG and PNG, with or without Graphviz's plugin configuration") {
+  std::string dot = to_dot(picture_of(small_lab()));
+  auto svg = render(dot, "svg");
+  REQUIRE_MESSAGE(svg, (svg ? "" : svg.error().format()));
+  CHECK(svg->find("<svg") != std::string::npos);
+  CHECK(svg->find("node/node1") != std::string::npos);
+  auto png = render(dot, "png");
+  REQUIRE_MESSAGE(png, (png ? "" : png.error().format()));
+  CHECK(png->starts_with("\x89PNG\r\n\x1a\n"));
+  CHECK_FALSE(render("digraph { a -> ", "svg"));
+  CHECK_FALSE(render(dot, "bmp"));
+  // No configuration where Graphviz looks (GVBINDIR): the plugins come from their folder.
+  const char* old = std::getenv("GVBINDIR");
+  ::setenv("GVBINDIR", "/nonexistent", 1);
+  auto again = render(dot, "svg");
+  if (old) ::setenv("GVBINDIR", old, 1);
+  else ::unsetenv("GVBINDIR");
+  REQUIRE_MESSAGE(again, (again ? "" : again.error().format()));
+  CHECK(again->find("<svg") != std::string::npos);
 }
