@@ -3,6 +3,8 @@ that `kn-lab get` lists, the PNG is a PNG of a sane size; lab 06's text fits 100
 03's --highlight draws the traced path in the highlight colour. One `up` per lab.
 """
 import json
+import os
+import pty
 import struct
 import tempfile
 import xml.etree.ElementTree as ET
@@ -10,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LABS_DIR
+from conftest import KN_LAB, LABS_DIR, require_kn_lab
 
 HIGHLIGHT = "#e00000"
 SVG = "{http://www.w3.org/2000/svg}"
@@ -107,3 +109,27 @@ def check_highlight(kn, lab):
     assert r.returncode != 0 and "--highlight" in r.stderr and "nosuch" in r.stderr, r.stderr
     r = kn("graph", "--lab", lab, "-o", "bmp")
     assert r.returncode != 0 and "-o bmp" in r.stderr, r.stderr
+
+
+def on_terminal(*args):
+    """kn-lab's output and exit code with stdout a pseudo-terminal."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.execv(str(KN_LAB), [str(KN_LAB), *args])
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    os.close(fd)
+    return out.decode(errors="replace"), os.waitpid(pid, 0)[1] >> 8
+
+
+def test_png_is_not_written_to_a_terminal():
+    require_kn_lab()
+    out, rc = on_terminal("graph", "-o", "png", "--lab", "no-such-lab")
+    assert rc != 0 and "-o png" in out and "--output-file" in out, out
