@@ -8,6 +8,8 @@ packages=(
   build-essential cmake pkg-config
   libnl-3-dev libnl-route-3-dev libiptc-dev libxtables-dev libipset-dev
   libnetfilter-conntrack-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev doctest-dev libyaml-cpp-dev nlohmann-json3-dev
+  # `kn-lab graph -o svg|png`: Graphviz's library, and its plugins (dot layout, SVG, cairo PNG)
+  graphviz libgraphviz-dev
   # run: what labs and learners use inside namespaces
   iproute2 iptables ipset conntrack iputils-ping curl netcat-openbsd tcpdump procps util-linux
   # the course's client commands in pods (wget -qO- podinfo:9898, wget -T 5) and nslookup/dig
