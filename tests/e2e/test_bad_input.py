@@ -280,6 +280,109 @@ TOML_CASES = [
         ports = [{ name = "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp", port = 80 }, { name = "https", port = 443 }]
         """, '{file}:9:19: invalid input: Service default/web: port name "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp" is 64 characters long, at most 63 are allowed',
          lab="bi-pname"),
+    toml("toml-check-unknown-key", """
+        [lab]
+        name = "bi-chk1"
+
+        [[node]]
+        name = "node1"
+
+        [[check]]
+        name = "web"
+        from = "node1"
+        to = "web"
+        exepct = "reach"
+        """, "{file}:11:1: invalid input: unknown key 'exepct' in [[check]]",
+         "hint: did you mean 'expect'? allowed keys in [[check]]: name", lab="bi-chk1"),
+    toml("toml-check-says-nothing", """
+        [lab]
+        name = "bi-chk2"
+
+        [[node]]
+        name = "node1"
+
+        [[check]]
+        name = "web"
+        from = "node1"
+        """, "{file}:8:1: invalid input: [[check]] 'web' says nothing to check",
+         "hint: give one of: to = (traffic), resolves = (DNS), route = or fdb = (kernel), object = (an API object)", lab="bi-chk2"),
+    toml("toml-check-key-of-another-kind", """
+        [lab]
+        name = "bi-chk3"
+
+        [[node]]
+        name = "node1"
+
+        [[check]]
+        name = "rt"
+        node = "node1"
+        route = "10.244.1.0/24"
+        status = 200
+        """, "{file}:11:1: invalid input: 'status' does not apply to a kernel check ([[check]] 'rt')",
+         "hint: keys of a kernel check: node, route, via_gateway, dev, fdb, dst", lab="bi-chk3"),
+    toml("toml-check-route-host-bits", """
+        [lab]
+        name = "bi-chk4"
+
+        [[node]]
+        name = "node1"
+
+        [[check]]
+        name = "rt"
+        node = "node1"
+        route = "10.244.1.1/24"
+        """, '{file}:10:9: invalid input: route = "10.244.1.1/24" in [[check]] \'rt\' is not a valid IPv4 network',
+         'hint: host bits are set: did you mean "10.244.1.0/24"?', lab="bi-chk4"),
+    toml("toml-check-after-unknown", """
+        [lab]
+        name = "bi-chk5"
+
+        [[node]]
+        name = "node1"
+
+        [[check]]
+        name = "second"
+        after = ["frist"]
+        object = "nodes"
+        count = 1
+
+        [[check]]
+        name = "first"
+        object = "nodes"
+        """, '{file}:8:1: invalid input: check "second" runs after "frist", which is not a check here',
+         "hint: did you mean 'first'? checks: second, first", lab="bi-chk5"),
+    toml("toml-check-cycle", """
+        [lab]
+        name = "bi-chk6"
+
+        [[node]]
+        name = "node1"
+
+        [[check]]
+        name = "a"
+        after = ["b"]
+        object = "nodes"
+
+        [[check]]
+        name = "b"
+        after = ["a"]
+        object = "nodes"
+        """, '{file}:8:1: invalid input: check "a" depends on itself through after =', "hint: break the cycle", lab="bi-chk6"),
+    toml("toml-check-no-reach-with-status", """
+        [lab]
+        name = "bi-chk7"
+
+        [[node]]
+        name = "node1"
+
+        [[check]]
+        name = "x"
+        from = "node1"
+        to = "10.0.0.1"
+        expect = "no-reach"
+        status = 200
+        """, '{file}:11:10: invalid input: expect = "no-reach" cannot also expect an answer',
+         "hint: remove status, body, backends and client, or expect = \"reach\"", lab="bi-chk7"),
     toml("toml-lab-name-with-slash", """
         [lab]
         name = "bi/slash"
@@ -944,6 +1047,10 @@ CLI_CASES = [
         "invalid input: http://node1:30080/: a URL is reached over TCP", "hint: leave out --udp/--icmp"),
     cli("cli-trace-header-without-url", ["trace", "external", "node1:30080", "-H", "Host: demo.local", "--lab", NOLAB],
         "invalid input: -H needs a URL as TO", "hint: kn-lab trace external http://node1:30080/"),
+    cli("cli-check-bad-output", ["check", "-o", "yaml", "--lab", NOLAB],
+        "--output: yaml not in {json}", rc=CLI_USAGE_EXIT["validation"]),
+    cli("cli-check-lab-not-up", ["check", "--lab", NOLAB],
+        f"lab '{NOLAB}' is not up"),
     cli("cli-get-unknown-resource-type", ["get", "frobs", "--lab", NOLAB],
         'the server doesn\'t have a resource type "frobs"', "hint: kinds: namespaces, ns, nodes, no, pods, po", rc=2),
     cli("cli-describe-unknown-resource-type", ["describe", "frobs", "web", "--lab", NOLAB],
