@@ -28,6 +28,7 @@ namespace knlab {
 namespace {
 
 struct ExerciseOptions {
+  std::string verb;
   std::string name;
   std::string output;
 };
@@ -230,24 +231,29 @@ Result<int> run_check(const ExerciseOptions& o) {
   return first_not_done(results) ? 1 : 0;
 }
 
+Result<int> run_exercise(const ExerciseOptions& o, const GlobalOptions& g) {
+  if (o.verb == "list") return run_list();
+  if (o.verb == "check") return run_check(o);
+  if (o.verb == "reset") return run_reset(o, g);
+  if (o.name.empty())
+    return fail(input_error(SourceLocation{}, "exercise start needs the exercise's name or number",
+                            "kn-lab exercise start services (kn-lab exercise list shows them)"));
+  return run_start(o, g);
+}
+
 }  // namespace
 
+// One command with a verb (as `rollout status`), so that completion and the man page list the
+// verbs as they list any positional's values.
 void register_exercise(CLI::App& app, const GlobalOptions& g, Action& action) {
   auto o = std::make_shared<ExerciseOptions>();
-  CLI::App* cmd = app.add_subcommand("exercise", "The course's exercises, checked step by step on their lab (list, start, check, reset)");
-  cmd->require_subcommand(1);
-  CLI::App* list = cmd->add_subcommand("list", "List the exercises, with the one started");
-  list->callback([&action] { action = [] { return run_list(); }; });
-  CLI::App* start = cmd->add_subcommand("start", "Bring up the exercise's lab if it is not up, make it the current exercise, show step 1");
-  start->add_option("name", o->name, "Exercise name or number (kn-lab exercise list)")->required();
-  start->callback([o, &g, &action] { action = [o, &g] { return run_start(*o, g); }; });
-  CLI::App* chk = cmd->add_subcommand("check", "Check every step against the lab; show the next step and its hint (exit 0 when all are done)");
-  chk->add_option("name", o->name, "Exercise name or number (default: the one started)");
-  chk->add_option("-o,--output", o->output, "json")->check(CLI::IsMember({"json"}));
-  chk->callback([o, &action] { action = [o] { return run_check(*o); }; });
-  CLI::App* reset = cmd->add_subcommand("reset", "Bring the exercise's lab back to its starting state (down, then up) and start again at step 1");
-  reset->add_option("name", o->name, "Exercise name or number (default: the one started)");
-  reset->callback([o, &g, &action] { action = [o, &g] { return run_reset(*o, g); }; });
+  CLI::App* cmd = app.add_subcommand("exercise", "The course's exercises, each step checked against the lab: list; start NAME "
+                                                 "(brings up its lab); check [NAME] (exit 0 when every step is done); reset "
+                                                 "(its lab down and up: back to step 1)");
+  cmd->add_option("verb", o->verb, "list | start | check | reset")->required()->check(CLI::IsMember({"list", "start", "check", "reset"}));
+  cmd->add_option("exercise", o->name, "Exercise name or number (check, reset: default the one started)");
+  cmd->add_option("-o,--output", o->output, "json")->check(CLI::IsMember({"json"}));
+  cmd->callback([o, &g, &action] { action = [o, &g] { return run_exercise(*o, g); }; });
 }
 
 }  // namespace knlab
