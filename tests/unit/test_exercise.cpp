@@ -63,18 +63,20 @@ TEST_CASE("exercise: a good file gives its steps, commands and checks") {
 TEST_CASE("exercise: every file of exercises/ loads, on a lab of labs/") {
   std::set<std::string> names;
   int files = 0;
-  for (auto& e : std::filesystem::directory_iterator(KNLAB_SOURCE_DIR "/exercises")) {
-    if (e.path().extension() != ".toml") continue;
+  std::set<std::filesystem::path> paths;
+  for (auto& e : std::filesystem::directory_iterator(KNLAB_SOURCE_DIR "/exercises"))
+    if (e.path().extension() == ".toml") paths.insert(e.path());
+  for (auto& path : paths) {
     ++files;
-    CAPTURE(e.path().string());
-    auto ex = load_exercise_file(e.path().string());
+    CAPTURE(path.string());
+    auto ex = load_exercise_file(path.string());
     REQUIRE_MESSAGE(ex, (ex ? "" : ex.error().format()));
     CHECK(ex->number == files);  // numbered 01, 02, ... in order
     CHECK(names.insert(ex->name).second);
     CHECK(!ex->steps.empty());
     for (auto& s : ex->steps) {
       CHECK(!s.commands.empty());
-      for (auto& c : s.checks) CHECK_MESSAGE(!c.hint.empty(), s.name + "/" + c.name + " has no hint");
+      for (auto& c : s.checks) CHECK_MESSAGE(!c.hint.empty(), (s.name + "/" + c.name + " has no hint"));
     }
     CHECK(load_lab_file(std::string(KNLAB_SOURCE_DIR "/labs/") + ex->lab + ".toml"));
   }
