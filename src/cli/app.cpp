@@ -53,6 +53,7 @@ Result<int> run_cli(int argc, char** argv) {
   register_edit(app, global, action);
   register_labs(app, global, action);
   register_trace(app, global, action);
+  register_check(app, global, action);
   register_exercise(app, global, action);
   register_completion(app, global, action);
 

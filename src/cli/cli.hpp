@@ -47,6 +47,8 @@ void register_wait(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_labs(CLI::App& app, const GlobalOptions& g, Action& action);
 // `trace` (cli/trace.cpp, src/trace).
 void register_trace(CLI::App& app, const GlobalOptions& g, Action& action);
+// `check` (cli/check.cpp, src/check).
+void register_check(CLI::App& app, const GlobalOptions& g, Action& action);
 // `completion bash|zsh`, and the hidden `__complete` (its dynamic values) and `__man` (the man page).
 void register_completion(CLI::App& app, const GlobalOptions& g, Action& action);
 // `exercise list|start|check|reset` (cli/exercise.cpp, lab/exercise, src/check).

@@ -6,7 +6,7 @@
 #include "cli/change.hpp"
 #include "cli/patch.hpp"
 #include "cli/resources.hpp"
-#include "cli/selector.hpp"
+#include "kube/selector.hpp"
 #include "kube/objects.hpp"
 #include "runtime/lifecycle.hpp"
 

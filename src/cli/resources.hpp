@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "cli/selector.hpp"
+#include "kube/selector.hpp"
 #include "core/error.hpp"
 #include "kube/objects.hpp"
 

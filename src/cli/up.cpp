@@ -22,7 +22,8 @@ struct UpOptions {
   bool dry_run = false;
 };
 
-void print_summary(const UpResult& r) {
+// `checks`: how many [[check]] the lab file declares.
+void print_summary(const UpResult& r, std::size_t checks) {
   const LabPlan& p = r.plan;
   fmt::print("lab {} is up in {:.0f} ms: {} node{}, {} pod{}\n", p.lab, r.seconds * 1000, p.nodes.size(),
              p.nodes.size() == 1 ? "" : "s", p.pods.size(), p.pods.size() == 1 ? "" : "s");
@@ -42,6 +43,8 @@ void print_summary(const UpResult& r) {
     if (p.pods.size() > 1) fmt::print("  sudo kn-lab exec {} -- ping -c 3 {}\n", a.name, p.pods[1].address.addr.str());
   }
   if (!p.nodes.empty()) fmt::print("  sudo ip netns exec {} bridge link\n", p.nodes.front().netns);
+  if (checks) fmt::print("  sudo kn-lab check                  # {} check{} of what this lab shows (docs/check.md)\n", checks, checks == 1 ? "" : "s");
+  fmt::print("  sudo kn-lab graph                  # the lab as a picture (-o svg > lab.svg; docs/graph.md)\n");
   fmt::print("  sudo kn-lab down {}\n", p.lab);
 }
 
@@ -56,7 +59,7 @@ Result<int> run_restore(const UpOptions& o, const GlobalOptions& g, SavedLab sav
   saved.lab.source = saved.state.source;
   UpResult r = KN_TRY(lab_up(saved.lab, saved.lab_text, options));
   for (auto& w : r.warnings) fmt::print(stderr, "warning: {}\n", w);
-  print_summary(r);
+  print_summary(r, saved.lab.checks.size());
   return 0;
 }
 
@@ -118,7 +121,7 @@ Result<int> run_up(const UpOptions& o, const GlobalOptions& g) {
     return 0;
   }
   for (auto& w : r.warnings) fmt::print(stderr, "warning: {}\n", w);
-  print_summary(r);
+  print_summary(r, lab.checks.size());
   return 0;
 }
 

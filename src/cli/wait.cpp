@@ -9,7 +9,7 @@
 
 #include "cli/cli.hpp"
 #include "cli/resources.hpp"
-#include "cli/selector.hpp"
+#include "kube/selector.hpp"
 #include "core/text.hpp"
 #include "kube/objects.hpp"
 #include "lab/kinds.hpp"

@@ -9,6 +9,7 @@
 #include <toml++/toml.h>
 
 #include "core/text.hpp"
+#include "lab/checks.hpp"
 #include "lab/names.hpp"
 #include "lab/toml_reader.hpp"
 #include "lab/validate.hpp"
@@ -642,7 +643,7 @@ Status read_service_patches(const TableReader& top, const std::string& source_na
 Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabOverrides& overrides) {
   const toml::table root = KN_TRY(parse_toml(text, source_name));
   TableReader top(root, "the lab file", source_name, {"lab", "cluster", "rack", "node", "pod", "deployment", "service", "ingress_nginx",
-                                                          "service_patch", "gateway_controller"});
+                                                          "service_patch", "gateway_controller", "check"});
   KN_TRY(top.check_keys());
   Lab lab;
   lab.source = source_name;
@@ -658,6 +659,7 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
   KN_TRY(read_gateway_controller(root, top, source_name, lab));
   KN_TRY(read_workloads(top, source_name, lab));
   KN_TRY(read_service_patches(top, source_name, lab));
+  lab.checks = KN_TRY(read_checks(root, "check", "[[check]]", source_name));
   KN_TRY(validate(lab));
   KN_TRY(check_capacity(lab, root, source_name, overrides));
   return lab;

@@ -12,6 +12,7 @@
 
 #include "core/error.hpp"
 #include "core/ip.hpp"
+#include "lab/check_spec.hpp"
 #include "lab/l7.hpp"
 
 namespace knlab {
@@ -156,6 +157,7 @@ struct Lab {
   std::vector<SourceLocation> manifest_where;  // where each is named, for errors
   L7Objects l7;                        // Ingress / Gateway API objects and TLS Secrets
   std::vector<ServicePatch> service_patches;  // [[service_patch]]
+  std::vector<CheckSpec> checks;              // [[check]]: what `kn-lab check` proves (not part of the desired state)
   // The GatewayClass controllerNames the lab's Gateway controller answers to: kn-lab's own
   // always, and those of [gateway_controller] controller_names (Envoy Gateway's, for the course).
   std::vector<std::string> gateway_controllers{kGatewayController};

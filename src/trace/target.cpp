@@ -94,6 +94,12 @@ Places places_of(const LabPlan& plan) {
 
 Result<Source> resolve_source(const LabPlan& plan, const std::string& from, const std::string& ns) {
   std::string name = from.starts_with("pod/") ? from.substr(4) : from;
+  if (from.starts_with("deploy/") || from.starts_with("deployment/")) {  // its first pod, as kubectl exec deploy/NAME picks one
+    std::string d = from.substr(from.find('/') + 1);
+    for (const PodPlan& p : plan.pods)
+      if (p.deployment == d && p.ns == ns) return Source{p.netns, pod_label(p), p.ns};
+    return fail(bad(from, fmt::format("no pod of deployment \"{}\" in namespace {}", d, ns), "kn-lab get deploy -A lists them"));
+  }
   if (const PodPlan* p = find_pod(plan, name, ns)) return Source{p->netns, pod_label(*p), p->ns};
   if (from.starts_with("pod/")) return fail(bad(from, fmt::format("no pod \"{}\" in namespace {}", name, ns), "kn-lab get pods -A lists them"));
   if (const NodePlan* n = plan.node(from)) return Source{n->netns, "node " + n->name, "default"};

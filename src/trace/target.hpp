@@ -30,7 +30,8 @@ struct Destination {
   std::string resolved;  // how a name became the address ("web -> web.default.svc.cluster.local -> 10.96.0.20")
 };
 
-// FROM: a pod (NAME, pod/NAME, in namespace `ns` or the only one of that name), a node,
+// FROM: a pod (NAME, pod/NAME, in namespace `ns` or the only one of that name; deploy/NAME: its
+// first pod), a node,
 // "external", "cloud-lb", "router" or a wire's name.
 Result<Source> resolve_source(const LabPlan& plan, const std::string& from, const std::string& ns);
 // TO[:PORT]; `proto` decides the default port (ICMP has none).

@@ -2,7 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "cli/columns.hpp"
-#include "cli/selector.hpp"
+#include "kube/selector.hpp"
 #include "views/age.hpp"
 
 using namespace knlab;

@@ -1,4 +1,4 @@
-#include "cli/selector.hpp"
+#include "kube/selector.hpp"
 
 #include <fmt/core.h>
 
