@@ -145,8 +145,10 @@ def test_exercise_4_gateway_api(exercise, tmp_path):
     kubectl("run", "ghost", "--image=ghost:4", "--port=2368", "--expose", check=True)
     kubectl("apply", "-f", EXERCISES / "gatewayclass-eg.yaml", check=True)
     kubectl("apply", "-f", EXERCISES / "gateway-ghost.yaml", check=True)
-    # Wrong: the route is there, but the Service's externalTrafficPolicy is still Local.
+    # Wrong: the route is there, but the Service's externalTrafficPolicy is Local.
     kubectl("apply", "-f", EXERCISES / "httproute-ghost.yaml", check=True)
+    kubectl("patch", "svc", _envoy_service(kubectl), "-n", "envoy-gateway-system",
+            "-p", '{"spec":{"externalTrafficPolicy":"Local"}}', check=True)
     r = assert_next(kubectl, "traffic-policy", "externalTrafficPolicy")
     assert steps_of(r.stdout)["gateway"]
     kubectl("patch", "svc", _envoy_service(kubectl), "-n", "envoy-gateway-system",
@@ -178,7 +180,7 @@ def test_exercise_5_network_policy(exercise, tmp_path):
     wide.write_text((EXERCISES / "allow-in-namespace.yaml").read_text().replace("podSelector: {}\n", "namespaceSelector: {}\n")
                     .replace("  namespaceSelector: {}\n  ingress", "  podSelector: {}\n  ingress"))
     kubectl("apply", "-f", wide, check=True)
-    assert_next(kubectl, "allow-in-namespace", "kubectl describe netpol allow-in-namespace -n dev")
+    assert_next(kubectl, "allow-in-namespace", "kubectl apply -f manifests/exercises/allow-in-namespace.yaml")
     kubectl("apply", "-f", EXERCISES / "allow-in-namespace.yaml", check=True)
     assert_done(kubectl)
 
