@@ -14,6 +14,7 @@ step() { echo "test-package: $*" >&2; }
 step "installed: $(dpkg-query -W -f='${Package} ${Version}' kn-lab)"
 [ "$(command -v kn-lab)" = /usr/bin/kn-lab ] || fail "kn-lab is not /usr/bin/kn-lab"
 kn-lab labs | grep -q '^02-pod-to-pod-same-node' || fail "kn-lab labs does not list the labs"
+kn-lab exercise list | grep -q 'services' || fail "kn-lab exercise list does not list the exercises"
 
 step "lab 02 up, pod to pod, down"
 kn-lab up 02-pod-to-pod-same-node

@@ -55,6 +55,7 @@ Result<int> run_cli(int argc, char** argv) {
   register_trace(app, global, action);
   register_check(app, global, action);
   register_graph(app, global, action);
+  register_exercise(app, global, action);
   register_completion(app, global, action);
 
   try {

@@ -53,6 +53,12 @@ void register_check(CLI::App& app, const GlobalOptions& g, Action& action);
 void register_graph(CLI::App& app, const GlobalOptions& g, Action& action);
 // `completion bash|zsh`, and the hidden `__complete` (its dynamic values) and `__man` (the man page).
 void register_completion(CLI::App& app, const GlobalOptions& g, Action& action);
+// `exercise list|start|check|reset` (cli/exercise.cpp, lab/exercise, src/check).
+void register_exercise(CLI::App& app, const GlobalOptions& g, Action& action);
+// `kn-lab up LAB` and `kn-lab down LAB` as the commands do them (cli/up.cpp, cli/down.cpp), for
+// `exercise start` and `exercise reset`.
+Result<int> bring_up_lab(const std::string& lab, const GlobalOptions& g);
+Result<int> take_down_lab(const std::string& lab);
 
 // Parses argv and runs the chosen subcommand. Returns the process exit code, or the Error to
 // print.

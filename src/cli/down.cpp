@@ -41,6 +41,11 @@ Result<int> run_down(const DownOptions& o) {
 
 }  // namespace
 
+Result<int> take_down_lab(const std::string& lab) {
+  KN_TRY(check_lab_name(lab));
+  return down_one(lab);
+}
+
 void register_down(CLI::App& app, const GlobalOptions&, Action& action) {
   auto o = std::make_shared<DownOptions>();
   CLI::App* cmd = app.add_subcommand("down", "Take a lab down and remove everything it made");

@@ -127,6 +127,12 @@ Result<int> run_up(const UpOptions& o, const GlobalOptions& g) {
 
 }  // namespace
 
+Result<int> bring_up_lab(const std::string& lab, const GlobalOptions& g) {
+  UpOptions o;
+  o.lab = lab;
+  return run_up(o, g);
+}
+
 void register_up(CLI::App& app, const GlobalOptions& g, Action& action) {
   auto o = std::make_shared<UpOptions>();
   CLI::App* cmd = app.add_subcommand("up", "Bring a lab up from a lab file (a path, or a name from `kn-lab labs`)");

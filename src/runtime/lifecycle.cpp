@@ -558,6 +558,33 @@ std::vector<std::string> lab_search_dirs() {
   return dirs;
 }
 
+std::vector<std::string> exercise_search_dirs() {
+  std::vector<std::string> dirs;
+  if (const char* env = std::getenv("KNLAB_EXERCISES")) dirs.emplace_back(env);
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n > 0) {
+    std::filesystem::path exe(std::string(buf, static_cast<std::size_t>(n)));
+    dirs.push_back((exe.parent_path().parent_path() / "share/kn-lab/exercises").string());
+    dirs.push_back((exe.parent_path().parent_path() / "exercises").string());  // build/ inside a checkout
+  }
+  dirs.emplace_back(KNLAB_DATADIR "/exercises");
+  return dirs;
+}
+
+std::vector<std::string> exercise_files() {
+  for (auto& dir : exercise_search_dirs()) {
+    std::vector<std::string> files;
+    std::error_code ec;
+    for (auto& e : std::filesystem::directory_iterator(dir, ec))
+      if (e.path().extension() == ".toml") files.push_back(e.path().string());
+    if (files.empty()) continue;
+    std::sort(files.begin(), files.end());
+    return files;
+  }
+  return {};
+}
+
 Result<std::string> find_lab_file(const std::string& arg) {
   if (arg.find('/') != std::string::npos || arg.ends_with(".toml")) {
     if (path_exists(arg)) return std::filesystem::absolute(arg).string();

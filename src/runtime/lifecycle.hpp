@@ -91,5 +91,10 @@ Result<ImageCatalogue> catalogue_for(const Lab& lab);
 // ("02-pod-to-pod-same-node" or "02-pod-to-pod-same-node.toml").
 Result<std::string> find_lab_file(const std::string& arg);
 std::vector<std::string> lab_search_dirs();
+// The folders exercise files (exercises/NN-name.toml) are looked up in, as labs are:
+// $KNLAB_EXERCISES, share/kn-lab/exercises and exercises next to the binary's folder, the
+// install prefix. `exercise_files()`: the .toml files of the first folder that has any, sorted.
+std::vector<std::string> exercise_search_dirs();
+std::vector<std::string> exercise_files();
 
 }  // namespace knlab
