@@ -304,7 +304,7 @@ TOML_CASES = [
         [[check]]
         name = "web"
         from = "node1"
-        """, "{file}:8:1: invalid input: [[check]] 'web' says nothing to check",
+        """, "{file}:7:1: invalid input: [[check]] 'web' says nothing to check",
          "hint: give one of: to = (traffic), resolves = (DNS), route = or fdb = (kernel), object = (an API object)", lab="bi-chk2"),
     toml("toml-check-key-of-another-kind", """
         [lab]
@@ -349,7 +349,7 @@ TOML_CASES = [
         [[check]]
         name = "first"
         object = "nodes"
-        """, '{file}:8:1: invalid input: check "second" runs after "frist", which is not a check here',
+        """, '{file}:7:1: invalid input: check "second" runs after "frist", which is not a check here',
          "hint: did you mean 'first'? checks: second, first", lab="bi-chk5"),
     toml("toml-check-cycle", """
         [lab]
@@ -367,7 +367,7 @@ TOML_CASES = [
         name = "b"
         after = ["a"]
         object = "nodes"
-        """, '{file}:8:1: invalid input: check "a" depends on itself through after =', "hint: break the cycle", lab="bi-chk6"),
+        """, '{file}:7:1: invalid input: check "a" depends on itself through after =', "hint: break the cycle", lab="bi-chk6"),
     toml("toml-check-no-reach-with-status", """
         [lab]
         name = "bi-chk7"
@@ -1050,7 +1050,7 @@ CLI_CASES = [
     cli("cli-check-bad-output", ["check", "-o", "yaml", "--lab", NOLAB],
         "--output: yaml not in {json}", rc=CLI_USAGE_EXIT["validation"]),
     cli("cli-check-lab-not-up", ["check", "--lab", NOLAB],
-        f"lab '{NOLAB}' is not up"),
+        f"lab '{NOLAB}' is not up", rc=1),
     cli("cli-get-unknown-resource-type", ["get", "frobs", "--lab", NOLAB],
         'the server doesn\'t have a resource type "frobs"', "hint: kinds: namespaces, ns, nodes, no, pods, po", rc=2),
     cli("cli-describe-unknown-resource-type", ["describe", "frobs", "web", "--lab", NOLAB],
