@@ -544,33 +544,29 @@ Result<ImageCatalogue> load_image_catalogue() {
   return fail(std::move(e));
 }
 
-std::vector<std::string> lab_search_dirs() {
+namespace {
+
+// $`env`, then share/kn-lab/`sub` and `sub` next to the binary's folder (build/ inside a
+// checkout), then the install prefix's.
+std::vector<std::string> data_search_dirs(const char* env, const std::string& sub) {
   std::vector<std::string> dirs;
-  if (const char* env = std::getenv("KNLAB_LABS")) dirs.emplace_back(env);
+  if (const char* e = std::getenv(env)) dirs.emplace_back(e);
   char buf[4096];
   ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
   if (n > 0) {
     std::filesystem::path exe(std::string(buf, static_cast<std::size_t>(n)));
-    dirs.push_back((exe.parent_path().parent_path() / "share/kn-lab/labs").string());
-    dirs.push_back((exe.parent_path().parent_path() / "labs").string());  // build/ inside a checkout
+    dirs.push_back((exe.parent_path().parent_path() / "share/kn-lab" / sub).string());
+    dirs.push_back((exe.parent_path().parent_path() / sub).string());
   }
-  dirs.emplace_back(KNLAB_DATADIR "/labs");
+  dirs.emplace_back(KNLAB_DATADIR "/" + sub);
   return dirs;
 }
 
-std::vector<std::string> exercise_search_dirs() {
-  std::vector<std::string> dirs;
-  if (const char* env = std::getenv("KNLAB_EXERCISES")) dirs.emplace_back(env);
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n > 0) {
-    std::filesystem::path exe(std::string(buf, static_cast<std::size_t>(n)));
-    dirs.push_back((exe.parent_path().parent_path() / "share/kn-lab/exercises").string());
-    dirs.push_back((exe.parent_path().parent_path() / "exercises").string());  // build/ inside a checkout
-  }
-  dirs.emplace_back(KNLAB_DATADIR "/exercises");
-  return dirs;
-}
+}  // namespace
+
+std::vector<std::string> lab_search_dirs() { return data_search_dirs("KNLAB_LABS", "labs"); }
+
+std::vector<std::string> exercise_search_dirs() { return data_search_dirs("KNLAB_EXERCISES", "exercises"); }
 
 std::vector<std::string> exercise_files() {
   for (auto& dir : exercise_search_dirs()) {

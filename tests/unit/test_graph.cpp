@@ -14,6 +14,7 @@
 #include "graph/text.hpp"
 #include "lab/loader.hpp"
 #include "runtime/lifecycle.hpp"
+#include "shipped_labs.hpp"
 
 using namespace knlab;
 using namespace knlab::graph;
@@ -39,21 +40,7 @@ LabPlan small_lab(const std::string& cni = "vxlan", const std::string& descripti
   return *plan;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
-LabPlan shipped_lab(const std::string& file) {
-  auto lab = load_lab_file(std::string(KNLAB_SOURCE_DIR "/labs/") + file);
-  REQUIRE_MESSAGE(lab, (lab ? "" : lab.error().format()));
-  REQUIRE(apply_lab_manifests(*lab));
-  auto images = parse_images(read_text(KNLAB_SOURCE_DIR "/data/images.toml"), "images.toml");
-  REQUIRE(images);
-  auto plan = plan_lab(*lab, *images);
-  REQUIRE_MESSAGE(plan, (plan ? "" : plan.error().format()));
-  return *plan;
-}
+using test::shipped_lab;
 
 // DOT's structure: braces and brackets balance outside quoted strings, every string is closed,
 // a quote inside one is escaped.

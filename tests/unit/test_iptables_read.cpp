@@ -24,6 +24,7 @@
 #include "net/iptables_codec.hpp"
 #include "net/iptables_read.hpp"
 #include "net/netns.hpp"
+#include "shipped_labs.hpp"
 #include "ops/iptables_rule.hpp"
 #include "plan/plan.hpp"
 #include "runtime/lifecycle.hpp"
@@ -90,22 +91,11 @@ void rename(unsigned char* ext, const char* to) {
   std::strncpy(m->u.user.name, to, sizeof m->u.user.name - 1);
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 // Every iptables table `up` writes for the shipped lab `file` (every node's, the cloud's).
 std::vector<IptTable> planned_tables(const std::string& file) {
-  auto lab = load_lab_file(std::string(KNLAB_SOURCE_DIR "/labs/") + file);
-  REQUIRE_MESSAGE(lab, (lab ? "" : lab.error().format()));
-  REQUIRE(apply_lab_manifests(*lab));
-  auto images = parse_images(read_text(KNLAB_SOURCE_DIR "/data/images.toml"), "images.toml");
-  REQUIRE(images);
-  auto plan = plan_lab(*lab, *images);
-  REQUIRE_MESSAGE(plan, (plan ? "" : plan.error().format()));
+  auto plan = test::shipped_lab(file);
   std::vector<IptTable> out;
-  for (Op& op : up_ops(*plan))
+  for (Op& op : up_ops(plan))
     if (auto* apply = std::get_if<IptablesApply>(&op)) out.push_back(std::move(apply->table));
   return out;
 }
