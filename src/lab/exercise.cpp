@@ -15,19 +15,6 @@ namespace knlab {
 
 namespace {
 
-Result<toml::table> parse_toml(std::string_view text, const std::string& file) {
-  toml::parse_result parsed = toml::parse(text, file);
-  if (!parsed) {
-    const toml::parse_error& e = parsed.error();
-    std::string description(e.description());
-    for (std::size_t at = description.find('\n'); at != std::string::npos; at = description.find('\n', at))
-      description.replace(at, 1, "\\n");
-    return fail(input_error(SourceLocation{file, e.source().begin.line, e.source().begin.column},
-                            fmt::format("TOML syntax error: {}", description)));
-  }
-  return std::move(parsed).table();
-}
-
 // A name that becomes a command-line argument and part of a record: a lowercase RFC 1123 label.
 Status check_exercise_name(const TableReader& r, std::string_view key, const std::string& value, std::string_view what) {
   if (auto wrong = check_label(value, kMaxObjectNameLength))

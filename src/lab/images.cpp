@@ -1,5 +1,7 @@
 #include "lab/images.hpp"
 
+#include "lab/toml_reader.hpp"
+
 #include <fmt/core.h>
 
 #include <toml++/toml.h>
@@ -34,12 +36,9 @@ std::string ImageCatalogue::names() const {
 }
 
 Result<ImageCatalogue> parse_images(std::string_view text, std::string source_name) {
-  toml::parse_result parsed = toml::parse(text, source_name);
-  if (!parsed)
-    return fail(input_error(SourceLocation{source_name, parsed.error().source().begin.line, parsed.error().source().begin.column},
-                            fmt::format("TOML syntax error: {}", parsed.error().description())));
+  toml::table root = KN_TRY(parse_toml(text, source_name));
   ImageCatalogue c;
-  const toml::array* arr = parsed.table()["image"].as_array();
+  const toml::array* arr = root["image"].as_array();
   if (!arr) return fail(input_error(SourceLocation{source_name, 1, 1}, "no [[image]] entries"));
   for (const toml::node& n : *arr) {
     const toml::table* t = n.as_table();

@@ -449,49 +449,6 @@ Status check_capacity(const Lab& lab, const toml::table& root, const std::string
 // undefined behaviour. TOML allows non-ASCII only in strings and comments, and lab files need it
 // nowhere but in comments: so every byte >= 0x80 outside a comment is refused here, with its
 // position, before toml++ sees the text.
-std::optional<SourceLocation> first_non_ascii_outside_comments(std::string_view text, const std::string& file) {
-  enum { kNormal, kComment, kBasic, kLiteral, kMlBasic, kMlLiteral } state = kNormal;
-  unsigned line = 1, column = 1;
-  for (std::size_t i = 0; i < text.size();) {
-    char c = text[i];
-    auto starts = [&](std::string_view s) { return text.substr(i, s.size()) == s; };
-    if (static_cast<unsigned char>(c) >= 0x80 && state != kComment) return SourceLocation{file, line, column};
-    std::size_t width = 1;  // bytes consumed by this step (an escape or a triple quote takes more)
-    switch (state) {
-      case kNormal:
-        if (c == '#') state = kComment;
-        else if (starts("\"\"\"")) state = kMlBasic, width = 3;
-        else if (starts("'''")) state = kMlLiteral, width = 3;
-        else if (c == '"') state = kBasic;
-        else if (c == '\'') state = kLiteral;
-        break;
-      case kComment:
-        if (c == '\n') state = kNormal;
-        break;
-      case kBasic:
-        if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') width = 2;
-        else if (c == '"' || c == '\n') state = kNormal;
-        break;
-      case kLiteral:
-        if (c == '\'' || c == '\n') state = kNormal;
-        break;
-      case kMlBasic:
-        if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') width = 2;
-        else if (starts("\"\"\"")) state = kNormal, width = 3;
-        break;
-      case kMlLiteral:
-        if (starts("'''")) state = kNormal, width = 3;
-        break;
-    }
-    for (std::size_t k = 0; k < width && i < text.size(); ++k, ++i) {
-      if (k > 0 && static_cast<unsigned char>(text[i]) >= 0x80 && state != kComment) return SourceLocation{file, line, column};
-      if (text[i] == '\n') ++line, column = 1;
-      else ++column;
-    }
-  }
-  return std::nullopt;
-}
-
 }  // namespace
 
 std::optional<ServiceType> parse_service_type(std::string_view s) {
@@ -509,22 +466,6 @@ std::optional<CniMode> parse_cni_mode(std::string_view s) {
 }
 
 namespace {
-
-Result<toml::table> parse_toml(std::string_view text, const std::string& source_name) {
-  if (auto at = first_non_ascii_outside_comments(text, source_name))
-    return fail(input_error(*at, "a non-ASCII character outside a comment",
-                            "lab files are ASCII except in comments: names, keys and values use letters, digits and punctuation"));
-  toml::parse_result parsed = toml::parse(text, source_name);
-  if (!parsed) {
-    const toml::parse_error& e = parsed.error();
-    std::string description(e.description());
-    for (std::size_t at = description.find('\n'); at != std::string::npos; at = description.find('\n', at))
-      description.replace(at, 1, "\\n");
-    return fail(input_error(SourceLocation{source_name, e.source().begin.line, e.source().begin.column},
-                            fmt::format("TOML syntax error: {}", description)));
-  }
-  return std::move(parsed).table();
-}
 
 // [lab]: name, description, the manifests it applies.
 Status read_lab_table(const TableReader& top, const std::string& source_name, Lab& lab) {

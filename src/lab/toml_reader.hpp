@@ -21,6 +21,11 @@
 
 namespace knlab {
 
+// TOML text into a table, every error at its file:line:column: a syntax error as toml++ reports
+// it, and first what toml++ must not be given (a non-ASCII byte outside a comment, a table name
+// that does not start as a key can). The one TOML entry point of lab files, exercises and images.
+Result<toml::table> parse_toml(std::string_view text, const std::string& file);
+
 inline std::string_view type_name(const toml::node& n) {
   switch (n.type()) {
     case toml::node_type::table: return "a table";

@@ -280,6 +280,14 @@ TOML_CASES = [
         ports = [{ name = "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp", port = 80 }, { name = "https", port = 443 }]
         """, '{file}:9:19: invalid input: Service default/web: port name "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp" is 64 characters long, at most 63 are allowed',
          lab="bi-pname"),
+    toml("toml-table-name-bad-start", """
+        [lab]
+        name = "bi-tname"
+
+        [)node]
+        name = "node1"
+        """, "{file}:4:2: invalid input: a table name cannot start with ')'",
+         "hint: write [name] or [[name]]: a name of letters, digits, '_' and '-', or a quoted one", lab="bi-tname"),
     toml("toml-check-unknown-key", """
         [lab]
         name = "bi-chk1"

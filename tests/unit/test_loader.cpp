@@ -235,3 +235,16 @@ TEST_CASE("non-ASCII text is refused outside comments (toml++ 3.3 has UB on some
   CHECK(parse_lab(std::string("# caf\xc3\xa9\n") + kGood, "lab.toml"));
   CHECK(parse_lab(with("description = \"two pods\"", "description = \"a # b\" # caf\xc3\xa9"), "lab.toml"));
 }
+
+TEST_CASE("a table name that cannot start a key is refused before toml++ reads it") {
+  // toml++ 3.3 asserts on "[)x]" in a debug build (and assumes it away in clang's release).
+  auto bad = parse_lab("[lab]\nname = \"x\"\n\n[ )pod]\n", "t.toml");
+  REQUIRE_FALSE(bad);
+  CHECK(bad.error().format().find("t.toml:4:3: invalid input: a table name cannot start with ')'") != std::string::npos);
+  auto twice = parse_lab("[lab]\nname = \"x\"\n[[!node]]\n", "t.toml");
+  REQUIRE_FALSE(twice);
+  CHECK(twice.error().format().find("t.toml:3:3:") != std::string::npos);
+  // A line of an array value that starts with '[' is not a header; nor is one inside a string.
+  auto fine = parse_lab("[lab]\nname = \"x\"\ndescription = \"\"\"\n[)not a header\n\"\"\"\n[[node]]\nname = \"n\"\n", "t.toml");
+  CHECK_MESSAGE(fine, (fine ? "" : fine.error().format()));
+}
