@@ -43,7 +43,7 @@ Result<Attempt> object_list(const LabView& view, const CheckSpec& c, const KindI
     if (kind.namespaced && o["metadata"].value("namespace", "default") != c.ns) continue;
     if (sel.matches(o["metadata"].value("labels", Json::object()))) items.push_back(std::move(o));
   }
-  std::string what = fmt::format("{}{} in {}", kind.plural, c.selector.empty() ? "" : " -l " + c.selector, c.ns);
+  std::string what = fmt::format("{}{}{}", kind.plural, c.selector.empty() ? "" : " -l " + c.selector, kind.namespaced ? " in " + c.ns : "");
   if (c.absent) return items.empty() ? Attempt{true, fmt::format("no {}", what)} : Attempt{false, fmt::format("{} {} still exist", items.size(), what)};
   if (c.count && static_cast<int>(items.size()) != *c.count) return Attempt{false, fmt::format("{} {}, not {}", items.size(), what, *c.count)};
   if (c.field.empty()) return Attempt{true, fmt::format("{} {}", items.size(), what)};

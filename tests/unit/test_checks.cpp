@@ -2,7 +2,9 @@
 // names and cycles, and every shipped lab's checks.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <mutex>
 
 #include "check/check.hpp"
 #include "lab/loader.hpp"
@@ -122,4 +124,57 @@ TEST_CASE("checks: outcomes as text and JSON") {
   CHECK(j["checks"][1]["result"] == "FAIL");
   CHECK_FALSE(check::all_passed(out));
   CHECK(check::run_checks(LabView{}, {}).value().empty());
+}
+
+TEST_CASE("checks: the scheduler runs dependencies first, skips what depends on a failure, and ends") {
+  // Object checks on a lab with no nodes: "none" passes, "one" fails. With one worker, a skip
+  // settled while nothing else runs must not leave the scheduler waiting.
+  auto lab = lab_with(R"(
+[[check]]
+name = "after-one"
+after = ["one"]
+object = "nodes"
+
+[[check]]
+name = "one"
+object = "nodes"
+count = 1
+
+[[check]]
+name = "after-none"
+after = ["none"]
+object = "nodes"
+count = 0
+
+[[check]]
+name = "none"
+object = "nodes"
+count = 0
+
+[[check]]
+name = "after-skipped"
+after = ["after-one"]
+object = "nodes"
+)");
+  REQUIRE(lab.has_value());
+  for (int parallel : {1, 8}) {
+    std::vector<std::string> order;
+    std::mutex m;
+    check::RunOptions o{parallel, [&](const check::Outcome& x) { std::lock_guard g(m); order.push_back(x.name); }};
+    auto out = check::run_checks(LabView{}, lab->checks, o);
+    REQUIRE(out.has_value());
+    REQUIRE(out->size() == 5);
+    CHECK((*out)[0].verdict == check::Verdict::kSkipped);
+    CHECK((*out)[0].detail.find("runs after \"one\"") != std::string::npos);
+    CHECK((*out)[1].verdict == check::Verdict::kFail);
+    CHECK((*out)[1].detail == "0 nodes, not 1");
+    CHECK((*out)[2].verdict == check::Verdict::kPass);
+    CHECK((*out)[3].verdict == check::Verdict::kPass);
+    CHECK((*out)[4].verdict == check::Verdict::kSkipped);
+    REQUIRE(order.size() == 5);
+    auto at = [&](const std::string& n) { return std::find(order.begin(), order.end(), n) - order.begin(); };
+    CHECK(at("one") < at("after-one"));
+    CHECK(at("none") < at("after-none"));
+    CHECK(at("after-one") < at("after-skipped"));
+  }
 }
