@@ -3,6 +3,9 @@
 // the lab, read with net/inspect.
 #include <fmt/core.h>
 
+#include <cstdlib>
+#include <cstring>
+
 #include "check/attempt.hpp"
 #include "net/inspect.hpp"
 #include "net/netlink.hpp"
@@ -40,7 +43,7 @@ Result<Attempt> fdb_check(NsContext& ctx, const CheckSpec& c) {
   std::vector<std::string> entries;
   for (const FdbInfo& f : KN_TRY(fdb_read(ctx))) {
     bool on_dev = f.ifindex == dev->ifindex || f.master == dev->ifindex;  // a VXLAN device's own, or learnt on a bridge's ports
-    bool multicast = std::stoi(f.mac.substr(0, 2), nullptr, 16) & 1;
+    bool multicast = f.mac.size() >= 2 && std::strtoul(f.mac.substr(0, 2).c_str(), nullptr, 16) & 1;
     if (!on_dev || multicast || (f.mac == "00:00:00:00:00:00" && !f.dst) || (f.master && f.permanent)) continue;
     std::string e = f.mac + (f.dst ? " dst " + f.dst->str() : "");
     if (c.fdb_dst.empty() || (f.dst && f.dst->str() == c.fdb_dst)) return Attempt{true, fmt::format("{}: {} dev {}", c.node, e, c.fdb)};

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 #include <unistd.h>
 
+#include <optional>
 #include <set>
 
 #include "check/check.hpp"
@@ -26,8 +27,8 @@ struct CheckOptions {
 // The lab file whose checks run: a lab file or lab name given first, or the file the running lab
 // came from. The rest of the arguments name checks.
 struct Target {
-  std::string lab;   // the running lab
-  std::string file;  // its lab file
+  std::string lab;         // the running lab
+  std::optional<Lab> file; // its lab file, when given (else read from the lab's record)
   std::vector<std::string> names;
 };
 
@@ -36,9 +37,8 @@ Result<Target> target_of(const CheckOptions& o) {
   std::vector<std::string> rest = o.args;
   if (!rest.empty() && o.lab.empty()) {
     if (auto file = find_lab_file(rest.front())) {
-      Lab lab = KN_TRY(load_lab_file(*file, {}));
-      t.lab = lab.name;
-      t.file = *file;
+      t.file = KN_TRY(load_lab_file(*file, {}));
+      t.lab = t.file->name;
       rest.erase(rest.begin());
     }
   }
@@ -72,13 +72,12 @@ Result<int> run_check(const CheckOptions& o) {
   KN_TRY(require_root("check"));
   Target t = KN_TRY(target_of(o));
   LabView v = KN_TRY(view_lab(t.lab));
-  if (t.file.empty()) t.file = v.state.source;
-  Lab lab = KN_TRY(load_lab_file(t.file, {}));
+  Lab lab = t.file ? std::move(*t.file) : KN_TRY(load_lab_file(v.state.source, {}));
   if (lab.name != t.lab)
-    return fail(input_error(SourceLocation{t.file, 0, 0}, fmt::format("{} is lab \"{}\", not the running lab \"{}\"", t.file, lab.name, t.lab)));
+    return fail(input_error(SourceLocation{lab.source, 0, 0}, fmt::format("{} is lab \"{}\", not the running lab \"{}\"", lab.source, lab.name, t.lab)));
   if (lab.checks.empty())
-    return fail(input_error(SourceLocation{t.file, 0, 0}, "the lab file declares no checks", "add [[check]] tables (docs/check.md)"));
-  std::vector<CheckSpec> checks = KN_TRY(select(lab.checks, t.names, t.file));
+    return fail(input_error(SourceLocation{lab.source, 0, 0}, "the lab file declares no checks", "add [[check]] tables (docs/check.md)"));
+  std::vector<CheckSpec> checks = KN_TRY(select(lab.checks, t.names, lab.source));
   std::vector<check::Outcome> out = KN_TRY(check::run_checks(v, checks, {o.parallel, {}}));
   if (o.output == "json") fmt::print("{}\n", check::to_json(out).dump(2));
   else fmt::print("{}", check::render_text(out, ::isatty(STDOUT_FILENO) == 1));

@@ -41,7 +41,7 @@ std::size_t terminal_width() {
   return graph::kDefaultWidth;
 }
 
-// -o, else the output file's extension, else text on a terminal and SVG into a pipe or file.
+// -o, else the output file's extension, else text on a terminal or into a file, SVG into a pipe.
 Result<std::string> format_of(const GraphOptions& o) {
   std::string f = o.output;
   if (f.empty() && !o.output_file.empty())
