@@ -7,7 +7,7 @@ packages=(
   # build
   build-essential cmake pkg-config
   libnl-3-dev libnl-route-3-dev libiptc-dev libxtables-dev libipset-dev
-  libnetfilter-conntrack-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev doctest-dev libyaml-cpp-dev nlohmann-json3-dev
+  libnetfilter-conntrack-dev libnftables-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev doctest-dev libyaml-cpp-dev nlohmann-json3-dev
   # `kn-lab graph -o svg|png`: Graphviz's library, and its plugins (dot layout, SVG, cairo PNG)
   graphviz libgraphviz-dev
   # run: what labs and learners use inside namespaces

@@ -30,6 +30,8 @@ void print_change(std::string_view what, const ChangeResult& r) {
   if (!r.added.empty()) detail += fmt::format("{} pod{} started", r.added.size(), r.added.size() == 1 ? "" : "s");
   if (!r.removed.empty())
     detail += fmt::format("{}{} pod{} removed", detail.empty() ? "" : ", ", r.removed.size(), r.removed.size() == 1 ? "" : "s");
+  if (r.nft_tables)
+    detail += fmt::format("{}{} nftables table{} updated", detail.empty() ? "" : ", ", r.nft_tables, r.nft_tables == 1 ? "" : "s");
   if (r.tables) detail += fmt::format("{}{} iptables table{} replaced", detail.empty() ? "" : ", ", r.tables, r.tables == 1 ? "" : "s");
   if (r.ipsets) detail += fmt::format("{}ipsets updated", detail.empty() ? "" : ", ");
   if (!r.reloaded.empty())

@@ -19,6 +19,7 @@ namespace {
 struct UpOptions {
   std::string lab;
   std::string cni;
+  std::string proxy_mode;
   bool dry_run = false;
 };
 
@@ -43,6 +44,10 @@ void print_summary(const UpResult& r, std::size_t checks) {
     if (p.pods.size() > 1) fmt::print("  sudo kn-lab exec {} -- ping -c 3 {}\n", a.name, p.pods[1].address.addr.str());
   }
   if (!p.nodes.empty()) fmt::print("  sudo ip netns exec {} bridge link\n", p.nodes.front().netns);
+  if (!p.nodes.empty() && !p.services.empty())
+    fmt::print("  sudo kn-lab exec {} -- {:<22} # kube-proxy's {} rules\n", p.nodes.front().name,
+               p.cluster.proxy_mode == ProxyMode::kNftables ? "nft list table ip kube-proxy" : "iptables-legacy-save -t nat",
+               to_string(p.cluster.proxy_mode));
   if (checks) fmt::print("  sudo kn-lab check                  # {} check{} of what this lab shows (docs/check.md)\n", checks, checks == 1 ? "" : "s");
   fmt::print("  sudo kn-lab graph                  # the lab as a picture (-o svg > lab.svg; docs/graph.md)\n");
   fmt::print("  sudo kn-lab down {}\n", p.lab);
@@ -53,6 +58,7 @@ void print_summary(const UpResult& r, std::size_t checks) {
 Result<int> run_restore(const UpOptions& o, const GlobalOptions& g, SavedLab saved) {
   UpHooks options;
   options.cni_override = saved.state.cni_override;
+  options.proxy_mode_override = saved.state.proxy_mode_override;
   options.memory = &saved.state.memory;
   if (g.verbosity > 0) options.on_op = [](const Op& op) { fmt::print(stderr, "+ {}\n", op_display(op)); };
   fmt::print("restoring lab {} from its kept desired state ({})\n", o.lab, saved_dir(o.lab));
@@ -65,7 +71,7 @@ Result<int> run_restore(const UpOptions& o, const GlobalOptions& g, SavedLab sav
 
 Result<int> run_up(const UpOptions& o, const GlobalOptions& g) {
   auto found = find_lab_file(o.lab);
-  if (!found && o.cni.empty() && !o.dry_run && !load_state(o.lab))
+  if (!found && o.cni.empty() && o.proxy_mode.empty() && !o.dry_run && !load_state(o.lab))
     if (auto saved = load_saved_lab(o.lab)) return run_restore(o, g, std::move(*saved));
   std::string path = KN_TRY(std::move(found));
   std::ifstream in(path, std::ios::binary);
@@ -73,6 +79,7 @@ Result<int> run_up(const UpOptions& o, const GlobalOptions& g) {
   text << in.rdbuf();
   LabOverrides overrides;
   if (!o.cni.empty()) overrides.cni = parse_cni_mode(o.cni);
+  if (!o.proxy_mode.empty()) overrides.proxy_mode = parse_proxy_mode(o.proxy_mode);
   Lab lab = KN_TRY(parse_lab(text.str(), path, overrides));
   // A lab that lists manifests is recorded as the lab they make (its objects written out).
   std::string lab_text = text.str();
@@ -104,6 +111,7 @@ Result<int> run_up(const UpOptions& o, const GlobalOptions& g) {
 
   UpHooks options;
   options.cni_override = o.cni;
+  options.proxy_mode_override = o.proxy_mode;
   if (g.verbosity > 0) options.on_op = [](const Op& op) { fmt::print(stderr, "+ {}\n", op_display(op)); };
   UpResult r = KN_TRY(lab_up(lab, lab_text, options));
   if (r.already_up) {
@@ -140,6 +148,8 @@ void register_up(CLI::App& app, const GlobalOptions& g, Action& action) {
   cmd->add_flag("--dry-run", o->dry_run, "Print the commands that would build the lab; change nothing");
   cmd->add_option("--cni", o->cni, "Build the lab with this CNI mode instead of the file's")
       ->check(CLI::IsMember({"vxlan", "host-gw", "bgp"}));
+  cmd->add_option("--proxy-mode", o->proxy_mode, "Program Services with this kube-proxy mode instead of the file's")
+      ->check(CLI::IsMember({"iptables", "nftables"}));
   cmd->callback([o, &g, &action] { action = [o, &g] { return run_up(*o, g); }; });
 }
 

@@ -26,6 +26,8 @@ std::string_view to_string(ServiceType t) {
   return "?";
 }
 
+std::string_view to_string(ProxyMode mode) { return mode == ProxyMode::kNftables ? "nftables" : "iptables"; }
+
 std::string_view to_string(CniMode mode) {
   switch (mode) {
     case CniMode::kVxlan: return "vxlan";
@@ -292,7 +294,7 @@ Result<ServiceSpec> read_service(const toml::table& t, const std::string& file) 
 Status read_cluster(const toml::table* t, const std::string& file, ClusterSpec& c) {
   if (!t) return {};
   TableReader r(*t, "[cluster]", file,
-                {"pod_cidr", "node_cidr_mask", "service_cidr", "node_network", "cni", "mtu", "dns"});
+                {"pod_cidr", "node_cidr_mask", "service_cidr", "node_network", "cni", "proxy_mode", "mtu", "dns"});
   KN_TRY(r.check_keys());
   if (auto v = KN_TRY(r.cidr("pod_cidr"))) c.pod_cidr = *v;
   if (auto v = KN_TRY(r.cidr("service_cidr"))) c.service_cidr = *v;
@@ -308,6 +310,12 @@ Status read_cluster(const toml::table* t, const std::string& file, ClusterSpec& 
     else
       return fail(input_error(r.where_of("cni"), fmt::format("cni = \"{}\" is not a known mode", *v),
                               "allowed: \"vxlan\" (encapsulated), \"host-gw\" (static routes), \"bgp\" (bird2)"));
+  }
+  if (auto v = KN_TRY(r.string("proxy_mode"))) {
+    if (auto mode = parse_proxy_mode(*v)) c.proxy_mode = *mode;
+    else
+      return fail(input_error(r.where_of("proxy_mode"), fmt::format("proxy_mode = \"{}\" is not a kube-proxy mode", *v),
+                              "allowed: \"iptables\" (the default) or \"nftables\""));
   }
   if (c.node_mask < c.pod_cidr.prefix)
     return fail(input_error(r.where_of("node_cidr_mask"),
@@ -458,6 +466,12 @@ std::optional<ServiceType> parse_service_type(std::string_view s) {
   return std::nullopt;
 }
 
+std::optional<ProxyMode> parse_proxy_mode(std::string_view s) {
+  if (s == "iptables") return ProxyMode::kIptables;
+  if (s == "nftables") return ProxyMode::kNftables;
+  return std::nullopt;
+}
+
 std::optional<CniMode> parse_cni_mode(std::string_view s) {
   if (s == "vxlan") return CniMode::kVxlan;
   if (s == "host-gw") return CniMode::kHostGw;
@@ -593,6 +607,7 @@ Result<Lab> parse_lab(std::string_view text, std::string source_name, const LabO
     return fail(top.type_error("cluster", *root.get("cluster"), "a table: write [cluster]"));
   KN_TRY(read_cluster(top.table("cluster"), source_name, lab.cluster));
   if (overrides.cni) lab.cluster.cni = *overrides.cni;
+  if (overrides.proxy_mode) lab.cluster.proxy_mode = *overrides.proxy_mode;
   std::set<std::string> names;  // racks, nodes and pods share the lab's namespace names
   KN_TRY(read_racks(top, source_name, lab, names));
   KN_TRY(read_nodes_and_pods(top, source_name, lab, names));

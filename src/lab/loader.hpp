@@ -15,10 +15,11 @@
 
 namespace knlab {
 
-// What the command line may change in a lab file before it is validated (`up --cni`), so the
-// same cluster can be built in each CNI mode.
+// What the command line may change in a lab file before it is validated (`up --cni`,
+// `up --proxy-mode`), so the same cluster can be built in each CNI and kube-proxy mode.
 struct LabOverrides {
   std::optional<CniMode> cni;
+  std::optional<ProxyMode> proxy_mode;
 };
 
 // Parses and validates lab text. `source_name` is used in error locations.
@@ -29,6 +30,8 @@ Result<Lab> load_lab_file(const std::string& path, const LabOverrides& overrides
 
 // "vxlan" | "host-gw" | "bgp"
 std::optional<CniMode> parse_cni_mode(std::string_view s);
+// "iptables" | "nftables"
+std::optional<ProxyMode> parse_proxy_mode(std::string_view s);
 // "ClusterIP" | "NodePort" | "LoadBalancer"
 std::optional<ServiceType> parse_service_type(std::string_view s);
 

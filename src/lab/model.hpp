@@ -25,6 +25,11 @@ enum class CniMode {
 };
 std::string_view to_string(CniMode mode);
 
+// How kube-proxy programs Services (see docs/lab-format.md): iptables (the default) or nftables
+// (GA since Kubernetes 1.33: table ip kube-proxy, verdict maps instead of chains of rules).
+enum class ProxyMode { kIptables, kNftables };
+std::string_view to_string(ProxyMode mode);
+
 struct ContainerSpec {
   std::string name;
   std::vector<std::string> command;                         // argv; argv[0] resolved on PATH
@@ -77,6 +82,7 @@ struct ClusterSpec {
   Cidr service_cidr{Ipv4{0x0a600000}, 12};  // 10.96.0.0/12
   Cidr node_network{Ipv4{0xc0a83800}, 24};  // 192.168.56.0/24, the underlay between nodes
   CniMode cni = CniMode::kVxlan;
+  ProxyMode proxy_mode = ProxyMode::kIptables;
   unsigned mtu = 1500;                        // underlay MTU
   std::optional<bool> dns;                    // cluster DNS; default: on when there are Services
 };

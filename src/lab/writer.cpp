@@ -42,6 +42,7 @@ std::string write_lab(const Lab& lab) {
                       {"mtu", static_cast<std::int64_t>(c.mtu)}};
   if (lab.racks.empty()) cluster.insert("node_network", c.node_network.str());
   if (c.dns) cluster.insert("dns", *c.dns);
+  if (c.proxy_mode != ProxyMode::kIptables) cluster.insert("proxy_mode", std::string(to_string(c.proxy_mode)));
   root.insert("cluster", std::move(cluster));
   if (!lab.racks.empty()) {
     toml::array racks;

@@ -139,6 +139,14 @@ struct IptablesApply {
   IptTable table;
 };
 
+// kube-proxy's nftables table of one node (proxy_mode = "nftables"), in one transaction, as
+// `nft -f` reads it: the whole table replaced (`up`, repair) or only what changed (live changes).
+struct NftApply {
+  std::string netns;
+  std::string script;
+  bool replace = true;  // false: a delta against the table the node has
+};
+
 // The NetworkPolicy ipsets of a node (kube-router's KUBE-SRC-*/KUBE-DST-*), made exactly these,
 // member by member; with `prune`, kn-lab's sets not listed are destroyed (after the rules that
 // named them are gone). Before the filter table that names them, and pruned after it.
@@ -192,7 +200,7 @@ struct PathRemove {
 
 using Op = std::variant<NetnsAdd, SysctlSet, LinkUp, BridgeAdd, VethAdd, BridgePortSet, AddrAdd,
                         RouteAdd, VxlanAdd, NeighAdd, FdbAdd, FileWrite, PauseStart, ContainerStart,
-                        DaemonStart, BgpWait, IptablesApply, IpsetApply, FileReplace, NginxReload, ProcessSignal,
+                        DaemonStart, BgpWait, IptablesApply, NftApply, IpsetApply, FileReplace, NginxReload, ProcessSignal,
                         AddrDel, NetnsRemove, PathRemove>;
 
 // The equivalent command, as argv (never a shell string).

@@ -9,6 +9,7 @@
 #include "core/hash.hpp"
 #include "core/text.hpp"
 #include "plan/kube_proxy.hpp"
+#include "plan/kube_proxy_nft.hpp"
 
 namespace knlab {
 
@@ -345,8 +346,10 @@ std::vector<IptTable> node_tables(const LabPlan& plan, const NodePlan& node) {
 }
 
 std::vector<IptTable> node_tables(const LabPlan& plan, const NodePlan& node, const NetpolCompiled& compiled) {
-  if (!has_node_tables(plan)) return {};
-  std::vector<IptTable> tables = kube_proxy_tables(plan, node);
+  if (!has_node_tables(plan) || (uses_nft_proxy(plan) && !has_network_policies(plan))) return {};
+  // In nftables mode kube-proxy's rules are in table ip kube-proxy (plan/kube_proxy_nft): the
+  // iptables filter table holds only kube-router's, as it does on such a cluster.
+  std::vector<IptTable> tables = uses_nft_proxy(plan) ? std::vector<IptTable>{IptTable{"filter", {}, {}}} : kube_proxy_tables(plan, node);
   if (!has_network_policies(plan)) return tables;
   for (IptTable& t : tables) {
     if (t.name != "filter") continue;

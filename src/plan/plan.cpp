@@ -9,6 +9,7 @@
 #include "core/hash.hpp"
 #include "plan/bird.hpp"
 #include "plan/kube_proxy.hpp"
+#include "plan/kube_proxy_nft.hpp"
 #include "plan/netpol.hpp"
 #include "plan/nginx.hpp"
 #include "plan/naming.hpp"
@@ -723,13 +724,15 @@ std::vector<Op> up_ops(const LabPlan& plan) {
   for (const PodPlan& p : plan.pods) pod_ops(plan, p, ops);
   if (plan.has_wire()) cross_node_ops(plan, ops);
   if (!plan.cloud_lb_netns.empty()) cloud_lb_ops(plan, ops);
-  // kube-proxy: every node gets the Service rules (nat and filter), one commit per table; with
+  // kube-proxy: every node gets the Service rules (nat and filter), one commit per table, or in
+  // nftables mode its table ip kube-proxy in one transaction; with
   // NetworkPolicies, kube-router's ipsets first (the filter table names them), then its chains
   // in filter, then its sets that are no longer named go.
   if (has_node_tables(plan)) {
     NetpolCompiled policies = has_network_policies(plan) ? compile_network_policies(plan) : NetpolCompiled{};
     for (const NodePlan& n : plan.nodes) {
       if (has_network_policies(plan)) ops.emplace_back(IpsetApply{n.netns, policies.sets, false});
+      if (uses_nft_proxy(plan)) ops.emplace_back(NftApply{n.netns, render_nft_replace(kube_proxy_nft(plan, n)), true});
       for (IptTable& t : node_tables(plan, n, policies)) ops.emplace_back(IptablesApply{n.netns, std::move(t)});
       if (has_network_policies(plan)) ops.emplace_back(IpsetApply{n.netns, policies.sets, true});
     }

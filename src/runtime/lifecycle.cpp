@@ -18,6 +18,7 @@
 #include "lab/manifest.hpp"
 #include "net/ipset.hpp"
 #include "net/iptables.hpp"
+#include "net/nftables.hpp"
 #include "net/link.hpp"
 #include "net/netns.hpp"
 #include "plan/naming.hpp"
@@ -169,7 +170,8 @@ bool ipsets_in_place(const std::vector<IpSet>& have, const IpsetApply& want) {
 // Links, addresses, routes, neighbour and FDB entries, kube-proxy's rules: the network part of
 // up_ops is replayed. What is there answers EEXIST and is kept; what is missing (a deleted veth,
 // a flushed route, a deleted flannel.1) is made again and reported. iptables tables are checked
-// first (iptables_in_place) and rewritten only when they differ.
+// first (iptables_in_place) and rewritten only when they differ; kube-proxy's nftables table is
+// compared by its rules per chain and elements per set, and replaced in one transaction.
 void repair_network(const std::vector<Op>& desired, const std::vector<std::string>& present, LiveExecutor& live, UpResult& result,
                     const UpHooks& hooks) {
   NetlinkSession probe;  // to read link state before setting it
@@ -189,6 +191,12 @@ void repair_network(const std::vector<Op>& desired, const std::vector<std::strin
       if (same && *same) continue;
       result.drift.push_back(fmt::format("{}: the iptables {} table differed from kube-proxy's rules (rewritten)", ipt->netns,
                                          ipt->table.name));
+    }
+    if (auto* nft = std::get_if<NftApply>(&op)) {
+      auto ns = NetnsRef::open(nft->netns);
+      auto have = ns ? nft_counts(*ns, "ip", "kube-proxy") : Result<NftCounts>(std::unexpected(ns.error()));
+      if (have && *have == nft_script_counts(nft->script)) continue;
+      result.drift.push_back(fmt::format("{}: table ip kube-proxy differed from kube-proxy's rules (replaced)", nft->netns));
     }
     if (auto* sets = std::get_if<IpsetApply>(&op)) {
       auto ns = NetnsRef::open(sets->netns);
@@ -432,7 +440,7 @@ Result<UpResult> lab_up(const Lab& lab, const std::string& lab_text, const UpHoo
                             fmt::format("{} namespaces of it exist from an earlier run that did not finish", present.size()),
                             fmt::format("clean up with `kn-lab down {}`, then bring it up again", lab.name)));
 
-  LabState state{lab.name, lab.source, LabStatus::kCreating, options.cni_override, std::time(nullptr), {}, {}};
+  LabState state{lab.name, lab.source, LabStatus::kCreating, options.cni_override, std::time(nullptr), {}, {}, options.proxy_mode_override};
   KN_TRY(save_state(state, lab_text, l7_yaml(lab.l7)));
 
   LiveExecutor live(pause_path);

@@ -28,6 +28,7 @@ void record_processes(const Transaction& txn, LabState& state);
 struct UpHooks {
   std::function<void(const Op&)> on_op;  // called before each op (for -v)
   std::string cni_override;              // recorded so that later commands see the same lab
+  std::string proxy_mode_override;       // the same for `up --proxy-mode`
   const PlanMemory* memory = nullptr;    // a restored lab's: pods get the names and addresses they had
   bool dry_run = false;                  // a live change: plan its ops, change nothing
 };

@@ -15,6 +15,7 @@
 
 #include "net/address.hpp"
 #include "net/ipset.hpp"
+#include "net/nftables.hpp"
 #include "net/iptables.hpp"
 #include "net/link.hpp"
 #include "net/neighbour.hpp"
@@ -181,6 +182,11 @@ struct LiveExecutor::Visitor {
   Result<Outcome> operator()(const IptablesApply& o) {
     NsContext* c = KN_TRY(ctx(o.netns));
     KN_TRY(iptables_apply(c->ns, o.table));
+    return Outcome{};
+  }
+  Result<Outcome> operator()(const NftApply& o) {
+    NsContext* c = KN_TRY(ctx(o.netns));
+    KN_TRY(nft_apply(c->ns, o.script));
     return Outcome{};
   }
   Result<Outcome> operator()(const IpsetApply& o) {

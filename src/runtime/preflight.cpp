@@ -37,11 +37,12 @@ bool available(const Feature& f, const std::string& root) {
 }  // namespace
 
 Status check_kernel_features(const std::vector<Op>& ops, const std::string& root) {
-  bool vxlan = false, iptables = false, bridge = false, ipsets = false;
+  bool vxlan = false, iptables = false, bridge = false, ipsets = false, nft = false;
   for (const Op& op : ops) {
     ipsets |= std::holds_alternative<IpsetApply>(op);
     vxlan |= std::holds_alternative<VxlanAdd>(op);
     iptables |= std::holds_alternative<IptablesApply>(op);
+    nft |= std::holds_alternative<NftApply>(op);
     bridge |= std::holds_alternative<BridgeAdd>(op);
   }
   std::vector<Feature> needed;
@@ -51,6 +52,10 @@ Status check_kernel_features(const std::vector<Op>& ops, const std::string& root
     needed.push_back({"br_netfilter", "/proc/sys/net/bridge", "Services between pods of one node (bridged traffic through iptables)"});
     needed.push_back({"ip_tables", "/proc/net/ip_tables_names", "kube-proxy's rules (the legacy iptables tables)"});
     needed.push_back({"iptable_nat", "", "kube-proxy's nat table"});
+  }
+  if (nft) {
+    needed.push_back({"br_netfilter", "/proc/sys/net/bridge", "Services between pods of one node (bridged traffic through netfilter)"});
+    needed.push_back({"nf_tables", "", "kube-proxy's nftables mode (table ip kube-proxy)"});
   }
   if (ipsets) {
     needed.push_back({"ip_set", "", "NetworkPolicy's ipsets (kube-router's KUBE-SRC-/KUBE-DST- sets)"});

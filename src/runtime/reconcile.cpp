@@ -17,6 +17,7 @@
 #include "net/link.hpp"
 #include "net/netns.hpp"
 #include "plan/kube_proxy.hpp"
+#include "plan/kube_proxy_nft.hpp"
 #include "plan/naming.hpp"
 #include "plan/nginx.hpp"
 #include "runtime/live_executor.hpp"
@@ -35,6 +36,17 @@ std::map<std::string, std::string> rendered_tables(const std::vector<IptTable>& 
   return out;
 }
 
+// kube-proxy's nftables table of a node, as kube-proxy's partial sync writes it: one
+// transaction of only the elements and chains that differ (none: no op).
+void node_nft_ops(const LabPlan& old, const LabPlan& neu, const NodePlan& n, std::vector<Op>& ops, ChangeResult& result) {
+  NftTable was = has_node_tables(old) && old.node(n.name) ? kube_proxy_nft(old, *old.node(n.name)) : NftTable{};
+  NftTable now = !was.name.empty() || has_node_tables(neu) ? kube_proxy_nft(neu, n) : NftTable{};
+  std::string delta = render_nft_delta(was, now);
+  if (delta.empty()) return;
+  ops.emplace_back(NftApply{n.netns, std::move(delta), was.name.empty()});
+  ++result.nft_tables;
+}
+
 // The nodes' iptables tables whose rendering changed, with kube-router's ipsets around them:
 // changed sets first (member by member), then the tables, then the sets no rule names go.
 void node_table_ops(const LabPlan& old, const LabPlan& neu, std::vector<Op>& ops, ChangeResult& result) {
@@ -46,10 +58,12 @@ void node_table_ops(const LabPlan& old, const LabPlan& neu, std::vector<Op>& ops
   bool sets_gone = std::any_of(before.begin(), before.end(), [&](const IpSet& b) {
     return std::none_of(after.begin(), after.end(), [&](const IpSet& a) { return a.name == b.name; });
   });
+  bool nft = uses_nft_proxy(neu);
   for (const NodePlan& n : neu.nodes) {
     if (sets_changed) ops.emplace_back(IpsetApply{n.netns, after, false});
+    if (nft) node_nft_ops(old, neu, n, ops, result);
     // A lab left without Services and policies keeps kube-proxy's base rules, as a cluster does.
-    std::vector<IptTable> tables = has_node_tables(neu) ? node_tables(neu, n, now_compiled) : kube_proxy_tables(neu, n);
+    std::vector<IptTable> tables = has_node_tables(neu) || nft ? node_tables(neu, n, now_compiled) : kube_proxy_tables(neu, n);
     auto was = rendered_tables(node_tables(old, n, was_compiled));
     auto now = rendered_tables(has_node_tables(neu) ? tables : std::vector<IptTable>{});
     if (was != now)
@@ -184,8 +198,7 @@ SourceLocation origin_in_record(const Lab& desired, std::string_view text, unsig
 Result<std::pair<Lab, std::string>> desired_after(const std::string& lab, const LabState& state, Lab desired) {
   KN_TRY(validate(desired));  // at the user's file:line:column or command-line option
   std::string text = write_lab(desired);
-  LabOverrides overrides;
-  if (!state.cni_override.empty()) overrides.cni = parse_cni_mode(state.cni_override);
+  LabOverrides overrides = recorded_overrides(state);
   std::string record = state_dir(lab) + "/lab.toml";
   auto parsed = parse_lab(text, record, overrides);
   if (!parsed) {

@@ -26,6 +26,7 @@ struct ChangeResult {
   std::vector<std::string> added;    // pods built
   std::vector<std::string> removed;  // pods torn down
   std::size_t tables = 0;            // iptables tables replaced
+  std::size_t nft_tables = 0;        // nftables mode: nodes' kube-proxy tables changed (a delta each)
   std::size_t ipsets = 0;            // with NetworkPolicies: the sets kept in step, when any changed
   std::vector<std::string> reloaded; // nginx data planes reloaded ("<ns>/<name>")
   double seconds = 0;

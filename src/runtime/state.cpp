@@ -80,6 +80,7 @@ Status save_state(const LabState& state, const std::string& lab_text, const std:
                 {"source", state.source},
                 {"status", to_string(state.status)},
                 {"cni_override", state.cni_override},
+                {"proxy_mode_override", state.proxy_mode_override},
                 {"created", static_cast<std::int64_t>(state.created)}};
   toml::array procs;
   for (auto& p : state.processes)
@@ -133,6 +134,7 @@ Result<LabState> load_state_in(const std::string& dir, const std::string& lab) {
   std::string status = t["status"].value_or(std::string("unknown"));
   s.status = status == "up" ? LabStatus::kUp : status == "creating" ? LabStatus::kCreating : LabStatus::kUnknown;
   s.cni_override = t["cni_override"].value_or(std::string());
+  s.proxy_mode_override = t["proxy_mode_override"].value_or(std::string());
   s.created = static_cast<std::time_t>(t["created"].value_or(std::int64_t{0}));
   if (const toml::array* procs = t["process"].as_array()) {
     for (const toml::node& n : *procs) {
@@ -166,12 +168,10 @@ Result<LabState> load_state_in(const std::string& dir, const std::string& lab) {
   return s;
 }
 
-Result<Lab> load_lab_in(const std::string& dir, const std::string& lab, const std::string& cni_override) {
+Result<Lab> load_lab_in(const std::string& dir, const std::string& lab, const LabOverrides& overrides) {
   std::string path = dir + "/lab.toml";
   std::string text = read_text(path);
   if (text.empty()) return fail(state_error("read lab state", fmt::format("lab '{}' is not up", lab)));
-  LabOverrides overrides;
-  if (!cni_override.empty()) overrides.cni = parse_cni_mode(cni_override);
   Lab parsed = KN_TRY(parse_lab(text, path, overrides));
   // The Ingress / Gateway API objects applied to it, read back with the manifest loader.
   std::string l7_path = dir + "/l7.yaml";
@@ -180,6 +180,13 @@ Result<Lab> load_lab_in(const std::string& dir, const std::string& lab, const st
 }
 
 }  // namespace
+
+LabOverrides recorded_overrides(const LabState& state) {
+  LabOverrides overrides;
+  if (!state.cni_override.empty()) overrides.cni = parse_cni_mode(state.cni_override);
+  if (!state.proxy_mode_override.empty()) overrides.proxy_mode = parse_proxy_mode(state.proxy_mode_override);
+  return overrides;
+}
 
 Result<LabState> load_state(const std::string& lab) {
   KN_TRY(check_lab_name(lab));
@@ -192,9 +199,9 @@ Result<std::string> recorded_text(const std::string& lab, const std::string& fil
 }
 
 Result<Lab> load_recorded_lab(const std::string& lab) {
-  std::string cni;
-  if (auto state = load_state(lab)) cni = state->cni_override;
-  return load_lab_in(state_dir(lab), lab, cni);
+  LabOverrides overrides;
+  if (auto state = load_state(lab)) overrides = recorded_overrides(*state);
+  return load_lab_in(state_dir(lab), lab, overrides);
 }
 
 Result<SavedLab> load_saved_lab(const std::string& lab) {
@@ -202,7 +209,7 @@ Result<SavedLab> load_saved_lab(const std::string& lab) {
   SavedLab saved;
   saved.state = KN_TRY(load_state_in(saved_dir(lab), lab));
   saved.state.processes.clear();  // of a previous boot
-  saved.lab = KN_TRY(load_lab_in(saved_dir(lab), lab, saved.state.cni_override));
+  saved.lab = KN_TRY(load_lab_in(saved_dir(lab), lab, recorded_overrides(saved.state)));
   saved.lab_text = read_text(saved_dir(lab) + "/lab.toml");
   return saved;
 }

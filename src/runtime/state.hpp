@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "lab/loader.hpp"
 #include "lab/model.hpp"
 #include "plan/plan.hpp"
 #include "runtime/process.hpp"
@@ -37,6 +38,7 @@ struct LabState {
   std::time_t created = 0;
   std::vector<ProcessRecord> processes;
   PlanMemory memory;          // addresses and replica generations of the running lab
+  std::string proxy_mode_override;  // `up --proxy-mode`, like cni_override
 
   const ProcessRecord* find(std::string_view pod, std::string_view container) const;
 };
@@ -45,6 +47,10 @@ struct LabState {
 // A lab name from the command line, checked before it becomes a path or a namespace prefix
 // (the loader checks names in files the same way).
 Status check_lab_name(const std::string& lab);
+
+// The command line's choices recorded with the lab (`up --cni`, `up --proxy-mode`), to be
+// applied again whenever the recorded lab is read.
+LabOverrides recorded_overrides(const LabState& state);
 
 Status save_state(const LabState& state, const std::string& lab_text, const std::string& l7_text = {});
 Result<LabState> load_state(const std::string& lab);

@@ -8,6 +8,7 @@
 
 #include "net/ipset.hpp"
 #include "net/netns.hpp"
+#include "net/nftables.hpp"
 
 namespace knlab::trace {
 
@@ -113,6 +114,14 @@ class LiveKernel final : public Kernel {
     return &tables_.emplace(key, std::move(t)).first->second;
   }
 
+  Result<const NftTableRead*> nft_table(const std::string& netns) override {
+    if (auto it = nft_.find(netns); it != nft_.end()) return &it->second;
+    NsContext* ctx = KN_TRY(session_.context(netns));
+    auto listing = KN_TRY(nft_listing(ctx->ns, "ip", "kube-proxy"));
+    NftTableRead t = listing ? KN_TRY(parse_nft_table(listing->json, listing->text)) : NftTableRead{};
+    return &nft_.emplace(netns, std::move(t)).first->second;
+  }
+
   Result<const std::vector<IpSet>*> ipsets(const std::string& netns) override {
     if (auto it = sets_.find(netns); it != sets_.end()) return &it->second;
     NsContext* ctx = KN_TRY(session_.context(netns));
@@ -159,6 +168,7 @@ class LiveKernel final : public Kernel {
   std::map<std::string, NsState> states_;
   std::map<std::string, IptReadTable> tables_;
   std::map<std::string, std::vector<IpSet>> sets_;
+  std::map<std::string, NftTableRead> nft_;
   std::map<std::string, std::map<int, std::string>> nsids_;
 };
 

@@ -14,6 +14,7 @@
 #include "net/inspect.hpp"
 #include "net/iptables_read.hpp"
 #include "ops/ipset.hpp"
+#include "trace/nft_eval.hpp"
 #include "trace/packet.hpp"
 
 namespace knlab::trace {
@@ -42,6 +43,12 @@ class Kernel {
   virtual Result<const NsState*> ns(const std::string& netns) = 0;
   virtual Result<const IptReadTable*> table(const std::string& netns, const std::string& table) = 0;
   virtual Result<const std::vector<IpSet>*> ipsets(const std::string& netns) = 0;
+  // kube-proxy's nftables table (proxy_mode = "nftables"); empty in iptables mode.
+  virtual Result<const NftTableRead*> nft_table(const std::string& netns) {
+    (void)netns;
+    static const NftTableRead none;
+    return &none;
+  }
   virtual Result<RouteLookup> route(const std::string& netns, Ipv4 dst, Ipv4 src, int iif, std::uint32_t mark) = 0;
   // The namespace (of `namespaces()`) a veth peer of `netns` with this nsid is in.
   virtual Result<std::optional<std::string>> peer_netns(const std::string& netns, int nsid) = 0;

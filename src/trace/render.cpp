@@ -20,14 +20,19 @@ std::string_view seen_mark(const Hop& h, bool probed) {
 
 void render_branches(std::string& out, const Hop& h) {
   std::string chain;
+  int index = 0;
   for (const NfBranch& b : h.branches) {
     if (b.chain != chain) {
       chain = b.chain;
+      index = 0;
       out += fmt::format("       {} picks a backend at random:\n", chain);
     }
     std::string to = b.to_ip ? fmt::format("{}:{}", b.to_ip->str(), b.to_port) : std::string("?");
-    out += fmt::format("         rule {} -> {} -> {} (probability {:.4g}){}\n", b.rule, b.target, to, b.probability,
+    // iptables: the rule number of each statistic branch; nftables: the numgen value of the vmap.
+    std::string which = b.target.starts_with("endpoint-") ? fmt::format("numgen {}", index) : fmt::format("rule {}", b.rule);
+    out += fmt::format("         {} -> {} -> {} (probability {:.4g}){}\n", which, b.target, to, b.probability,
                        b.chosen ? "  <- followed" : "");
+    ++index;
   }
 }
 

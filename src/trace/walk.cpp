@@ -231,18 +231,74 @@ class Walker {
     if (nat_table && p.ct != CtState::kNew) return true;  // nat chains see only a connection's first packet
     NfResult r = KN_TRY(netfilter(s, table, chain, ctx, p));
     if (r.verdict == Verdict::kAccept) {
-      if (r.dnat && inner_.empty()) record_dnat(s.netns, p, r.packet);
-      p.dst = r.packet.dst;
-      p.dport = r.packet.dport;
-      p.mark = r.packet.mark;
-      if (r.masquerade) masquerade(s, ctx.out_iface, p);
-      current_ = p;
-      return true;
+      follow(s, ctx, r, p);
+      return nft_hook(s, table, chain, ctx, p);
     }
     KN_TRY(die(s.netns, r.verdict == Verdict::kUndecided ? "cannot tell: " + r.why : refusal(r, table, chain), p,
                fmt::format("ip netns exec {} iptables-legacy -t {} -L {} -n -v --line-numbers", s.netns, table,
                            r.steps.empty() ? chain : r.steps.back().chain)));
     return false;
+  }
+
+  // The packet as an accepting chain leaves it: DNAT (remembered for the reply), mark, masquerade.
+  void follow(const NsState& s, const NfContext& ctx, const NfResult& r, Packet& p) {
+    if (r.dnat && inner_.empty()) record_dnat(s.netns, p, r.packet);
+    p.dst = r.packet.dst;
+    p.dport = r.packet.dport;
+    p.mark = r.packet.mark;
+    if (r.masquerade) masquerade(s, ctx.out_iface, p);
+    current_ = p;
+  }
+
+  // kube-proxy's base chain of table ip kube-proxy at an iptables hook (nftables mode).
+  static std::string nft_base_chain(const std::string& table, const std::string& chain) {
+    if (table == "nat" && chain == "PREROUTING") return "nat-prerouting";
+    if (table == "nat" && chain == "OUTPUT") return "nat-output";
+    if (table == "nat" && chain == "POSTROUTING") return "nat-postrouting";
+    if (table == "filter" && chain == "INPUT") return "filter-input";
+    if (table == "filter" && chain == "FORWARD") return "filter-forward";
+    if (table == "filter" && chain == "OUTPUT") return "filter-output";
+    return {};
+  }
+
+  // "nat-prerouting -> services -> service-X (3 branches) -> endpoint-Y": the chains entered.
+  static std::string nft_path(const NfResult& r, const std::string& base) {
+    std::string out = base;
+    for (const NfStep& x : r.steps) {
+      if (x.target == "MARK" || x.target == "RETURN") continue;
+      auto n = std::count_if(r.branches.begin(), r.branches.end(), [&](const NfBranch& b) { return b.chain == x.chain; });
+      if (n == 1 && x.target.starts_with("endpoint-")) out += " (1 branch)";
+      if (n > 1 && x.target.starts_with("endpoint-")) out += fmt::format(" ({} branches, 1/{} each)", n, n);
+      out += " -> " + x.target;
+    }
+    return out;
+  }
+
+  // In nftables mode kube-proxy's table ip kube-proxy hooks at the same points as the iptables
+  // chains: its base chain runs next, and may DNAT, mark, masquerade, reject or drop.
+  Result<bool> nft_hook(const NsState& s, const std::string& table, const std::string& chain, const NfContext& ctx, Packet& p) {
+    std::string base = nft_base_chain(table, chain);
+    if (base.empty()) return true;
+    const NftTableRead* t = KN_TRY(k_.nft_table(s.netns));
+    if (t->empty()) return true;
+    NfResult r = evaluate_nft(*t, base, p, ctx);
+    std::string last = r.steps.empty() ? base : r.steps.back().chain;
+    std::string cmd = fmt::format("ip netns exec {} nft -a list chain ip kube-proxy {}", s.netns, last);
+    if (r.verdict != Verdict::kAccept) {
+      std::string why = r.verdict == Verdict::kUndecided ? "cannot tell: " + r.why
+                                                         : fmt::format("{} by kube-proxy's nftables chain {}: \"{}\"", verdict_name(r.verdict), last, r.why);
+      KN_TRY(die(s.netns, why, p, cmd));
+      return false;
+    }
+    if (r.dnat || r.masquerade || r.packet.mark != p.mark || !r.branches.empty()) {
+      Hop& h = add(s.netns, "netfilter", fmt::format("nftables: {} => {}", nft_path(r, base), nf_action(r, p)), cmd,
+                   fmt::format("nft {}", nf_action(r, p)));
+      h.steps = r.steps;
+      h.branches = r.branches;
+      branches_.insert(branches_.end(), r.branches.begin(), r.branches.end());
+    }
+    follow(s, ctx, r, p);
+    return true;
   }
 
   void record_dnat(const std::string& netns, const Packet& before, const Packet& after) {
@@ -305,6 +361,14 @@ class Walker {
         why += fmt::format(" (kube-proxy's REJECT for it, rule {} of filter {} \"{}\", is never reached: routing comes first, "
                            "and the kernel answers ICMP network unreachable)",
                            r.steps.back().rule, r.steps.back().chain, r.why);
+    }
+    // nftables mode: the same REJECT, through table ip kube-proxy's no-endpoint-services map.
+    if (auto nft = k_.nft_table(s.netns); nft && !(*nft)->empty()) {
+      NfResult r = evaluate_nft(**nft, in.empty() ? "filter-output" : "filter-forward", p, nf_context(s, in, "", false));
+      if (r.verdict == Verdict::kReject)
+        why += fmt::format(" (kube-proxy's reject for it, in its nftables chain {} \"{}\", is never reached: routing comes first, "
+                           "and the kernel answers ICMP network unreachable)",
+                           r.steps.back().chain, r.why);
     }
     std::vector<std::string> down;
     for (const LinkInfo& l : s.links)

@@ -240,6 +240,17 @@ TOML_CASES = [
         name = "node1"
         """, '{file}:5:7: invalid input: cni = "calico" is not a known mode',
          'hint: allowed: "vxlan" (encapsulated), "host-gw" (static routes), "bgp" (bird2)', lab="bi-cni"),
+    toml("toml-unknown-proxy-mode", """
+        [lab]
+        name = "bi-proxy"
+
+        [cluster]
+        proxy_mode = "ipvs"
+
+        [[node]]
+        name = "node1"
+        """, '{file}:5:14: invalid input: proxy_mode = "ipvs" is not a kube-proxy mode',
+         'hint: allowed: "iptables" (the default) or "nftables"', lab="bi-proxy"),
     toml("toml-lab-name-too-long", """
         [lab]
         name = "bi-abcdefghijabcdefghijabcdefghij"
@@ -1072,6 +1083,8 @@ CLI_CASES = [
         "error: {tmp}/bi-no-such-lab.toml: invalid input: no such lab file", lab="bi-no-such-lab"),
     cli("cli-up-invalid-cni", ["up", "02-pod-to-pod-same-node", "--cni", "calico"],
         "--cni: calico not in {vxlan,host-gw,bgp}", rc=CLI_USAGE_EXIT["validation"], lab="p2p"),
+    cli("cli-up-invalid-proxy-mode", ["up", "02-pod-to-pod-same-node", "--proxy-mode", "ipvs"],
+        "--proxy-mode: ipvs not in {iptables,nftables}", rc=CLI_USAGE_EXIT["validation"], lab="p2p"),
     cli("cli-up-cni-host-gw-across-racks", ["up", "05b-two-racks", "--cni", "host-gw"],
         'error: --cni: invalid input: cni = "host-gw" cannot connect nodes in different racks',
         "hint: host-gw needs every node on one L2 segment", lab="racks"),

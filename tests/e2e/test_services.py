@@ -1,15 +1,34 @@
-"""Services, Endpoints and kube-proxy's iptables rules (issue 4): real traffic through the
-rules kn-lab wrote with libiptc, answered by pods that name themselves."""
+"""Services, Endpoints and kube-proxy's rules (issue 4), in both of kube-proxy's modes
+(issue 14): real traffic through the rules kn-lab wrote, with libiptc (iptables mode) or
+libnftables (nftables mode), answered by pods that name themselves."""
 
 from __future__ import annotations
 
 import collections
 import json
+import re
 import time
 
 import pytest
 
 pytestmark = pytest.mark.e2e
+
+MODES = ["iptables", "nftables"]
+
+
+@pytest.fixture(params=MODES)
+def mode(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def svc_lab(lab, mode):
+    """lab(...) in the test's kube-proxy mode."""
+    return lambda name, *extra, **kw: lab(name, "--proxy-mode", mode, *extra, **kw)
+
+
+def nft_table(s, node: str) -> str:
+    return s.ns_exec(node, "nft", "list", "table", "ip", "kube-proxy", check=True).stdout
 
 
 def svc_table(kn, labname: str) -> dict[str, dict[str, str]]:
@@ -28,8 +47,8 @@ def wait_ready(lab, port: int):
             assert lab.wait_tcp(name, p["status"]["podIP"], port), name
 
 
-def test_cluster_ip_balances_over_every_endpoint(lab, kn):
-    s = lab("06-service-clusterip")
+def test_cluster_ip_balances_over_every_endpoint(svc_lab, kn, mode):
+    s = svc_lab("06-service-clusterip")
     wait_ready(s, 2368)
     ghosts = {n: p for n, p in pods(s).items() if n.startswith("ghost-")}
     assert len(ghosts) == 3 and {p["spec"]["nodeName"] for p in ghosts.values()} == {"node1", "node2", "node3"}
@@ -52,8 +71,8 @@ def test_cluster_ip_balances_over_every_endpoint(lab, kn):
     assert seen_ip.split(":")[0] == client_ip
 
 
-def test_service_without_endpoints_is_refused_at_once(lab, kn):
-    s = lab("06-service-clusterip")
+def test_service_without_endpoints_is_refused_at_once(svc_lab, kn, mode):
+    s = svc_lab("06-service-clusterip")
     vip = svc_table(kn, s.name)["nothing"]["CLUSTER-IP"]
     t0 = time.monotonic()
     r = s.exec("client", "curl", "-s", "--max-time", "5", f"http://{vip}:80/")
@@ -62,8 +81,8 @@ def test_service_without_endpoints_is_refused_at_once(lab, kn):
     assert kn("get", "endpoints", "nothing", "--lab", s.name, check=True).stdout.splitlines()[1].split()[1] == "<none>"
 
 
-def test_hairpin_and_same_node_paths(lab, kn):
-    s = lab("06-service-clusterip")
+def test_hairpin_and_same_node_paths(svc_lab, kn, mode):
+    s = svc_lab("06-service-clusterip")
     wait_ready(s, 2368)
     vip = svc_table(kn, s.name)["ghost"]["CLUSTER-IP"]
     all_pods = pods(s)
@@ -79,8 +98,23 @@ def test_hairpin_and_same_node_paths(lab, kn):
     assert f"pod: {ghost1}" in out
 
 
-def test_rule_dump_has_kube_proxy_chains(lab, kn):
-    s = lab("06-service-clusterip")
+def test_rule_dump_has_kube_proxy_chains(svc_lab, kn, mode):
+    s = svc_lab("06-service-clusterip")
+    if mode == "nftables":
+        # kube-proxy's table, and no kube-proxy rule left in the legacy tables.
+        assert "KUBE-" not in s.ns_exec("node2", "iptables-legacy-save", "-t", "nat", check=True).stdout
+        table = nft_table(s, "node2")
+        vip = svc_table(kn, s.name)["ghost"]["CLUSTER-IP"]
+        for needle in ("table ip kube-proxy", "comment \"rules for kube-proxy\"", "map service-ips",
+                       "type nat hook prerouting priority dstnat", "vmap @service-ips", "masquerade fully-random",
+                       f"{vip} . tcp . 2368 : goto service-", "numgen random mod 3 vmap",
+                       "comment \"default/nothing\" : goto reject-chain"):
+            assert needle in table, (needle, table)
+        # ghost's three endpoints and kube-dns' two ports (one endpoint each): five endpoint chains.
+        assert len(re.findall(r"chain endpoint-[A-Z2-7]{8}-", table)) == 5
+        assert len(re.findall(r"chain service-[A-Z2-7]{8}-", table)) == 3
+        assert table.count("dnat to ") == 5
+        return
     dump = s.ns_exec("node2", "iptables-legacy-save", "-t", "nat", check=True).stdout
     for needle in ("-A PREROUTING -m comment --comment \"kubernetes service portals\" -j KUBE-SERVICES",
                    "-A KUBE-MARK-MASQ -j MARK", "-A KUBE-POSTROUTING", "MASQUERADE --random-fully",
@@ -96,8 +130,8 @@ def test_rule_dump_has_kube_proxy_chains(lab, kn):
     assert "\"default/nothing has no endpoints\"" in filt and "REJECT --reject-with icmp-port-unreachable" in filt
 
 
-def test_nodeport_on_every_node_and_traffic_policies(lab, kn):
-    s = lab("07-service-nodeport")
+def test_nodeport_on_every_node_and_traffic_policies(svc_lab, kn, mode):
+    s = svc_lab("07-service-nodeport")
     wait_ready(s, 9898)
     nodes = {"node1": "192.168.56.11", "node2": "192.168.56.12", "node3": "192.168.56.13"}
     with_pod = {p["spec"]["nodeName"] for p in pods(s).values()}
@@ -119,8 +153,8 @@ def test_nodeport_on_every_node_and_traffic_policies(lab, kn):
     assert "External Traffic Policy:  Local" in desc and "NodePort:                 <unset>  30081/TCP" in desc
 
 
-def test_loadbalancer_answers_from_outside_through_the_cloud_lb(lab, kn):
-    s = lab("08-service-loadbalancer")
+def test_loadbalancer_answers_from_outside_through_the_cloud_lb(svc_lab, kn, mode):
+    s = svc_lab("08-service-loadbalancer")
     wait_ready(s, 80)
     row = svc_table(kn, s.name)["web"]
     assert row["TYPE"] == "LoadBalancer" and row["EXTERNAL-IP"] == "192.168.56.200"
@@ -131,12 +165,18 @@ def test_loadbalancer_answers_from_outside_through_the_cloud_lb(lab, kn):
     seen = set(s.ns_exec("external", "sh", "-c", script, check=True).stdout.splitlines())
     assert len(seen) >= 2 and all(l.startswith("pod: web-") for l in seen), seen
     # In-cluster traffic to the EXTERNAL-IP is short-cut by kube-proxy on the node.
-    dump = s.ns_exec("node1", "iptables-legacy-save", "-t", "nat", check=True).stdout
-    assert "-d 192.168.56.200/32 -p tcp -m comment --comment \"default/web loadbalancer IP\"" in dump
+    if mode == "nftables":
+        assert "192.168.56.200 . tcp . 80 : goto external-" in nft_table(s, "node1")
+    else:
+        dump = s.ns_exec("node1", "iptables-legacy-save", "-t", "nat", check=True).stdout
+        assert "-d 192.168.56.200/32 -p tcp -m comment --comment \"default/web loadbalancer IP\"" in dump
+    pod = next(n for n in pods(s) if n.startswith("web-"))
+    body = s.exec(pod, "curl", "-s", "--max-time", "3", "http://192.168.56.200/", check=True).stdout
+    assert body.startswith("pod: web-")
 
 
-def test_cluster_dns_answers_service_names(lab, kn):
-    s = lab("06-service-clusterip")
+def test_cluster_dns_answers_service_names(svc_lab, kn, mode):
+    s = svc_lab("06-service-clusterip")
     wait_ready(s, 2368)
     resolv = s.exec("client", "cat", "/etc/resolv.conf", check=True).stdout
     assert "nameserver 10.96.0.10" in resolv and "search default.svc.cluster.local svc.cluster.local cluster.local" in resolv
@@ -147,3 +187,59 @@ def test_cluster_dns_answers_service_names(lab, kn):
     assert body.startswith("pod: ghost-")
     listing = kn("get", "svc", "-n", "kube-system", "--lab", s.name, check=True).stdout
     assert "kube-dns" in listing and "10.96.0.10" in listing and "53/UDP" in listing
+
+
+def test_live_changes_write_only_what_changed(svc_lab, kn, mode):
+    """scale and delete reach the kernel as kube-proxy's partial sync: in nftables mode one
+    transaction per node of the new or removed endpoint chain and the rewritten service chain,
+    never the table again; traffic follows at once, and nothing stale is left."""
+    s = svc_lab("06-service-clusterip")
+    wait_ready(s, 2368)
+    vip = svc_table(kn, s.name)["ghost"]["CLUSTER-IP"]
+    r = kn("scale", "deploy/ghost", "--replicas=4", "--lab", s.name, "-v", check=True)
+    if mode == "nftables":
+        assert r.stderr.count("nft -f -") == 3, r.stderr  # one transaction per node
+        assert "delete table" not in r.stderr and "add map" not in r.stderr
+        assert r.stderr.count("add chain ip kube-proxy endpoint-") == 3
+        assert r.stderr.count("flush chain ip kube-proxy service-") == 3
+        assert "3 nftables tables updated" in r.stdout, r.stdout
+        assert "iptables-legacy-restore" not in r.stderr
+    else:
+        assert "iptables-legacy-restore" in r.stderr
+    wait_ready(s, 2368)
+    script = f"for i in $(seq 80); do curl -s --max-time 2 http://{vip}:2368/ | head -1; done"
+    seen = {l.removeprefix("pod: ") for l in s.exec("client", "sh", "-c", script, check=True).stdout.splitlines()}
+    ghosts = {n for n in pods(s) if n.startswith("ghost-")}
+    assert len(ghosts) == 4 and seen == ghosts, (seen, ghosts)
+    kn("scale", "deploy/ghost", "--replicas=1", "--lab", s.name, check=True)
+    seen = {l.removeprefix("pod: ") for l in s.exec("client", "sh", "-c", script, check=True).stdout.splitlines()}
+    ghosts = {n for n in pods(s) if n.startswith("ghost-")}
+    assert len(ghosts) == 1 and seen == ghosts, (seen, ghosts)
+    if mode == "nftables":
+        table = nft_table(s, "node1")
+        assert len(re.findall(r"chain endpoint-[A-Z2-7]{8}-", table)) == 1 + 2  # ghost's, kube-dns' two
+        assert "numgen random mod 1 vmap" in table
+    # No endpoint left: the ClusterIP is refused at once (no-endpoint-services / REJECT).
+    kn("scale", "deploy/ghost", "--replicas=0", "--lab", s.name, check=True)
+    r = s.exec("client", "curl", "-s", "--max-time", "5", f"http://{vip}:2368/")
+    assert r.returncode == 7, r
+
+
+def test_up_repairs_a_drifted_kube_proxy_table(svc_lab, kn, mode):
+    """A learner's hand in kube-proxy's rules (a flushed chain) is found and undone by `up`."""
+    s = svc_lab("06-service-clusterip")
+    wait_ready(s, 2368)
+    vip = svc_table(kn, s.name)["ghost"]["CLUSTER-IP"]
+    if mode == "nftables":
+        s.ns_exec("node1", "nft", "flush", "chain", "ip", "kube-proxy", "services", check=True)
+    else:
+        s.ns_exec("node1", "iptables-legacy", "-t", "nat", "-F", "KUBE-SERVICES", check=True)
+    r = s.exec("client", "curl", "-s", "--max-time", "2", f"http://{vip}:2368/")
+    assert r.returncode != 0  # broken: nothing DNATs the ClusterIP any more
+    r = kn("up", s.source, "--proxy-mode", mode, check=True)
+    assert "repaired" in r.stdout and "node1" in r.stdout, r.stdout
+    assert "node2" not in r.stdout  # only the node that drifted
+    body = s.exec("client", "curl", "-s", "--max-time", "3", f"http://{vip}:2368/", check=True).stdout
+    assert body.startswith("pod: ghost-")
+    r = kn("up", s.source, "--proxy-mode", mode, check=True)
+    assert "nothing drifted" in r.stdout, r.stdout

@@ -1,0 +1,32 @@
+// nftables in a lab namespace, through libnftables (Debian's libnftables-dev, the library of
+// the nft command): the text `nft -f` reads, run as one transaction inside the namespace, and a
+// table read back. kn-lab never runs the nft command, and never touches the host's ruleset.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "core/error.hpp"
+#include "net/netns.hpp"
+#include "ops/nft.hpp"
+
+namespace knlab {
+
+// Runs `script` (nft -f syntax) in `ns` as one transaction: all of it or nothing.
+Status nft_apply(const NetnsRef& ns, const std::string& script);
+
+// What the kernel holds of one table (ops/nft.hpp's NftCounts), from `nft -j list table`
+// through libnftables; `exists` false when there is no such table.
+Result<NftCounts> nft_counts(const NetnsRef& ns, const std::string& family, const std::string& table);
+
+// `nft list table <family> <table>` as nft prints it (for tests and views).
+Result<std::string> nft_list(const NetnsRef& ns, const std::string& family, const std::string& table);
+
+// A table as `nft -j list table` (JSON) and `nft -a list table` (text with rule handles) give
+// it, read in one namespace visit (for trace); nullopt when there is no such table.
+struct NftListing {
+  std::string json, text;
+};
+Result<std::optional<NftListing>> nft_listing(const NetnsRef& ns, const std::string& family, const std::string& table);
+
+}  // namespace knlab

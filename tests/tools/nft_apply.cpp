@@ -1,0 +1,97 @@
+// knlab-nft-apply: kube-proxy's nftables table of S services x 3 endpoints, rendered by
+// plan/kube_proxy_nft and written by net/nftables (libnftables), for bench/bench_rules.py.
+//
+//   knlab-nft-apply NETNS --bench S           the whole table in one transaction, then one
+//                                             service's change (a 4th endpoint) written as the
+//                                             delta and as a full rewrite, each timed
+//   knlab-nft-apply - --bench S --no-apply    only print the whole table's script (for nft -f)
+//
+// stderr: the timings as "key=value" words (seconds); the error and exit 1 on failure.
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "net/netns.hpp"
+#include "net/nftables.hpp"
+#include "ops/nft.hpp"
+#include "plan/kube_proxy_nft.hpp"
+
+using namespace knlab;
+
+namespace {
+
+// S services of 3 endpoints each on a one-node lab: 10.96.x.y:80 -> 10.244.a.b:8080.
+LabPlan lab_of(int services) {
+  LabPlan plan;
+  plan.cluster.proxy_mode = ProxyMode::kNftables;
+  NodePlan node;
+  node.name = "node1";
+  node.ip = *Cidr::parse("192.168.56.11/24", false);
+  plan.nodes.push_back(node);
+  for (int i = 0; i < services; ++i) {
+    ServicePlan s;
+    s.spec.ns = "default";
+    s.spec.name = fmt::format("svc{}", i);
+    s.cluster_ip = Ipv4{0x0a600000u + 16u + static_cast<std::uint32_t>(i)};
+    s.ports.push_back(ServicePortPlan{"http", "TCP", 80, 8080, std::nullopt});
+    for (std::uint32_t e = 0; e < 3; ++e)
+      s.endpoints.push_back({fmt::format("pod{}-{}", i, e), "node1", Ipv4{0x0af40000u + 256u + static_cast<std::uint32_t>(i) * 3u + e}});
+    plan.services.push_back(std::move(s));
+  }
+  return plan;
+}
+
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+int fail_with(const Error& e) {
+  fmt::print(stderr, "{}\n", e.format());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4 || std::string_view(argv[2]) != "--bench") {
+    fmt::print(stderr, "usage: knlab-nft-apply NETNS --bench S [--no-apply]\n");
+    return 2;
+  }
+  int services = std::atoi(argv[3]);
+  bool apply = !(argc > 4 && std::string_view(argv[4]) == "--no-apply");
+  auto t0 = std::chrono::steady_clock::now();
+  LabPlan plan = lab_of(services);
+  NftTable table = kube_proxy_nft(plan, plan.nodes[0]);
+  std::string script = render_nft_replace(table);
+  double render = since(t0);
+  if (!apply) {
+    fmt::print("{}", script);
+    fmt::print(stderr, "render={:.6f} rules={}\n", render, nft_rule_count(table));
+    return 0;
+  }
+  auto ns = NetnsRef::open(argv[1]);
+  if (!ns) return fail_with(ns.error());
+  t0 = std::chrono::steady_clock::now();
+  if (auto st = nft_apply(*ns, script); !st) return fail_with(st.error());
+  double full = since(t0);
+  // One service scaled from 3 endpoints to 4: the delta, against the whole table again.
+  LabPlan changed = plan;
+  changed.services[0].endpoints.push_back({"pod-new", "node1", Ipv4{0x0af4f000u}});
+  t0 = std::chrono::steady_clock::now();
+  NftTable after = kube_proxy_nft(changed, changed.nodes[0]);
+  std::string delta = render_nft_delta(table, after);
+  if (auto st = nft_apply(*ns, delta); !st) return fail_with(st.error());
+  double change = since(t0);
+  t0 = std::chrono::steady_clock::now();
+  std::string again = render_nft_replace(kube_proxy_nft(plan, plan.nodes[0]));
+  if (auto st = nft_apply(*ns, again); !st) return fail_with(st.error());
+  double rewrite = since(t0);
+  fmt::print(stderr, "render={:.6f} apply={:.6f} change={:.6f} rewrite={:.6f} rules={} delta_lines={}\n", render, full, change, rewrite,
+             nft_rule_count(table), std::count(delta.begin(), delta.end(), '\n'));
+  return 0;
+}
