@@ -38,6 +38,7 @@ struct IptRule {
   struct SetMatch {
     std::string name;              // an ipset of the same namespace
     bool src = true;               // src or dst
+    bool operator==(const SetMatch&) const = default;
   };
   std::vector<SetMatch> sets;      // -m set --match-set NAME src|dst, each
   // -m conntrack --ctstate: kCtInvalid | kCtRelated | kCtEstablished (0: no conntrack match)
@@ -51,6 +52,7 @@ struct IptRule {
     std::uint32_t value = 0;
     std::uint32_t mask = 0xffffffff;
     bool negated = false;          // -m mark ! --mark V/M
+    bool operator==(const Mark&) const = default;
   };
   std::optional<Mark> mark;
   struct Recent {
@@ -59,6 +61,7 @@ struct IptRule {
     std::uint32_t seconds = 0;     // with rcheck: --seconds N
     bool reap = false;             // with rcheck: --reap
     // always --mask 255.255.255.255 --rsource, as kube-proxy writes it
+    bool operator==(const Recent&) const = default;
   };
   std::optional<Recent> recent;
   std::optional<double> probability;  // -m statistic --mode random --probability P (printed %.11f)
@@ -83,6 +86,7 @@ struct IptRule {
   std::uint16_t nflog_group = 0;   // kNflog
   std::string nflog_prefix;        // kNflog: at most 63 bytes
   bool random_fully = false;       // kMasquerade
+  bool operator==(const IptRule&) const = default;
 };
 
 // A table's kube-proxy part: the user chains kn-lab owns in it (created if missing, flushed and
@@ -94,6 +98,7 @@ struct IptTable {
   std::string name;                  // "nat" or "filter"
   std::vector<std::string> chains;   // user chains, in the order iptables-save lists them
   std::vector<IptRule> rules;
+  bool operator==(const IptTable&) const = default;
 };
 
 // A rule of `chain` that jumps to `to` (a chain, or ACCEPT/DROP/RETURN), with a comment.

@@ -7,6 +7,7 @@
 // runs these commands.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -133,18 +134,21 @@ struct BgpWait {
   unsigned timeout_ms = 15000;
 };
 
-// kube-proxy's part of one iptables table in a node, replaced as a whole in one commit.
+// kube-proxy's part of one iptables table in a node, replaced as a whole in one commit. The
+// table is shared: nodes whose rules are the same (no Service with externalTrafficPolicy Local,
+// no NetworkPolicy) hold one copy, built and compared once.
 struct IptablesApply {
   std::string netns;
-  IptTable table;
+  std::shared_ptr<const IptTable> table;
+  IptablesApply(std::string ns, std::shared_ptr<const IptTable> t) : netns(std::move(ns)), table(std::move(t)) {}
+  IptablesApply(std::string ns, IptTable t) : netns(std::move(ns)), table(std::make_shared<const IptTable>(std::move(t))) {}
 };
 
 // kube-proxy's nftables table of one node (proxy_mode = "nftables"), in one transaction, as
 // `nft -f` reads it: the whole table replaced (`up`, repair) or only what changed (live changes).
 struct NftApply {
   std::string netns;
-  std::string script;
-  bool replace = true;  // false: a delta against the table the node has
+  std::string script;  // render_nft_replace (up) or render_nft_delta (a live change)
 };
 
 // The NetworkPolicy ipsets of a node (kube-router's KUBE-SRC-*/KUBE-DST-*), made exactly these,

@@ -201,6 +201,13 @@ void service_port_rules(ProxyTables& t, const LabPlan& plan, const NodePlan& nod
 
 }  // namespace
 
+bool kube_proxy_same_on_every_node(const LabPlan& plan) {
+  return std::none_of(plan.services.begin(), plan.services.end(), [](const ServicePlan& s) {
+    return s.spec.local_traffic_policy &&
+           (s.lb_ip || std::any_of(s.ports.begin(), s.ports.end(), [](const ServicePortPlan& p) { return p.node_port.has_value(); }));
+  });
+}
+
 std::vector<IptTable> kube_proxy_tables(const LabPlan& plan, const NodePlan& node) {
   ProxyTables t;
   base_rules(t);

@@ -22,6 +22,11 @@ std::string ext_chain(const ServicePlan& s, const ServicePortPlan& p);
 std::string svl_chain(const ServicePlan& s, const ServicePortPlan& p);
 std::string sep_chain(const ServicePlan& s, const ServicePortPlan& p, const EndpointPlan& e);
 
+// Whether kube-proxy writes the same rules on every node: no Service with externalTrafficPolicy
+// Local reached from outside (its NodePort or EXTERNAL-IP goes only to the node's own endpoints).
+// In nftables mode the tables then differ only in the node's own address (nodeport-ips).
+bool kube_proxy_same_on_every_node(const LabPlan& plan);
+
 // The nat and filter tables of one node.
 std::vector<IptTable> kube_proxy_tables(const LabPlan& plan, const NodePlan& node);
 

@@ -339,6 +339,20 @@ NetpolRules network_policy_rules(const LabPlan& plan, const NodePlan& node, cons
   return out;
 }
 
+bool node_tables_shared(const LabPlan& plan) {
+  return !has_network_policies(plan) && kube_proxy_same_on_every_node(plan);
+}
+
+const std::vector<std::shared_ptr<const IptTable>>& NodeTables::of(const NodePlan& node) {
+  bool shared = shared_flag_;
+  if (shared && built_) return shared_;
+  std::vector<std::shared_ptr<const IptTable>>& out = shared ? shared_ : last_;
+  out.clear();
+  for (IptTable& t : node_tables(plan_, node, compiled_)) out.push_back(std::make_shared<const IptTable>(std::move(t)));
+  built_ = shared;
+  return out;
+}
+
 bool has_node_tables(const LabPlan& plan) { return !plan.services.empty() || has_network_policies(plan); }
 
 std::vector<IptTable> node_tables(const LabPlan& plan, const NodePlan& node) {

@@ -21,6 +21,7 @@
 // logged (no -m limit) so that each one can be attributed.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -69,5 +70,24 @@ bool has_node_tables(const LabPlan& plan);
 // With `compiled` from compile_network_policies(plan), for a loop over the nodes.
 std::vector<IptTable> node_tables(const LabPlan& plan, const NodePlan& node, const NetpolCompiled& compiled);
 std::vector<IptTable> node_tables(const LabPlan& plan, const NodePlan& node);
+
+// Whether every node's tables are the same: no NetworkPolicy (kube-router's chains name the
+// node's pods) and no Service whose externalTrafficPolicy Local gives nodes different rules.
+bool node_tables_shared(const LabPlan& plan);
+
+// The iptables tables of every node, each table built once and shared when node_tables_shared.
+class NodeTables {
+ public:
+  NodeTables(const LabPlan& plan, const NetpolCompiled& compiled)
+      : plan_(plan), compiled_(compiled), shared_flag_(node_tables_shared(plan)) {}
+  const std::vector<std::shared_ptr<const IptTable>>& of(const NodePlan& node);
+
+ private:
+  const LabPlan& plan_;
+  const NetpolCompiled& compiled_;
+  std::vector<std::shared_ptr<const IptTable>> shared_, last_;
+  bool shared_flag_;
+  bool built_ = false;
+};
 
 }  // namespace knlab

@@ -187,10 +187,10 @@ void repair_network(const std::vector<Op>& desired, const std::vector<std::strin
       continue;  // reported as a missing namespace
     if (auto* ipt = std::get_if<IptablesApply>(&op)) {
       auto ns = NetnsRef::open(ipt->netns);
-      auto same = ns ? iptables_in_place(*ns, ipt->table) : Result<bool>(std::unexpected(ns.error()));
+      auto same = ns ? iptables_in_place(*ns, *ipt->table) : Result<bool>(std::unexpected(ns.error()));
       if (same && *same) continue;
       result.drift.push_back(fmt::format("{}: the iptables {} table differed from kube-proxy's rules (rewritten)", ipt->netns,
-                                         ipt->table.name));
+                                         ipt->table->name));
     }
     if (auto* nft = std::get_if<NftApply>(&op)) {
       auto ns = NetnsRef::open(nft->netns);

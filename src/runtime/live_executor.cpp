@@ -181,7 +181,7 @@ struct LiveExecutor::Visitor {
   }
   Result<Outcome> operator()(const IptablesApply& o) {
     NsContext* c = KN_TRY(ctx(o.netns));
-    KN_TRY(iptables_apply(c->ns, o.table));
+    KN_TRY(iptables_apply(c->ns, *o.table));
     return Outcome{};
   }
   Result<Outcome> operator()(const NftApply& o) {

@@ -30,25 +30,70 @@ namespace knlab {
 
 namespace {
 
-std::map<std::string, std::string> rendered_tables(const std::vector<IptTable>& tables) {
-  std::map<std::string, std::string> out;
-  for (const IptTable& t : tables) out[t.name] = render_iptables_save(t);
-  return out;
-}
-
 // kube-proxy's nftables table of a node, as kube-proxy's partial sync writes it: one
-// transaction of only the elements and chains that differ (none: no op).
-void node_nft_ops(const LabPlan& old, const LabPlan& neu, const NodePlan& n, std::vector<Op>& ops, ChangeResult& result) {
-  NftTable was = has_node_tables(old) && old.node(n.name) ? kube_proxy_nft(old, *old.node(n.name)) : NftTable{};
-  NftTable now = !was.name.empty() || has_node_tables(neu) ? kube_proxy_nft(neu, n) : NftTable{};
-  std::string delta = render_nft_delta(was, now);
+// transaction of only the elements and chains that differ (none: no op). When every node has the
+// same rules (but its own address), the delta is the same for all: made once (`shared`).
+void node_nft_ops(const LabPlan& old, const LabPlan& neu, const NodePlan& n, std::vector<Op>& ops, ChangeResult& result,
+                  std::optional<std::string>* shared) {
+  std::string delta;
+  if (shared && *shared) {
+    delta = **shared;
+  } else {
+    NftTable was = has_node_tables(old) && old.node(n.name) ? kube_proxy_nft(old, *old.node(n.name)) : NftTable{};
+    NftTable now = !was.name.empty() || has_node_tables(neu) ? kube_proxy_nft(neu, n) : NftTable{};
+    delta = render_nft_delta(was, now);
+    if (shared) *shared = delta;
+  }
   if (delta.empty()) return;
-  ops.emplace_back(NftApply{n.netns, std::move(delta), was.name.empty()});
+  ops.emplace_back(NftApply{n.netns, std::move(delta)});
   ++result.nft_tables;
 }
 
-// The nodes' iptables tables whose rendering changed, with kube-router's ipsets around them:
-// changed sets first (member by member), then the tables, then the sets no rule names go.
+// The iptables tables of one node that differ between the plans. Tables shared by every node
+// (NodeTables) are compared once, whatever the number of nodes.
+class TableDiff {
+ public:
+  TableDiff(const LabPlan& old, const LabPlan& neu, const NetpolCompiled& was, const NetpolCompiled& now)
+      : old_(old), neu_(neu), was_(old, was), now_(neu, now), memo_(node_tables_shared(old) && node_tables_shared(neu)) {}
+
+  std::vector<std::shared_ptr<const IptTable>> changed(const NodePlan& n) {
+    static const std::vector<std::shared_ptr<const IptTable>> none;
+    const NodePlan* before = old_.node(n.name);
+    const auto& was = before ? was_.of(*before) : none;
+    std::vector<std::shared_ptr<const IptTable>> now;
+    if (has_node_tables(neu_) || uses_nft_proxy(neu_)) now = now_.of(n);
+    else if (!was.empty())  // a lab left without Services and policies keeps kube-proxy's base rules
+      for (IptTable& t : kube_proxy_tables(neu_, n)) now.push_back(std::make_shared<const IptTable>(std::move(t)));
+    // A table kn-lab no longer writes anything in is emptied of its chains.
+    for (const auto& w : was)
+      if (std::none_of(now.begin(), now.end(), [&](const auto& t) { return t->name == w->name; }))
+        now.push_back(std::make_shared<const IptTable>(IptTable{w->name, {}, {}}));
+    std::vector<std::shared_ptr<const IptTable>> out;
+    for (const auto& t : now) {
+      auto w = std::find_if(was.begin(), was.end(), [&](const auto& x) { return x->name == t->name; });
+      if (w == was.end() || !same(**w, *t)) out.push_back(t);
+    }
+    return out;
+  }
+
+ private:
+  const LabPlan& old_;
+  const LabPlan& neu_;
+  NodeTables was_, now_;
+  // Only tables both plans share live as long as the diff: only their comparison is kept.
+  bool memo_;
+  std::map<std::pair<const IptTable*, const IptTable*>, bool> compared_;
+
+  bool same(const IptTable& a, const IptTable& b) {
+    if (!memo_) return a == b;
+    auto [it, fresh] = compared_.try_emplace({&a, &b}, false);
+    if (fresh) it->second = a == b;
+    return it->second;
+  }
+};
+
+// The nodes' iptables tables that changed, with kube-router's ipsets around them: changed sets
+// first (member by member), then the tables, then the sets no rule names go.
 void node_table_ops(const LabPlan& old, const LabPlan& neu, std::vector<Op>& ops, ChangeResult& result) {
   // Each plan's policies compiled once, for all its nodes.
   NetpolCompiled was_compiled = compile_network_policies(old), now_compiled = compile_network_policies(neu);
@@ -59,19 +104,16 @@ void node_table_ops(const LabPlan& old, const LabPlan& neu, std::vector<Op>& ops
     return std::none_of(after.begin(), after.end(), [&](const IpSet& a) { return a.name == b.name; });
   });
   bool nft = uses_nft_proxy(neu);
+  TableDiff diff(old, neu, was_compiled, now_compiled);
+  std::optional<std::string> delta;
+  bool same_delta = has_node_tables(old) && kube_proxy_same_on_every_node(old) && kube_proxy_same_on_every_node(neu);
   for (const NodePlan& n : neu.nodes) {
     if (sets_changed) ops.emplace_back(IpsetApply{n.netns, after, false});
-    if (nft) node_nft_ops(old, neu, n, ops, result);
-    // A lab left without Services and policies keeps kube-proxy's base rules, as a cluster does.
-    std::vector<IptTable> tables = has_node_tables(neu) || nft ? node_tables(neu, n, now_compiled) : kube_proxy_tables(neu, n);
-    auto was = rendered_tables(node_tables(old, n, was_compiled));
-    auto now = rendered_tables(has_node_tables(neu) ? tables : std::vector<IptTable>{});
-    if (was != now)
-      for (IptTable& t : tables) {
-        if (was[t.name] == now[t.name]) continue;
-        ops.emplace_back(IptablesApply{n.netns, std::move(t)});
-        ++result.tables;
-      }
+    if (nft) node_nft_ops(old, neu, n, ops, result, same_delta ? &delta : nullptr);
+    for (auto& t : diff.changed(n)) {
+      ops.emplace_back(IptablesApply{n.netns, std::move(t)});
+      ++result.tables;
+    }
     if (sets_gone) ops.emplace_back(IpsetApply{n.netns, after, true});
   }
   if (sets_changed) result.ipsets = after.size();
@@ -106,7 +148,7 @@ std::vector<Op> make_ops(const LabPlan& old, const LabPlan& neu, ChangeResult& r
     for (const ServicePlan& s : neu.services)
       if (s.lb_ip && std::none_of(old.services.begin(), old.services.end(), [&](const ServicePlan& o) { return o.lb_ip == s.lb_ip; }))
         ops.emplace_back(AddrAdd{neu.cloud_lb_netns, "eth0", Cidr{*s.lb_ip, 32}});
-    if (render_iptables_save(cloud_lb_table(old)) != render_iptables_save(cloud_lb_table(neu)))
+    if (!(cloud_lb_table(old) == cloud_lb_table(neu)))
       ops.emplace_back(IptablesApply{neu.cloud_lb_netns, cloud_lb_table(neu)});
   }
   node_table_ops(old, neu, ops, result);

@@ -96,7 +96,7 @@ std::vector<IptTable> planned_tables(const std::string& file) {
   auto plan = test::shipped_lab(file);
   std::vector<IptTable> out;
   for (Op& op : up_ops(plan))
-    if (auto* apply = std::get_if<IptablesApply>(&op)) out.push_back(std::move(apply->table));
+    if (auto* apply = std::get_if<IptablesApply>(&op)) out.push_back(*apply->table);
   return out;
 }
 

@@ -7,6 +7,7 @@
 #include "core/hash.hpp"
 #include "lab/loader.hpp"
 #include "plan/kube_proxy.hpp"
+#include "plan/netpol.hpp"
 
 using namespace knlab;
 
@@ -212,4 +213,27 @@ TEST_CASE("ports = [...] and port both set, or an unnamed port among several: re
   REQUIRE(!unnamed);
   CHECK(unnamed.error().detail.find("Service default/s: port 81 has no name") != std::string::npos);
   CHECK(unnamed.error().where.line == 7);
+}
+
+TEST_CASE("nodes with the same rules share one table; externalTrafficPolicy Local gives each node its own") {
+  auto tables_of = [](const LabPlan& plan) {
+    std::vector<std::shared_ptr<const IptTable>> nat;  // owners: the ops go when up_ops' vector does
+    for (const Op& op : up_ops(plan))
+      if (auto* a = std::get_if<IptablesApply>(&op); a && a->table->name == "nat" && a->netns.find(".node") != std::string::npos)
+        nat.push_back(a->table);
+    return nat;
+  };
+  LabPlan cluster = service_lab("type = \"NodePort\"\nnode_port = 30080\n", 2);
+  CHECK(node_tables_shared(cluster));
+  auto shared = tables_of(cluster);
+  REQUIRE(shared.size() == 3);
+  CHECK((shared[0] == shared[1] && shared[1] == shared[2]));  // built once, one copy
+  LabPlan local = service_lab("type = \"NodePort\"\nnode_port = 30080\nexternal_traffic_policy = \"Local\"\n", 2);
+  CHECK_FALSE(node_tables_shared(local));
+  auto own = tables_of(local);
+  REQUIRE(own.size() == 3);
+  CHECK(own[0] != own[2]);
+  CHECK_FALSE(*own[0] == *own[2]);  // node3 has no endpoint: its rules differ
+  // Each shared table is what the node would have had on its own.
+  CHECK(*shared[1] == kube_proxy_tables(cluster, cluster.nodes[1])[0]);
 }
