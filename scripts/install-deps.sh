@@ -7,7 +7,7 @@ packages=(
   # build
   build-essential cmake pkg-config
   libnl-3-dev libnl-route-3-dev libiptc-dev libxtables-dev libipset-dev
-  libnetfilter-conntrack-dev libnftables-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev doctest-dev libyaml-cpp-dev nlohmann-json3-dev
+  libnetfilter-conntrack-dev libnftables-dev libnftnl-dev libmnl-dev libcli11-dev libtomlplusplus-dev libspdlog-dev libfmt-dev doctest-dev libyaml-cpp-dev nlohmann-json3-dev
   # `kn-lab graph -o svg|png`: Graphviz's library, and its plugins (dot layout, SVG, cairo PNG)
   graphviz libgraphviz-dev
   # run: what labs and learners use inside namespaces
@@ -18,7 +18,7 @@ packages=(
   bird2 nginx-light libnginx-mod-stream dnsmasq-base openssl
   # tests: pytest for end-to-end, nftables for the host-safety harness (`nft list ruleset`),
   # iperf3 for benchmarks, clang 19 + its runtime for libFuzzer and the clang build
-  python3 python3-pytest python3-yaml nftables iperf3 clang-19 libclang-rt-19-dev
+  python3 python3-pytest python3-yaml nftables iperf3 time clang-19 libclang-rt-19-dev
   # packaging: dpkg-shlibdeps (dpkg-dev) and file for the .deb's Depends, man-db to read the
   # man page, bash-completion and zsh for the completion tests
   dpkg-dev file man-db bash-completion zsh

@@ -33,8 +33,35 @@ Result<Outcome> Transaction::run(const Op& op) {
   return out;
 }
 
+std::vector<Result<Outcome>> Executor::run_batch(const std::vector<const Op*>& ops) {
+  std::vector<Result<Outcome>> out;
+  for (const Op* op : ops) {
+    out.push_back(run(*op));
+    if (!out.back()) break;
+  }
+  return out;
+}
+
+bool batchable(const Op& op) { return std::holds_alternative<NftApply>(op); }
+
+// Runs of batchable ops go to the executor together (each shown first); the rest one by one.
 Status Transaction::run_all(const std::vector<Op>& ops) {
-  for (const Op& op : ops) KN_TRY(run(op));
+  for (std::size_t i = 0; i < ops.size();) {
+    std::size_t end = i;
+    while (end < ops.size() && batchable(ops[end])) ++end;
+    if (end - i < 2) {
+      KN_TRY(run(ops[i]));
+      ++i;
+      continue;
+    }
+    std::vector<const Op*> batch;
+    for (std::size_t j = i; j < end; ++j) {
+      if (observer_) observer_(ops[j]);
+      batch.push_back(&ops[j]);
+    }
+    for (auto& r : ex_.run_batch(batch)) KN_TRY(std::move(r));  // batchable ops need no undo
+    i = end;
+  }
   return {};
 }
 
@@ -77,6 +104,15 @@ bool FaultPoint::hit(std::size_t count, const Op& op) const {
 
 FaultInjectingExecutor::FaultInjectingExecutor(Executor& inner)
     : inner_(inner), kill_at_(env_point("KNLAB_TEST_KILL_AT")), fail_at_(env_point("KNLAB_TEST_FAIL_AT")) {}
+
+std::vector<Result<Outcome>> FaultInjectingExecutor::run_batch(const std::vector<const Op*>& ops) {
+  bool faulty = false;
+  for (std::size_t i = 0; i < ops.size(); ++i)
+    faulty = faulty || kill_at_.hit(count_ + i + 1, *ops[i]) || fail_at_.hit(count_ + i + 1, *ops[i]);
+  if (faulty) return Executor::run_batch(ops);
+  count_ += ops.size();
+  return inner_.run_batch(ops);
+}
 
 Result<Outcome> FaultInjectingExecutor::run(const Op& op) {
   ++count_;

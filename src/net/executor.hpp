@@ -32,7 +32,15 @@ class Executor {
   // Reverses an op run() completed. Best effort: called on rollback, errors are reported, not
   // propagated.
   virtual Status undo(const Op& op, const Outcome& outcome) = 0;
+  // Ops that touch different namespaces and nothing else (NftApply of several nodes), run
+  // together where the executor can: one result per op, in order. The default runs them one
+  // after another, stopping at the first failure (later ops are left unrun: results end there).
+  virtual std::vector<Result<Outcome>> run_batch(const std::vector<const Op*>& ops);
 };
+
+// Whether an op may be batched with its neighbours of the same kind (kube-proxy's nftables
+// transactions: each in its own node, nothing else changed, nothing to undo).
+bool batchable(const Op& op);
 
 // Ops whose effect outlives the namespaces they touch and so need an explicit undo: namespaces
 // themselves, processes and host files. Links, addresses, routes and sysctls live inside a lab
@@ -96,6 +104,8 @@ class FaultInjectingExecutor final : public Executor {
   explicit FaultInjectingExecutor(Executor& inner);
   Result<Outcome> run(const Op& op) override;
   Status undo(const Op& op, const Outcome& outcome) override { return inner_.undo(op, outcome); }
+  // A batch with a fault point in it runs op by op (the fault hits its op); others go to `inner`.
+  std::vector<Result<Outcome>> run_batch(const std::vector<const Op*>& ops) override;
 
  private:
   Executor& inner_;

@@ -1,10 +1,25 @@
 #include "net/nftables.hpp"
 
 #include <fmt/core.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/chain.h>
+#include <libnftnl/common.h>
+#include <libnftnl/rule.h>
+#include <libnftnl/set.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
 #include <nftables/libnftables.h>
 
+#include <functional>
 #include <memory>
-#include <nlohmann/json.hpp>
+#include <deque>
+#include <thread>
+#include <cstring>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
 
 namespace knlab {
 
@@ -45,12 +60,89 @@ Result<std::string> run(const NetnsRef& ns, const std::string& what, const std::
   return std::string(out ? out : "");
 }
 
+// One transaction in a child process: it enters the namespace, keeps only stdio and the pipe
+// its errors go back on (as fd 3), and runs libnftables there. A process of its own because
+// libnftables waits on its netlink socket with select(), which aborts on a descriptor past
+// FD_SETSIZE (1024): a lab of hundreds of pods holds more than that open here.
+[[noreturn]] void transaction_child(int netns_fd, int pipe_w, const std::string& script) {
+  auto report = [](const char* text) { (void)!::write(3, text, std::strlen(text)); };
+  if (pipe_w != 3 && ::dup2(pipe_w, 3) < 0) ::_exit(2);
+  if (::setns(netns_fd, CLONE_NEWNET) != 0) {
+    report("cannot enter the namespace");
+    ::_exit(1);
+  }
+  ::close_range(4, ~0U, 0);
+  nft_ctx* c = nft_ctx_new(NFT_CTX_DEFAULT);
+  if (!c) ::_exit(2);
+  nft_ctx_buffer_output(c);
+  nft_ctx_buffer_error(c);
+  int rc = nft_run_cmd_from_buffer(c, script.c_str());
+  if (rc != 0) report(first_error(c).c_str());
+  ::_exit(rc == 0 ? 0 : 1);
+}
+
+struct Child {
+  pid_t pid = -1;
+  int fd = -1;  // the read end of its error pipe
+  std::size_t job = 0;
+};
+
+Status finish(const Child& c, const NetnsRef& ns) {
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(c.fd, buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(c.fd);
+  int status = 0;
+  while (::waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {}
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
+  Error e = sys_error("apply nftables transaction", "table ip kube-proxy", 0, ns.name());
+  e.detail = text.empty() ? fmt::format("the libnftables process ended with status {}", status) : text;
+  return fail(std::move(e));
+}
+
 }  // namespace
+
+std::vector<Status> nft_apply_all(const std::vector<NftJob>& jobs) {
+  std::vector<Status> out(jobs.size());
+  std::size_t most = std::max(1u, std::thread::hardware_concurrency()), next = 0;
+  std::deque<Child> running;
+  while (next < jobs.size() || !running.empty()) {
+    while (next < jobs.size() && running.size() < most) {
+      const NftJob& j = jobs[next];
+      int p[2];
+      if (jobs[next].script->empty()) {
+        ++next;
+        continue;
+      }
+      if (::pipe2(p, O_CLOEXEC) != 0) {
+        out[next++] = fail(sys_error("apply nftables transaction", "pipe", errno, j.ns->name()));
+        continue;
+      }
+      pid_t pid = ::fork();
+      if (pid == 0) transaction_child(j.ns->fd(), p[1], *j.script);
+      ::close(p[1]);
+      if (pid < 0) {
+        ::close(p[0]);
+        out[next++] = fail(sys_error("apply nftables transaction", "fork", errno, j.ns->name()));
+        continue;
+      }
+      running.push_back(Child{pid, p[0], next++});
+    }
+    if (running.empty()) continue;
+    Child c = running.front();
+    running.pop_front();
+    out[c.job] = finish(c, *jobs[c.job].ns);
+  }
+  return out;
+}
 
 Status nft_apply(const NetnsRef& ns, const std::string& script) {
   if (script.empty()) return {};
-  KN_TRY(run(ns, "apply nftables transaction", script, false));
-  return {};
+  return nft_apply_all({NftJob{&ns, &script}}).front();
 }
 
 Result<std::string> nft_list(const NetnsRef& ns, const std::string& family, const std::string& table) {
@@ -71,25 +163,80 @@ Result<std::optional<NftListing>> nft_listing(const NetnsRef& ns, const std::str
   return std::optional<NftListing>(std::move(out));
 }
 
+namespace {
+
+// One netlink dump of nf_tables objects (libmnl + libnftnl), each message handed to `parse`.
+// The socket is made in the calling thread's namespace. ENOENT (no such table or set): no messages.
+Status dump(mnl_socket* nl, nlmsghdr* request, const std::function<void(const nlmsghdr*)>& parse) {
+  if (mnl_socket_sendto(nl, request, request->nlmsg_len) < 0) return fail(sys_error("dump nftables objects", "netlink", errno));
+  std::vector<char> buf(32768);  // libmnl's MNL_SOCKET_DUMP_SIZE (newer than Debian 12's)
+  unsigned portid = mnl_socket_get_portid(nl);
+  auto cb = [](const nlmsghdr* nlh, void* data) -> int {
+    (*static_cast<const std::function<void(const nlmsghdr*)>*>(data))(nlh);
+    return MNL_CB_OK;
+  };
+  for (;;) {
+    ssize_t n = mnl_socket_recvfrom(nl, buf.data(), buf.size());
+    if (n < 0) return fail(sys_error("dump nftables objects", "netlink", errno));
+    int r = mnl_cb_run(buf.data(), static_cast<std::size_t>(n), request->nlmsg_seq, portid, cb, const_cast<void*>(static_cast<const void*>(&parse)));
+    if (r == MNL_CB_STOP) return {};
+    if (r < 0) return errno == ENOENT ? Status{} : fail(sys_error("dump nftables objects", "netlink", errno));
+  }
+}
+
+}  // namespace
+
 Result<NftCounts> nft_counts(const NetnsRef& ns, const std::string& family, const std::string& table) {
   NftCounts counts;
+  std::uint16_t fam = family == "ip" ? NFPROTO_IPV4 : family == "ip6" ? NFPROTO_IPV6 : family == "inet" ? NFPROTO_INET : NFPROTO_UNSPEC;
   auto inside = KN_TRY(ScopedNetns::enter(ns));
-  Ctx c = KN_TRY(context("read nftables table"));
-  nft_ctx_output_set_flags(c.get(), NFT_CTX_OUTPUT_JSON);
-  if (nft_run_cmd_from_buffer(c.get(), fmt::format("list table {} {}", family, table).c_str()) != 0) return counts;  // no table
-  const char* out = nft_ctx_get_output_buffer(c.get());
-  auto doc = nlohmann::json::parse(out ? out : "", nullptr, false);
-  if (doc.is_discarded() || !doc.contains("nftables")) return counts;
-  counts.exists = true;
-  for (const auto& item : doc["nftables"]) {
-    if (item.contains("chain")) counts.chain_rules[item["chain"].value("name", "")] += 0;
-    if (item.contains("rule")) ++counts.chain_rules[item["rule"].value("chain", "")];
-    for (const char* kind : {"set", "map"})
-      if (item.contains(kind)) {
-        const auto& s = item[kind];
-        bool dynamic = s.contains("flags") && s["flags"].dump().find("dynamic") != std::string::npos;
-        counts.set_elements[s.value("name", "")] = s.contains("elem") && !dynamic ? s["elem"].size() : 0;
+  std::unique_ptr<mnl_socket, decltype(&mnl_socket_close)> nl(mnl_socket_open(NETLINK_NETFILTER), &mnl_socket_close);
+  if (!nl || mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) return fail(sys_error("open nftables socket", "netlink", errno, ns.name()));
+  std::vector<char> buf(static_cast<std::size_t>(MNL_SOCKET_BUFFER_SIZE));
+  std::uint32_t seq = 1;
+  // Chains, then rules per chain (dumped for the table only).
+  for (std::uint16_t type : {std::uint16_t{NFT_MSG_GETCHAIN}, std::uint16_t{NFT_MSG_GETRULE}}) {
+    nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), type, fam, NLM_F_DUMP, seq++);
+    if (type == NFT_MSG_GETRULE) {
+      std::unique_ptr<nftnl_rule, decltype(&nftnl_rule_free)> r(nftnl_rule_alloc(), &nftnl_rule_free);
+      nftnl_rule_set_str(r.get(), NFTNL_RULE_TABLE, table.c_str());
+      nftnl_rule_nlmsg_build_payload(nlh, r.get());
+    }
+    KN_TRY(dump(nl.get(), nlh, [&](const nlmsghdr* m) {
+      if (type == NFT_MSG_GETCHAIN) {
+        std::unique_ptr<nftnl_chain, decltype(&nftnl_chain_free)> c(nftnl_chain_alloc(), &nftnl_chain_free);
+        if (nftnl_chain_nlmsg_parse(m, c.get()) == 0 && table == nftnl_chain_get_str(c.get(), NFTNL_CHAIN_TABLE))
+          counts.chain_rules[nftnl_chain_get_str(c.get(), NFTNL_CHAIN_NAME)] += 0;
+        return;
       }
+      std::unique_ptr<nftnl_rule, decltype(&nftnl_rule_free)> r(nftnl_rule_alloc(), &nftnl_rule_free);
+      if (nftnl_rule_nlmsg_parse(m, r.get()) == 0 && table == nftnl_rule_get_str(r.get(), NFTNL_RULE_TABLE))
+        ++counts.chain_rules[nftnl_rule_get_str(r.get(), NFTNL_RULE_CHAIN)];
+    }));
+  }
+  counts.exists = !counts.chain_rules.empty();
+  // Named sets and maps (anonymous ones belong to their rules), then each one's elements; those
+  // of dynamic sets (filled by traffic: affinity) are not counted.
+  std::vector<std::pair<std::string, bool>> sets;
+  nlmsghdr* nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETSET, fam, NLM_F_DUMP, seq++);
+  KN_TRY(dump(nl.get(), nlh, [&](const nlmsghdr* m) {
+    std::unique_ptr<nftnl_set, decltype(&nftnl_set_free)> st(nftnl_set_alloc(), &nftnl_set_free);
+    if (nftnl_set_nlmsg_parse(m, st.get()) != 0 || table != nftnl_set_get_str(st.get(), NFTNL_SET_TABLE)) return;
+    std::uint32_t flags = nftnl_set_get_u32(st.get(), NFTNL_SET_FLAGS);
+    if (!(flags & NFT_SET_ANONYMOUS)) sets.emplace_back(nftnl_set_get_str(st.get(), NFTNL_SET_NAME), flags & NFT_SET_EVAL);
+  }));
+  for (const auto& [name, dynamic] : sets) {
+    counts.set_elements[name] = 0;
+    if (dynamic) continue;
+    nlh = nftnl_nlmsg_build_hdr(buf.data(), NFT_MSG_GETSETELEM, fam, NLM_F_DUMP, seq++);
+    std::unique_ptr<nftnl_set, decltype(&nftnl_set_free)> st(nftnl_set_alloc(), &nftnl_set_free);
+    nftnl_set_set_str(st.get(), NFTNL_SET_TABLE, table.c_str());
+    nftnl_set_set_str(st.get(), NFTNL_SET_NAME, name.c_str());
+    nftnl_set_elems_nlmsg_build_payload(nlh, st.get());
+    KN_TRY(dump(nl.get(), nlh, [&](const nlmsghdr* m) { nftnl_set_elems_nlmsg_parse(m, st.get()); }));
+    std::size_t n = 0;
+    nftnl_set_elem_foreach(st.get(), [](nftnl_set_elem*, void* data) { return ++*static_cast<std::size_t*>(data), 0; }, &n);
+    counts.set_elements[name] = n;
   }
   return counts;
 }

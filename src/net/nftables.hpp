@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "net/netns.hpp"
@@ -12,8 +13,18 @@
 
 namespace knlab {
 
-// Runs `script` (nft -f syntax) in `ns` as one transaction: all of it or nothing.
+// Runs `script` (nft -f syntax) in `ns` as one transaction: all of it or nothing, in a child
+// process of its own (libnftables' select() cannot wait on the descriptor numbers a big lab
+// reaches here).
 Status nft_apply(const NetnsRef& ns, const std::string& script);
+
+// Several namespaces' transactions at once (as many at a time as there are CPUs), as each
+// node's kube-proxy would: one status per job, in order.
+struct NftJob {
+  const NetnsRef* ns;
+  const std::string* script;
+};
+std::vector<Status> nft_apply_all(const std::vector<NftJob>& jobs);
 
 // What the kernel holds of one table (ops/nft.hpp's NftCounts), from `nft -j list table`
 // through libnftables; `exists` false when there is no such table.

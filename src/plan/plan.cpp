@@ -731,9 +731,11 @@ std::vector<Op> up_ops(const LabPlan& plan) {
   if (has_node_tables(plan)) {
     NetpolCompiled policies = has_network_policies(plan) ? compile_network_policies(plan) : NetpolCompiled{};
     NodeTables tables(plan, policies);
+    // nftables mode: every node's table ip kube-proxy, next to each other (run at once).
+    if (uses_nft_proxy(plan))
+      for (const NodePlan& n : plan.nodes) ops.emplace_back(NftApply{n.netns, render_nft_replace(kube_proxy_nft(plan, n))});
     for (const NodePlan& n : plan.nodes) {
       if (has_network_policies(plan)) ops.emplace_back(IpsetApply{n.netns, policies.sets, false});
-      if (uses_nft_proxy(plan)) ops.emplace_back(NftApply{n.netns, render_nft_replace(kube_proxy_nft(plan, n))});
       for (const auto& t : tables.of(n)) ops.emplace_back(IptablesApply{n.netns, t});
       if (has_network_policies(plan)) ops.emplace_back(IpsetApply{n.netns, policies.sets, true});
     }

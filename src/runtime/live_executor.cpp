@@ -224,6 +224,21 @@ Result<Outcome> LiveExecutor::run(const Op& op) {
   return std::visit(Visitor{*this}, op);
 }
 
+std::vector<Result<Outcome>> LiveExecutor::run_batch(const std::vector<const Op*>& ops) {
+  // The namespaces are opened here (the session is this thread's); the transactions run in
+  // child processes, several at once.
+  std::vector<NftJob> jobs;
+  for (const Op* op : ops) {
+    auto* nft = std::get_if<NftApply>(op);
+    auto c = nft ? session_.context(nft->netns) : Result<NsContext*>(std::unexpected(state_error("run batch", "not an nftables op")));
+    if (!c) return Executor::run_batch(ops);  // reported op by op
+    jobs.push_back(NftJob{&(*c)->ns, &nft->script});
+  }
+  std::vector<Result<Outcome>> out;
+  for (Status& st : nft_apply_all(jobs)) out.push_back(st ? Result<Outcome>(Outcome{}) : Result<Outcome>(std::unexpected(st.error())));
+  return out;
+}
+
 Status LiveExecutor::undo(const Op& op, const Outcome& outcome) {
   if (auto* n = std::get_if<NetnsAdd>(&op)) {
     session_.forget(n->name);

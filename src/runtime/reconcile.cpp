@@ -107,9 +107,10 @@ void node_table_ops(const LabPlan& old, const LabPlan& neu, std::vector<Op>& ops
   TableDiff diff(old, neu, was_compiled, now_compiled);
   std::optional<std::string> delta;
   bool same_delta = has_node_tables(old) && kube_proxy_same_on_every_node(old) && kube_proxy_same_on_every_node(neu);
+  if (nft)  // every node's delta next to each other (run at once)
+    for (const NodePlan& n : neu.nodes) node_nft_ops(old, neu, n, ops, result, same_delta ? &delta : nullptr);
   for (const NodePlan& n : neu.nodes) {
     if (sets_changed) ops.emplace_back(IpsetApply{n.netns, after, false});
-    if (nft) node_nft_ops(old, neu, n, ops, result, same_delta ? &delta : nullptr);
     for (auto& t : diff.changed(n)) {
       ops.emplace_back(IptablesApply{n.netns, std::move(t)});
       ++result.tables;

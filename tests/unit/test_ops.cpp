@@ -1,8 +1,9 @@
-// The ops of a live change's switch-over, as -v and --dry-run show them.
+// The ops of a live change's switch-over, as -v and --dry-run show them; batches of nodes' nftables transactions.
 #include <doctest/doctest.h>
 
 #include <csignal>
 
+#include "net/executor.hpp"
 #include "ops/op.hpp"
 
 using namespace knlab;
@@ -25,4 +26,41 @@ TEST_CASE("switch-over ops render as the commands that do the same") {
   CHECK(op_display(PathRemove{"/run/kn-lab/demo/nginx/x"}) == "rm -rf /run/kn-lab/demo/nginx/x");
   CHECK(op_display(AddrDel{"kn-demo.cloud-lb", "eth0", Cidr{Ipv4{0xc0a838c8u}, 32}}) ==
         "ip -n kn-demo.cloud-lb addr del 192.168.56.200/32 dev eth0");
+}
+
+TEST_CASE("nodes' nftables transactions go to the executor as one batch, each shown, a failure stopping the transaction") {
+  std::vector<Op> ops = {NetnsAdd{"kn-x.node1"}, NftApply{"kn-x.node1", "add table ip kube-proxy\n"},
+                         NftApply{"kn-x.node2", "add table ip kube-proxy\n"}, NftApply{"kn-x.node3", "add table ip kube-proxy\n"},
+                         LinkUp{"kn-x.node1", "lo"}};
+  struct Batching final : Executor {
+    RecordingExecutor rec;
+    std::vector<std::size_t> batches;
+    Result<Outcome> run(const Op& op) override { return rec.run(op); }
+    Status undo(const Op& op, const Outcome& o) override { return rec.undo(op, o); }
+    std::vector<Result<Outcome>> run_batch(const std::vector<const Op*>& batch) override {
+      batches.push_back(batch.size());
+      return Executor::run_batch(batch);
+    }
+  } ex;
+  std::vector<std::string> shown;
+  {
+    Transaction txn(ex, [&](const Op& op) { shown.push_back(op_display(op)); });
+    REQUIRE(txn.run_all(ops));
+    txn.commit();
+  }
+  CHECK(ex.batches == std::vector<std::size_t>{3});
+  CHECK(shown.size() == 5);
+  CHECK(ex.rec.commands.size() == 5);
+  CHECK(shown[2].starts_with("ip netns exec kn-x.node2 nft -f - <<'EOF'"));
+  // The second transaction of the batch fails: the rest is not run, the namespace is undone.
+  Batching failing;
+  failing.rec.fail_at = 3;
+  {
+    Transaction txn(failing);
+    auto st = txn.run_all(ops);
+    REQUIRE_FALSE(st);
+    CHECK(st.error().format().find("injected failure") != std::string::npos);
+  }
+  CHECK(failing.rec.commands.size() == 2);
+  CHECK(failing.rec.undone == std::vector<std::string>{"ip netns add kn-x.node1"});
 }
