@@ -41,6 +41,8 @@ import time
 import tomllib
 from pathlib import Path
 
+import quiescence
+
 # --------------------------------------------------------------------------------------------------
 # Configuration
 # --------------------------------------------------------------------------------------------------
@@ -80,14 +82,8 @@ TARGET_PAUSE_RSS_KB = 1024  # mean kn-pause VmRSS below this
 #    during each step we count the CPU that was not ours (machine busy time minus that of our
 #    children, kernel threads, PID 1 and our tools); and a cycle in which other users took more than
 #    INTERFERENCE_MAX of the machine is measured again, up to --retries times.
-SETTLE_WINDOW_S = 0.15      # sample CPU time this often
-SETTLE_BUSY_TICKS = 1       # our aftermath is over: at most this many clock ticks in a window...
-SETTLE_QUIET_WINDOWS = 2    # ...for this many windows in a row (the same count for machine idle)
-SETTLE_TIMEOUT_S = 60.0     # give up waiting for our aftermath after this long
-IDLE_BUSY_MAX = 0.25        # the machine is idle: under 25 % of all CPUs busy in a window
 INTERFERENCE_MAX = 0.15     # a step is disturbed if others took more than 15 % of all CPUs...
 INTERFERENCE_MIN_TICKS = 3  # ...and at least this many clock ticks (short steps are coarse)
-PF_KTHREAD = 0x00200000     # task flag of kernel threads (/proc/PID/stat field 9)
 WATCHED_COMMS = {"kn-lab", "kn-pause", "kn-netexec", "ip", "nlbuild"}
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 WAIT_IDLE_S = 30.0          # set from --wait-idle
@@ -120,57 +116,16 @@ def run(cmd: list[str], timeout: float = 600, check: bool = True) -> tuple[float
 
 
 def watched_ticks() -> int:
-    """CPU clock ticks used so far (utime + stime) by kernel threads, PID 1 (and the orphans it has
-    reaped) and the processes of our tools that are alive."""
-    total = 0
-    for entry in os.scandir("/proc"):
-        if not entry.name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry.name}/stat") as f:
-                comm, rest = f.read().rsplit(")", 1)
-        except OSError:
-            continue                      # the process went away
-        fields = rest.split()             # fields[0] is the state (stat field 3), so flags are [6]
-        comm = comm.split("(", 1)[1]
-        if int(fields[6]) & PF_KTHREAD or entry.name == "1" or comm in WATCHED_COMMS:
-            total += int(fields[11]) + int(fields[12])
-        if entry.name == "1":
-            # PID 1 reaps the kn-pause processes a `down` kills: their time moves to its children's.
-            total += int(fields[13]) + int(fields[14])
-    return total
+    return quiescence.watched_ticks(WATCHED_COMMS)
 
 
 def machine_busy() -> tuple[int, int]:
-    """(busy, total) clock ticks of the whole machine from /proc/stat. Busy is time in tasks (user,
-    nice, system); interrupt time is left out, as the part of it spent while a CPU idles is nobody's."""
-    with open("/proc/stat") as f:
-        v = [int(x) for x in f.readline().split()[1:]]
-    return v[0] + v[1] + v[2], sum(v)
+    return quiescence.machine_busy()
 
 
 def settle() -> None:
-    """Waits for quiescence (see above): our aftermath over, then the machine idle or WAIT_IDLE_S."""
-    t0 = time.perf_counter()
-    quiet = idle = 0
-    t_quiet = None                                   # when our aftermath was found over
-    before, m_before = watched_ticks(), machine_busy()
-    while True:
-        time.sleep(SETTLE_WINDOW_S)
-        now, m_now = watched_ticks(), machine_busy()
-        # Threads that exited in the window take their ticks with them; a negative delta is just quiet.
-        quiet = quiet + 1 if now - before <= SETTLE_BUSY_TICKS else 0
-        busy = (m_now[0] - m_before[0]) / max(1, m_now[1] - m_before[1])
-        idle = idle + 1 if busy < IDLE_BUSY_MAX else 0
-        before, m_before = now, m_now
-        elapsed = time.perf_counter() - t0
-        if quiet >= SETTLE_QUIET_WINDOWS or elapsed > SETTLE_TIMEOUT_S:
-            if t_quiet is None:
-                t_quiet = elapsed
-                if quiet < SETTLE_QUIET_WINDOWS:
-                    log(f"  warning: still busy after {SETTLE_TIMEOUT_S:.0f} s, measuring anyway")
-            if idle >= SETTLE_QUIET_WINDOWS or elapsed - t_quiet >= WAIT_IDLE_S:
-                return
+    """Waits for quiescence (bench/quiescence.py): our aftermath over, then the machine idle."""
+    quiescence.settle(WAIT_IDLE_S, WATCHED_COMMS, log)
 
 
 # (other users' clock ticks, all clock ticks, disturbed) of every timed step of the run (see above).
@@ -749,8 +704,8 @@ def metadata(b: Bench, sizes: list[int], reps: int) -> dict:
             # kn-lab writes files per pod (/etc/netns/<ns>/, /run/kn-lab/<lab>/) where the yardsticks only
             # create the empty /run/netns/<ns>: where those live weighs on kn-lab's times.
             "filesystems": {p: mount_of(p) for p in ("/run/netns", "/run/kn-lab", "/etc/netns")},
-            "settle": {"window_s": SETTLE_WINDOW_S, "busy_ticks": SETTLE_BUSY_TICKS,
-                       "quiet_windows": SETTLE_QUIET_WINDOWS, "idle_busy_max": IDLE_BUSY_MAX,
+            "settle": {"window_s": quiescence.SETTLE_WINDOW_S, "busy_ticks": quiescence.SETTLE_BUSY_TICKS,
+                       "quiet_windows": quiescence.SETTLE_QUIET_WINDOWS, "idle_busy_max": quiescence.IDLE_BUSY_MAX,
                        "wait_idle_s": WAIT_IDLE_S, "interference_max": INTERFERENCE_MAX, "retries": RETRIES}}
 
 
