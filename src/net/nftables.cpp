@@ -10,15 +10,16 @@
 #include <linux/netfilter/nf_tables.h>
 #include <nftables/libnftables.h>
 
-#include <functional>
-#include <memory>
-#include <deque>
-#include <thread>
-#include <cstring>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <thread>
 #include <vector>
 
 namespace knlab {
@@ -45,19 +46,6 @@ std::string first_error(nft_ctx* c) {
   std::string text = nft_ctx_get_error_buffer(c) ? nft_ctx_get_error_buffer(c) : "";
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   return text.empty() ? "libnftables refused the transaction" : text;
-}
-
-Result<std::string> run(const NetnsRef& ns, const std::string& what, const std::string& commands, bool json) {
-  auto inside = KN_TRY(ScopedNetns::enter(ns));
-  Ctx c = KN_TRY(context(what));
-  if (json) nft_ctx_output_set_flags(c.get(), NFT_CTX_OUTPUT_JSON);
-  if (nft_run_cmd_from_buffer(c.get(), commands.c_str()) != 0) {
-    Error e = sys_error(what, "table ip kube-proxy", 0, ns.name());
-    e.detail = first_error(c.get());
-    return fail(std::move(e));
-  }
-  const char* out = nft_ctx_get_output_buffer(c.get());
-  return std::string(out ? out : "");
 }
 
 // One transaction in a child process: it enters the namespace, keeps only stdio and the pipe
@@ -143,10 +131,6 @@ std::vector<Status> nft_apply_all(const std::vector<NftJob>& jobs) {
 Status nft_apply(const NetnsRef& ns, const std::string& script) {
   if (script.empty()) return {};
   return nft_apply_all({NftJob{&ns, &script}}).front();
-}
-
-Result<std::string> nft_list(const NetnsRef& ns, const std::string& family, const std::string& table) {
-  return run(ns, "list nftables table", fmt::format("list table {} {}", family, table), false);
 }
 
 Result<std::optional<NftListing>> nft_listing(const NetnsRef& ns, const std::string& family, const std::string& table) {

@@ -1,6 +1,7 @@
 // nftables in a lab namespace, through libnftables (Debian's libnftables-dev, the library of
 // the nft command): the text `nft -f` reads, run as one transaction inside the namespace, and a
-// table read back. kn-lab never runs the nft command, and never touches the host's ruleset.
+// table read back; and through libnftnl (netlink dumps) a table's counts. kn-lab never runs the
+// nft command, and never touches the host's ruleset.
 #pragma once
 
 #include <optional>
@@ -26,12 +27,10 @@ struct NftJob {
 };
 std::vector<Status> nft_apply_all(const std::vector<NftJob>& jobs);
 
-// What the kernel holds of one table (ops/nft.hpp's NftCounts), from `nft -j list table`
-// through libnftables; `exists` false when there is no such table.
+// What the kernel holds of one table (ops/nft.hpp's NftCounts): chains, rules and set elements
+// dumped over netlink with libnftnl (no listing to format and parse); `exists` false when there
+// is no such table.
 Result<NftCounts> nft_counts(const NetnsRef& ns, const std::string& family, const std::string& table);
-
-// `nft list table <family> <table>` as nft prints it (for tests and views).
-Result<std::string> nft_list(const NetnsRef& ns, const std::string& family, const std::string& table);
 
 // A table as `nft -j list table` (JSON) and `nft -a list table` (text with rule handles) give
 // it, read in one namespace visit (for trace); nullopt when there is no such table.
