@@ -48,15 +48,13 @@ Status check_kernel_features(const std::vector<Op>& ops, const std::string& root
   std::vector<Feature> needed;
   if (bridge) needed.push_back({"bridge", "", "the nodes' cni0 bridges"});
   if (vxlan) needed.push_back({"vxlan", "", "the VXLAN overlay (flannel.1)"});
+  if (iptables || nft)
+    needed.push_back({"br_netfilter", "/proc/sys/net/bridge", "Services between pods of one node (bridged traffic through netfilter)"});
   if (iptables) {
-    needed.push_back({"br_netfilter", "/proc/sys/net/bridge", "Services between pods of one node (bridged traffic through iptables)"});
     needed.push_back({"ip_tables", "/proc/net/ip_tables_names", "kube-proxy's rules (the legacy iptables tables)"});
     needed.push_back({"iptable_nat", "", "kube-proxy's nat table"});
   }
-  if (nft) {
-    needed.push_back({"br_netfilter", "/proc/sys/net/bridge", "Services between pods of one node (bridged traffic through netfilter)"});
-    needed.push_back({"nf_tables", "", "kube-proxy's nftables mode (table ip kube-proxy)"});
-  }
+  if (nft) needed.push_back({"nf_tables", "", "kube-proxy's nftables mode (table ip kube-proxy)"});
   if (ipsets) {
     needed.push_back({"ip_set", "", "NetworkPolicy's ipsets (kube-router's KUBE-SRC-/KUBE-DST- sets)"});
     needed.push_back({"xt_physdev", "", "NetworkPolicy between pods of one node (bridged traffic)"});
