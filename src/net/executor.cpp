@@ -42,7 +42,7 @@ std::vector<Result<Outcome>> Executor::run_batch(const std::vector<const Op*>& o
   return out;
 }
 
-bool batchable(const Op& op) { return std::holds_alternative<NftApply>(op); }
+bool batchable(const Op& op) { return std::holds_alternative<NftApply>(op) || std::holds_alternative<IptablesApply>(op); }
 
 // Runs of batchable ops go to the executor together (each shown first); the rest one by one.
 Status Transaction::run_all(const std::vector<Op>& ops) {

@@ -38,8 +38,8 @@ class Executor {
   virtual std::vector<Result<Outcome>> run_batch(const std::vector<const Op*>& ops);
 };
 
-// Whether an op may be batched with its neighbours of the same kind (kube-proxy's nftables
-// transactions: each in its own node, nothing else changed, nothing to undo).
+// Whether an op may be batched with its neighbours of the same kind (the nodes' kube-proxy
+// tables, nftables or iptables: each in its own node and table, nothing to undo).
 bool batchable(const Op& op);
 
 // Ops whose effect outlives the namespaces they touch and so need an explicit undo: namespaces

@@ -1,5 +1,7 @@
 #include "net/nftables.hpp"
 
+#include "net/child_jobs.hpp"
+
 #include <fmt/core.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
@@ -16,7 +18,6 @@
 #include <unistd.h>
 
 #include <cstring>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -48,89 +49,28 @@ std::string first_error(nft_ctx* c) {
   return text.empty() ? "libnftables refused the transaction" : text;
 }
 
-// One transaction in a child process: it enters the namespace, keeps only stdio and the pipe
-// its errors go back on (as fd 3), and runs libnftables there. A process of its own because
-// libnftables waits on its netlink socket with select(), which aborts on a descriptor past
-// FD_SETSIZE (1024): a lab of hundreds of pods holds more than that open here.
-[[noreturn]] void transaction_child(int netns_fd, int pipe_w, const std::string& script) {
-  auto report = [](const char* text) { (void)!::write(3, text, std::strlen(text)); };
-  if (pipe_w != 3 && ::dup2(pipe_w, 3) < 0) ::_exit(2);
-  if (::setns(netns_fd, CLONE_NEWNET) != 0) {
-    report("cannot enter the namespace");
-    ::_exit(1);
-  }
-  ::close_range(4, ~0U, 0);
-  nft_ctx* c = nft_ctx_new(NFT_CTX_DEFAULT);
-  if (!c) ::_exit(2);
-  nft_ctx_buffer_output(c);
-  nft_ctx_buffer_error(c);
-  int rc = nft_run_cmd_from_buffer(c, script.c_str());
-  if (rc != 0) report(first_error(c).c_str());
-  ::_exit(rc == 0 ? 0 : 1);
-}
+}  // namespace
 
-struct Child {
-  pid_t pid = -1;
-  int fd = -1;  // the read end of its error pipe
-  std::size_t job = 0;
-};
-
-Status finish(const Child& c, const NetnsRef& ns) {
-  std::string text;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(c.fd, buf, sizeof buf)) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(c.fd);
-  int status = 0;
-  while (::waitpid(c.pid, &status, 0) < 0 && errno == EINTR) {}
-  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return {};
-  Error e = sys_error("apply nftables transaction", "table ip kube-proxy", 0, ns.name());
-  e.detail = text.empty() ? fmt::format("the libnftables process ended with status {}", status) : text;
+Status nft_run_here(const std::string& script, const std::string& netns) {
+  if (script.empty()) return {};
+  Ctx c = KN_TRY(context("apply nftables transaction"));
+  if (nft_run_cmd_from_buffer(c.get(), script.c_str()) == 0) return {};
+  Error e = sys_error("apply nftables transaction", "table ip kube-proxy", 0, netns);
+  e.detail = first_error(c.get());
   return fail(std::move(e));
 }
 
-}  // namespace
-
-std::vector<Status> nft_apply_all(const std::vector<NftJob>& jobs) {
-  std::vector<Status> out(jobs.size());
-  std::size_t most = std::max(1u, std::thread::hardware_concurrency()), next = 0;
-  std::deque<Child> running;
-  while (next < jobs.size() || !running.empty()) {
-    while (next < jobs.size() && running.size() < most) {
-      const NftJob& j = jobs[next];
-      int p[2];
-      if (jobs[next].script->empty()) {
-        ++next;
-        continue;
-      }
-      if (::pipe2(p, O_CLOEXEC) != 0) {
-        out[next++] = fail(sys_error("apply nftables transaction", "pipe", errno, j.ns->name()));
-        continue;
-      }
-      pid_t pid = ::fork();
-      if (pid == 0) transaction_child(j.ns->fd(), p[1], *j.script);
-      ::close(p[1]);
-      if (pid < 0) {
-        ::close(p[0]);
-        out[next++] = fail(sys_error("apply nftables transaction", "fork", errno, j.ns->name()));
-        continue;
-      }
-      running.push_back(Child{pid, p[0], next++});
-    }
-    if (running.empty()) continue;
-    Child c = running.front();
-    running.pop_front();
-    out[c.job] = finish(c, *jobs[c.job].ns);
-  }
-  return out;
+std::size_t nft_at_once(const std::vector<const std::string*>& scripts) {
+  // A whole table keeps a CPU busy (parsing, the kernel building it); a delta mostly waits for
+  // the commit to end (the kernel's grace period when chains go): more of those run at once.
+  constexpr std::size_t kSmall = 64 * 1024;
+  bool all_small = std::all_of(scripts.begin(), scripts.end(), [](const std::string* s) { return s->size() < kSmall; });
+  return cpu_count() * (all_small ? 4 : 1);
 }
 
 Status nft_apply(const NetnsRef& ns, const std::string& script) {
   if (script.empty()) return {};
-  return nft_apply_all({NftJob{&ns, &script}}).front();
+  return run_in_children({ChildJob{&ns, [&] { return nft_run_here(script, ns.name()); }}}, 1).front();
 }
 
 Result<std::optional<NftListing>> nft_listing(const NetnsRef& ns, const std::string& family, const std::string& table) {

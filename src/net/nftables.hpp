@@ -19,13 +19,12 @@ namespace knlab {
 // reaches here).
 Status nft_apply(const NetnsRef& ns, const std::string& script);
 
-// Several namespaces' transactions at once (as many at a time as there are CPUs), as each
-// node's kube-proxy would: one status per job, in order.
-struct NftJob {
-  const NetnsRef* ns;
-  const std::string* script;
-};
-std::vector<Status> nft_apply_all(const std::vector<NftJob>& jobs);
+// The same in the calling process, already inside the namespace (`netns` names it in errors):
+// the work of a net/child_jobs job, so that several nodes' transactions run at once.
+Status nft_run_here(const std::string& script, const std::string& netns);
+// How many of these transactions to run at once: one per CPU for whole tables (CPU-bound),
+// more for small deltas (they mostly wait for the kernel's commit to end).
+std::size_t nft_at_once(const std::vector<const std::string*>& scripts);
 
 // What the kernel holds of one table (ops/nft.hpp's NftCounts): chains, rules and set elements
 // dumped over netlink with libnftnl (no listing to format and parse); `exists` false when there

@@ -734,11 +734,14 @@ std::vector<Op> up_ops(const LabPlan& plan) {
     // nftables mode: every node's table ip kube-proxy, next to each other (run at once).
     if (uses_nft_proxy(plan))
       for (const NodePlan& n : plan.nodes) ops.emplace_back(NftApply{n.netns, render_nft_replace(kube_proxy_nft(plan, n))});
-    for (const NodePlan& n : plan.nodes) {
-      if (has_network_policies(plan)) ops.emplace_back(IpsetApply{n.netns, policies.sets, false});
+    // Every node's sets, then every node's tables next to each other (written at once), then
+    // the sets no rule names any more.
+    if (has_network_policies(plan))
+      for (const NodePlan& n : plan.nodes) ops.emplace_back(IpsetApply{n.netns, policies.sets, false});
+    for (const NodePlan& n : plan.nodes)
       for (const auto& t : tables.of(n)) ops.emplace_back(IptablesApply{n.netns, t});
-      if (has_network_policies(plan)) ops.emplace_back(IpsetApply{n.netns, policies.sets, true});
-    }
+    if (has_network_policies(plan))
+      for (const NodePlan& n : plan.nodes) ops.emplace_back(IpsetApply{n.netns, policies.sets, true});
   }
   if (plan.dns) ops.emplace_back(FileWrite{plan.dns_hosts_path, dns_hosts_file(plan)});
   for (const DataPlanePlan& dp : plan.data_planes) data_plane_ops(plan, dp, ops);

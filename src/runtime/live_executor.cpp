@@ -14,6 +14,7 @@
 #include <fstream>
 
 #include "net/address.hpp"
+#include "net/child_jobs.hpp"
 #include "net/ipset.hpp"
 #include "net/nftables.hpp"
 #include "net/iptables.hpp"
@@ -225,17 +226,28 @@ Result<Outcome> LiveExecutor::run(const Op& op) {
 }
 
 std::vector<Result<Outcome>> LiveExecutor::run_batch(const std::vector<const Op*>& ops) {
-  // The namespaces are opened here (the session is this thread's); the transactions run in
-  // child processes, several at once.
-  std::vector<NftJob> jobs;
+  // The namespaces are opened here (the session is this thread's); the tables are written in
+  // child processes (net/child_jobs), several nodes at once.
+  std::vector<ChildJob> jobs;
+  std::vector<const std::string*> scripts;
+  bool iptables = false;
   for (const Op* op : ops) {
     auto* nft = std::get_if<NftApply>(op);
-    auto c = nft ? session_.context(nft->netns) : Result<NsContext*>(std::unexpected(state_error("run batch", "not an nftables op")));
-    if (!c) return Executor::run_batch(ops);  // reported op by op
-    jobs.push_back(NftJob{&(*c)->ns, &nft->script});
+    auto* ipt = std::get_if<IptablesApply>(op);
+    auto c = nft ? session_.context(nft->netns) : ipt ? session_.context(ipt->netns) : Result<NsContext*>(nullptr);
+    if (!c || !*c) return Executor::run_batch(ops);  // reported op by op
+    const NetnsRef& ns = (*c)->ns;
+    if (nft) {
+      scripts.push_back(&nft->script);
+      jobs.push_back(ChildJob{&ns, [&ns, nft] { return nft_run_here(nft->script, ns.name()); }});
+    } else {
+      iptables = true;
+      jobs.push_back(ChildJob{&ns, [&ns, ipt] { return iptables_apply(ns, *ipt->table); }});
+    }
   }
   std::vector<Result<Outcome>> out;
-  for (Status& st : nft_apply_all(jobs)) out.push_back(st ? Result<Outcome>(Outcome{}) : Result<Outcome>(std::unexpected(st.error())));
+  for (Status& st : run_in_children(jobs, iptables ? cpu_count() : nft_at_once(scripts)))
+    out.push_back(st ? Result<Outcome>(Outcome{}) : Result<Outcome>(std::unexpected(st.error())));
   return out;
 }
 

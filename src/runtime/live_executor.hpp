@@ -21,8 +21,8 @@ class LiveExecutor final : public Executor {
 
   Result<Outcome> run(const Op& op) override;
   Status undo(const Op& op, const Outcome& outcome) override;
-  // kube-proxy's nftables transactions of several nodes, as many at once as there are CPUs
-  // (net/nftables nft_apply_all), as each node's kube-proxy would write its own.
+  // The nodes' kube-proxy tables (nftables transactions, iptables commits) written several at
+  // once in child processes (net/child_jobs), as each node's kube-proxy writes its own.
   std::vector<Result<Outcome>> run_batch(const std::vector<const Op*>& ops) override;
 
   // Pause processes started so far, by pod name (containers join their namespaces).

@@ -109,14 +109,16 @@ void node_table_ops(const LabPlan& old, const LabPlan& neu, std::vector<Op>& ops
   bool same_delta = has_node_tables(old) && kube_proxy_same_on_every_node(old) && kube_proxy_same_on_every_node(neu);
   if (nft)  // every node's delta next to each other (run at once)
     for (const NodePlan& n : neu.nodes) node_nft_ops(old, neu, n, ops, result, same_delta ? &delta : nullptr);
-  for (const NodePlan& n : neu.nodes) {
-    if (sets_changed) ops.emplace_back(IpsetApply{n.netns, after, false});
+  // Sets, then tables (every node's next to each other: written at once), then sets gone.
+  if (sets_changed)
+    for (const NodePlan& n : neu.nodes) ops.emplace_back(IpsetApply{n.netns, after, false});
+  for (const NodePlan& n : neu.nodes)
     for (auto& t : diff.changed(n)) {
       ops.emplace_back(IptablesApply{n.netns, std::move(t)});
       ++result.tables;
     }
-    if (sets_gone) ops.emplace_back(IpsetApply{n.netns, after, true});
-  }
+  if (sets_gone)
+    for (const NodePlan& n : neu.nodes) ops.emplace_back(IpsetApply{n.netns, after, true});
   if (sets_changed) result.ipsets = after.size();
 }
 
@@ -266,6 +268,19 @@ Status run_switch(Executor& executor, const std::vector<Op>& ops, const UpHooks&
   return first;
 }
 
+// Where a live change spends its time, at -vv: each phase's milliseconds since the last.
+class PhaseClock {
+ public:
+  void mark(std::string_view phase) {
+    auto now = std::chrono::steady_clock::now();
+    spdlog::debug("change: {} {:.1f} ms", phase, std::chrono::duration<double, std::milli>(now - last_).count());
+    last_ = now;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
+
 }  // namespace
 
 std::optional<int> replica_index(const DeploymentSpec& d, const PlanMemory& memory, std::string_view pod) {
@@ -283,19 +298,25 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
   if (state.status != LabStatus::kUp)
     return fail(state_error(fmt::format("change lab {}", lab), fmt::format("the lab is {}", to_string(state.status)),
                             fmt::format("`kn-lab down {}` and bring it up again", lab)));
+  PhaseClock clock;
   Lab desired = KN_TRY(load_recorded_lab(lab));
   ImageCatalogue images = KN_TRY(load_image_catalogue());
+  clock.mark("read the record");
   LabPlan old = KN_TRY(plan_lab(desired, images, &state.memory));
+  clock.mark("plan before");
   LabState recorded_before = state;
   KN_TRY(mutate(desired, state.memory));
   auto [checked, text] = KN_TRY(desired_after(lab, state, std::move(desired)));
+  clock.mark("validate after");
   ChangeResult result;
   result.plan = KN_TRY(plan_lab(checked, images, &state.memory));
   const LabPlan& neu = result.plan;
+  clock.mark("plan after");
 
   std::vector<Op> make = make_ops(old, neu, result);
   KN_TRY(resolve_programs(make));  // before anything changes
   KN_TRY(check_kernel_features(make));
+  clock.mark("diff");
   if (hooks.dry_run) {
     result.dry_run = true;
     result.ops = make;
@@ -321,6 +342,7 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
       return fail(st.error());
     }
     txn.commit();
+    clock.mark("kernel");
     record_processes(txn, state);
     KN_TRY(save_state(state, text, l7_yaml(checked.l7)));
   }
@@ -328,6 +350,7 @@ Result<ChangeResult> lab_change(const std::string& lab, const Mutation& mutate, 
   std::erase_if(state.processes, [&](const ProcessRecord& r) { return !neu.pod_by_key(r.pod) && old.pod_by_key(r.pod); });
   KN_TRY(save_state(state, text, l7_yaml(checked.l7)));
   KN_TRY(switched);
+  clock.mark("switch-over");
   result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return result;
 }

@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <fmt/core.h>
 
 #include <algorithm>
 #include <fstream>
@@ -236,4 +237,37 @@ TEST_CASE("nodes with the same rules share one table; externalTrafficPolicy Loca
   CHECK_FALSE(*own[0] == *own[2]);  // node3 has no endpoint: its rules differ
   // Each shared table is what the node would have had on its own.
   CHECK(*shared[1] == kube_proxy_tables(cluster, cluster.nodes[1])[0]);
+}
+
+TEST_CASE("past 1000 endpoints, kube-proxy's large cluster mode: endpoint rules lose their comment") {
+  auto lab_of = [](int services) {
+    std::string t;
+    for (int i = 0; i < services; ++i)
+      t += fmt::format("[[service]]\nname = \"s{}\"\nselector = {{ app = \"ghost\" }}\nport = 80\ntarget_port = 2368\n", i);
+    return plan_of(t, 1, 3);
+  };
+  auto endpoint_rules = [](const LabPlan& plan) {
+    std::vector<std::string> out;
+    for (auto& l : lines_of(kube_proxy_tables(plan, plan.nodes[0])[0]))
+      if (l.starts_with("-A KUBE-SEP-") || (l.starts_with("-A KUBE-SVC-") && l.find("-j KUBE-SEP-") != std::string::npos)) out.push_back(l);
+    return out;
+  };
+  auto with_comment = [](const std::vector<std::string>& rules) {
+    return std::count_if(rules.begin(), rules.end(), [](const std::string& l) { return l.find("--comment") != std::string::npos; });
+  };
+  // 333 Services x 3 endpoints = 999: every endpoint rule keeps its comment.
+  auto small = endpoint_rules(lab_of(333));
+  REQUIRE(small.size() == 333u * 3 * 3);  // per endpoint: the jump to it, hairpin, DNAT
+  CHECK(with_comment(small) == static_cast<long>(small.size()));
+  // 334 x 3 = 1002: none does; the portals keep theirs.
+  LabPlan big = lab_of(334);
+  auto large = endpoint_rules(big);
+  REQUIRE(large.size() == 334u * 3 * 3);
+  CHECK(with_comment(large) == 0);
+  const ServicePlan& s = big.services.front();
+  const EndpointPlan& e = s.endpoints.front();
+  CHECK(has(large, "-A " + sep_chain(s, s.ports[0], e) + " -p tcp -m tcp -j DNAT --to-destination " + e.ip.str() + ":2368"));
+  auto nat = lines_of(kube_proxy_tables(big, big.nodes[0])[0]);
+  CHECK(has(nat, "-A KUBE-SERVICES -d " + s.cluster_ip.str() + "/32 -p tcp -m comment --comment \"default/s0 cluster IP\" -m tcp --dport 80 -j " +
+                     svc_chain(s, s.ports[0])));
 }
