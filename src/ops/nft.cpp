@@ -37,6 +37,16 @@ void add_element(std::string& out, const NftTable& t, const NftSet& s, const Nft
   out += fmt::format("add element {} {} {{ {} }}\n", prefix(t), s.name, element(e, true));
 }
 
+}  // namespace
+
+std::string render_nft_elements(const NftTable& t, const NftSet& s) {
+  std::string out;
+  for (const NftElement& e : s.elements) add_element(out, t, s, e);
+  return out;
+}
+
+namespace {
+
 template <class T>
 std::map<std::string_view, const T*> by_name(const std::vector<T>& items) {
   std::map<std::string_view, const T*> out;

@@ -57,6 +57,10 @@ std::string render_nft_replace(const NftTable& t);
 // A change of a chain's or set's declaration (never made by kube-proxy's layout) replaces the table.
 std::string render_nft_delta(const NftTable& was, const NftTable& now);
 
+// The commands that add the elements of `s` (a set of table `t`): a node's own part after a
+// script shared by several nodes.
+std::string render_nft_elements(const NftTable& t, const NftSet& s);
+
 // How many rules and elements a table holds (for counts in views and benchmarks).
 std::size_t nft_rule_count(const NftTable& t);
 

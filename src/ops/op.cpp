@@ -151,7 +151,7 @@ std::string op_display(const Op& op) {
   if (auto* c = std::get_if<ContainerStart>(&op)) out += fmt::format(" >>{} 2>&1 &", c->log_path);
   if (std::holds_alternative<PauseStart>(op)) out += " &";
   if (auto* t = std::get_if<IptablesApply>(&op)) out += " <<'EOF'\n" + render_iptables_save(*t->table) + "EOF";
-  if (auto* n = std::get_if<NftApply>(&op)) out += " <<'EOF'\n" + n->script + "EOF";
+  if (auto* n = std::get_if<NftApply>(&op)) out += " <<'EOF'\n" + n->text() + "EOF";
   if (auto* s = std::get_if<IpsetApply>(&op))
     out += fmt::format("{} <<'EOF'\n{}EOF", s->prune ? "   # and destroy kn-lab's other sets" : "", render_ipset_save(s->sets));
   if (auto* d = std::get_if<DaemonStart>(&op)) out += fmt::format(" >>{} 2>&1 &", d->log_path);

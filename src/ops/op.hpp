@@ -146,9 +146,16 @@ struct IptablesApply {
 
 // kube-proxy's nftables table of one node (proxy_mode = "nftables"), in one transaction, as
 // `nft -f` reads it: the whole table replaced (`up`, repair) or only what changed (live changes).
+// The script is shared: nodes whose tables differ only in their own address hold one copy, and
+// each adds its address after it (`node_part`).
 struct NftApply {
   std::string netns;
-  std::string script;  // render_nft_replace (up) or render_nft_delta (a live change)
+  std::shared_ptr<const std::string> script;  // render_nft_replace (up) or render_nft_delta (a live change)
+  std::string node_part;                      // this node's own commands, after the script
+  NftApply(std::string ns, std::string s) : netns(std::move(ns)), script(std::make_shared<const std::string>(std::move(s))) {}
+  NftApply(std::string ns, std::shared_ptr<const std::string> s, std::string node = {})
+      : netns(std::move(ns)), script(std::move(s)), node_part(std::move(node)) {}
+  std::string text() const { return *script + node_part; }  // the whole transaction
 };
 
 // The NetworkPolicy ipsets of a node (kube-router's KUBE-SRC-*/KUBE-DST-*), made exactly these,

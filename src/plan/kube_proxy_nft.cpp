@@ -56,6 +56,13 @@ struct Builder {
 };
 
 // The sets, maps, base chains and fixed rules of kube-proxy's table.
+// The address NodePorts answer on: the node's own (its underlay address; a lab of one node has
+// only cni0's).
+NftElement node_address(const NodePlan& node) {
+  Ipv4 ip = node.ip.addr != Ipv4{0} ? node.ip.addr : node.bridge_address.addr;
+  return {ip.str(), "", ""};
+}
+
 void base(Builder& b, const LabPlan& plan, const NodePlan& node) {
   NftTable& t = b.t;
   t.name = "kube-proxy";
@@ -88,10 +95,7 @@ void base(Builder& b, const LabPlan& plan, const NodePlan& node) {
                          "ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports"}),
       chain("service-endpoints-check", {"ip daddr . meta l4proto . th dport vmap @no-endpoint-services"}),
   };
-  // The addresses NodePorts answer on: the node's own (its underlay address; a lab of one node
-  // has only cni0's).
-  Ipv4 ip = node.ip.addr != Ipv4{0} ? node.ip.addr : node.bridge_address.addr;
-  b.element("nodeport-ips", {ip.str(), "", ""});
+  b.element("nodeport-ips", node_address(node));
 }
 
 // One service port being written.
@@ -208,6 +212,30 @@ NftTable kube_proxy_nft(const LabPlan& plan, const NodePlan& node) {
   for (const ServicePlan& s : plan.services)
     for (const ServicePortPlan& p : s.ports) service_port(b, plan, node, Port{s, p, lower(p.protocol), s.port_id(p)});
   return std::move(b.t);
+}
+
+std::vector<NftApply> kube_proxy_nft_ops(const LabPlan& plan) {
+  std::vector<NftApply> out;
+  if (!kube_proxy_same_on_every_node(plan)) {
+    for (const NodePlan& n : plan.nodes) out.emplace_back(n.netns, render_nft_replace(kube_proxy_nft(plan, n)));
+    return out;
+  }
+  std::shared_ptr<const std::string> common;
+  NftTable shape;  // the table's name and its nodeport-ips set, for each node's own element
+  NftSet addresses;
+  for (const NodePlan& n : plan.nodes) {
+    if (!common) {
+      shape = kube_proxy_nft(plan, n);
+      auto it = std::find_if(shape.sets.begin(), shape.sets.end(), [](const NftSet& s) { return s.name == "nodeport-ips"; });
+      if (it == shape.sets.end()) break;  // never: base() declares it
+      it->elements.clear();
+      addresses = *it;
+      common = std::make_shared<const std::string>(render_nft_replace(shape));
+    }
+    addresses.elements = {node_address(n)};
+    out.emplace_back(n.netns, common, render_nft_elements(shape, addresses));
+  }
+  return out;
 }
 
 bool uses_nft_proxy(const LabPlan& plan) { return plan.cluster.proxy_mode == ProxyMode::kNftables; }

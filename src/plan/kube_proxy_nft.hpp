@@ -9,7 +9,10 @@
 
 #include <string>
 
+#include <vector>
+
 #include "ops/nft.hpp"
+#include "ops/op.hpp"
 #include "plan/plan.hpp"
 
 namespace knlab {
@@ -25,6 +28,11 @@ std::string nft_affinity_set(const ServicePlan& s, const ServicePortPlan& p, con
 
 // The node's table (kube-proxy writes it whether or not there are Services).
 NftTable kube_proxy_nft(const LabPlan& plan, const NodePlan& node);
+
+// Every node's table as the transactions that replace it (`up`, repair). When the nodes' rules
+// are the same (plan/kube_proxy kube_proxy_same_on_every_node), the nodes share one script
+// without their addresses, and each adds its own in nodeport-ips after it.
+std::vector<NftApply> kube_proxy_nft_ops(const LabPlan& plan);
 
 // Whether the lab's nodes run kube-proxy in nftables mode and have its table.
 bool uses_nft_proxy(const LabPlan& plan);

@@ -733,7 +733,7 @@ std::vector<Op> up_ops(const LabPlan& plan) {
     NodeTables tables(plan, policies);
     // nftables mode: every node's table ip kube-proxy, next to each other (run at once).
     if (uses_nft_proxy(plan))
-      for (const NodePlan& n : plan.nodes) ops.emplace_back(NftApply{n.netns, render_nft_replace(kube_proxy_nft(plan, n))});
+      for (NftApply& a : kube_proxy_nft_ops(plan)) ops.emplace_back(std::move(a));
     // Every node's sets, then every node's tables next to each other (written at once), then
     // the sets no rule names any more.
     if (has_network_policies(plan))

@@ -195,7 +195,7 @@ void repair_network(const std::vector<Op>& desired, const std::vector<std::strin
     if (auto* nft = std::get_if<NftApply>(&op)) {
       auto ns = NetnsRef::open(nft->netns);
       auto have = ns ? nft_counts(*ns, "ip", "kube-proxy") : Result<NftCounts>(std::unexpected(ns.error()));
-      if (have && *have == nft_script_counts(nft->script)) continue;
+      if (have && *have == nft_script_counts(nft->text())) continue;
       result.drift.push_back(fmt::format("{}: table ip kube-proxy differed from kube-proxy's rules (replaced)", nft->netns));
     }
     if (auto* sets = std::get_if<IpsetApply>(&op)) {

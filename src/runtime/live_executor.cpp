@@ -187,7 +187,7 @@ struct LiveExecutor::Visitor {
   }
   Result<Outcome> operator()(const NftApply& o) {
     NsContext* c = KN_TRY(ctx(o.netns));
-    KN_TRY(nft_apply(c->ns, o.script));
+    KN_TRY(nft_apply(c->ns, o.text()));
     return Outcome{};
   }
   Result<Outcome> operator()(const IpsetApply& o) {
@@ -238,8 +238,8 @@ std::vector<Result<Outcome>> LiveExecutor::run_batch(const std::vector<const Op*
     if (!c || !*c) return Executor::run_batch(ops);  // reported op by op
     const NetnsRef& ns = (*c)->ns;
     if (nft) {
-      scripts.push_back(&nft->script);
-      jobs.push_back(ChildJob{&ns, [&ns, nft] { return nft_run_here(nft->script, ns.name()); }});
+      scripts.push_back(nft->script.get());
+      jobs.push_back(ChildJob{&ns, [&ns, nft] { return nft_run_here(nft->text(), ns.name()); }});
     } else {
       iptables = true;
       jobs.push_back(ChildJob{&ns, [&ns, ipt] { return iptables_apply(ns, *ipt->table); }});

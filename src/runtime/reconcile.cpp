@@ -34,17 +34,15 @@ namespace {
 // transaction of only the elements and chains that differ (none: no op). When every node has the
 // same rules (but its own address), the delta is the same for all: made once (`shared`).
 void node_nft_ops(const LabPlan& old, const LabPlan& neu, const NodePlan& n, std::vector<Op>& ops, ChangeResult& result,
-                  std::optional<std::string>* shared) {
-  std::string delta;
-  if (shared && *shared) {
-    delta = **shared;
-  } else {
+                  std::shared_ptr<const std::string>* shared) {
+  std::shared_ptr<const std::string> delta = shared ? *shared : nullptr;
+  if (!delta) {
     NftTable was = has_node_tables(old) && old.node(n.name) ? kube_proxy_nft(old, *old.node(n.name)) : NftTable{};
     NftTable now = !was.name.empty() || has_node_tables(neu) ? kube_proxy_nft(neu, n) : NftTable{};
-    delta = render_nft_delta(was, now);
+    delta = std::make_shared<const std::string>(render_nft_delta(was, now));
     if (shared) *shared = delta;
   }
-  if (delta.empty()) return;
+  if (delta->empty()) return;
   ops.emplace_back(NftApply{n.netns, std::move(delta)});
   ++result.nft_tables;
 }
@@ -105,7 +103,7 @@ void node_table_ops(const LabPlan& old, const LabPlan& neu, std::vector<Op>& ops
   });
   bool nft = uses_nft_proxy(neu);
   TableDiff diff(old, neu, was_compiled, now_compiled);
-  std::optional<std::string> delta;
+  std::shared_ptr<const std::string> delta;
   bool same_delta = has_node_tables(old) && kube_proxy_same_on_every_node(old) && kube_proxy_same_on_every_node(neu);
   if (nft)  // every node's delta next to each other (run at once)
     for (const NodePlan& n : neu.nodes) node_nft_ops(old, neu, n, ops, result, same_delta ? &delta : nullptr);

@@ -242,3 +242,35 @@ TEST_CASE("the counts of a script are those of its table") {
   for (auto& [set, n] : c.set_elements) elements += n;
   CHECK(rules + elements == nft_rule_count(t));
 }
+
+TEST_CASE("nodes with the same rules share one script, each adding its own address; Local policy: a script each") {
+  auto sorted_lines = [](const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) out.push_back(l);
+    std::sort(out.begin(), out.end());
+    return out;
+  };
+  LabPlan plan = nft_lab("type = \"NodePort\"\n", 3, 3);
+  auto ops = kube_proxy_nft_ops(plan);
+  REQUIRE(ops.size() == 3);
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    CHECK(ops[i].netns == plan.nodes[i].netns);
+    CHECK(ops[i].script == ops[0].script);  // one copy
+    CHECK(ops[i].node_part == "add element ip kube-proxy nodeport-ips { " + plan.nodes[i].ip.addr.str() + " }\n");
+    // The same transaction as the node's own table, replaced, in another order.
+    CHECK(sorted_lines(ops[i].text()) == sorted_lines(render_nft_replace(kube_proxy_nft(plan, plan.nodes[i]))));
+    CHECK(nft_script_counts(ops[i].text()) == nft_script_counts(render_nft_replace(kube_proxy_nft(plan, plan.nodes[i]))));
+  }
+  CHECK(ops[0].script->find("nodeport-ips {") != std::string::npos);  // the set is declared...
+  CHECK(ops[0].script->find("add element ip kube-proxy nodeport-ips") == std::string::npos);  // ...empty
+
+  LabPlan local = nft_lab("type = \"NodePort\"\nexternal_traffic_policy = \"Local\"\n", 3, 2);
+  auto own = kube_proxy_nft_ops(local);
+  REQUIRE(own.size() == 3);
+  CHECK(own[0].script != own[1].script);
+  for (std::size_t i = 0; i < own.size(); ++i) {
+    CHECK(own[i].node_part.empty());
+    CHECK(*own[i].script == render_nft_replace(kube_proxy_nft(local, local.nodes[i])));
+  }
+}
