@@ -1,7 +1,5 @@
 #include "net/nftables.hpp"
 
-#include "net/child_jobs.hpp"
-
 #include <fmt/core.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
@@ -12,16 +10,15 @@
 #include <linux/netfilter/nf_tables.h>
 #include <nftables/libnftables.h>
 
-#include <fcntl.h>
-#include <sched.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <functional>
 #include <memory>
-#include <thread>
 #include <vector>
+
+#include "net/child_jobs.hpp"
 
 namespace knlab {
 
@@ -61,8 +58,9 @@ Status nft_run_here(const std::string& script, const std::string& netns) {
 }
 
 std::size_t nft_at_once(const std::vector<const std::string*>& scripts) {
-  // A whole table keeps a CPU busy (parsing, the kernel building it); a delta mostly waits for
-  // the commit to end (the kernel's grace period when chains go): more of those run at once.
+  // A whole table keeps a CPU busy (parsing, the kernel building it); a delta spends most of its
+  // time waiting for the kernel to finish the commit (deleting chains waits longest, 30 ms of
+  // which 12 ms on a CPU at 20 nodes x 300 Services): more of those run at once.
   constexpr std::size_t kSmall = 64 * 1024;
   bool all_small = std::all_of(scripts.begin(), scripts.end(), [](const std::string* s) { return s->size() < kSmall; });
   return cpu_count() * (all_small ? 4 : 1);

@@ -55,7 +55,6 @@ struct Builder {
   }
 };
 
-// The sets, maps, base chains and fixed rules of kube-proxy's table.
 // The address NodePorts answer on: the node's own (its underlay address; a lab of one node has
 // only cni0's).
 NftElement node_address(const NodePlan& node) {
@@ -63,6 +62,7 @@ NftElement node_address(const NodePlan& node) {
   return {ip.str(), "", ""};
 }
 
+// The sets, maps, base chains and fixed rules of kube-proxy's table.
 void base(Builder& b, const LabPlan& plan, const NodePlan& node) {
   NftTable& t = b.t;
   t.name = "kube-proxy";
@@ -216,24 +216,19 @@ NftTable kube_proxy_nft(const LabPlan& plan, const NodePlan& node) {
 
 std::vector<NftApply> kube_proxy_nft_ops(const LabPlan& plan) {
   std::vector<NftApply> out;
-  if (!kube_proxy_same_on_every_node(plan)) {
+  if (plan.nodes.empty()) return out;
+  // The first node's table without its address, shared; each node's address after it.
+  NftTable shape = kube_proxy_nft(plan, plan.nodes.front());
+  auto addresses = std::find_if(shape.sets.begin(), shape.sets.end(), [](const NftSet& s) { return s.name == "nodeport-ips"; });
+  if (!kube_proxy_same_on_every_node(plan) || addresses == shape.sets.end()) {
     for (const NodePlan& n : plan.nodes) out.emplace_back(n.netns, render_nft_replace(kube_proxy_nft(plan, n)));
     return out;
   }
-  std::shared_ptr<const std::string> common;
-  NftTable shape;  // the table's name and its nodeport-ips set, for each node's own element
-  NftSet addresses;
+  addresses->elements.clear();
+  auto common = std::make_shared<const std::string>(render_nft_replace(shape));
   for (const NodePlan& n : plan.nodes) {
-    if (!common) {
-      shape = kube_proxy_nft(plan, n);
-      auto it = std::find_if(shape.sets.begin(), shape.sets.end(), [](const NftSet& s) { return s.name == "nodeport-ips"; });
-      if (it == shape.sets.end()) break;  // never: base() declares it
-      it->elements.clear();
-      addresses = *it;
-      common = std::make_shared<const std::string>(render_nft_replace(shape));
-    }
-    addresses.elements = {node_address(n)};
-    out.emplace_back(n.netns, common, render_nft_elements(shape, addresses));
+    addresses->elements = {node_address(n)};
+    out.emplace_back(n.netns, common, render_nft_elements(shape, *addresses));
   }
   return out;
 }
