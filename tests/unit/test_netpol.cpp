@@ -8,6 +8,7 @@
 #include "lab/images.hpp"
 #include "lab/loader.hpp"
 #include "lab/manifest.hpp"
+#include "net/executor.hpp"
 #include "ops/iptables_rule.hpp"
 #include "plan/netpol.hpp"
 #include "plan/plan.hpp"
@@ -192,4 +193,33 @@ TEST_CASE("netpol: bad policies are refused at their place") {
   CHECK(bad("  podSelector: {}\n  ingress:\n  - from:\n    - {}\n").format().find("must specify a peer") != std::string::npos);
   CHECK(bad("  podSelector: {}\n  ingress:\n  - from:\n    - {podSelector: {}, ipBlock: {cidr: 10.0.0.0/8}}\n").format().find("may not be combined") != std::string::npos);
   CHECK(bad("  podSelector: {}\n  policyTypes: [Ingress, Ingress]\n").format().find("listed twice") != std::string::npos);
+}
+
+TEST_CASE("netpol: up makes every node's ipsets, then every node's tables next to each other (one batch), then prunes sets") {
+  LabPlan plan = plan_with(R"(apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: x}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+)");
+  std::vector<std::string> seq;  // the kube-proxy/kube-router ops, in order: kind and node
+  for (const Op& op : up_ops(plan)) {
+    if (auto* s = std::get_if<IpsetApply>(&op)) seq.push_back((s->prune ? "prune " : "sets ") + s->netns);
+    if (auto* t = std::get_if<IptablesApply>(&op); t && t->netns != plan.cloud_lb_netns)
+      seq.push_back("table " + t->table->name + " " + t->netns);
+  }
+  REQUIRE(seq.size() >= 6);
+  const std::string n1 = plan.nodes[0].netns, n2 = plan.nodes[1].netns;
+  CHECK(seq[0] == "sets " + n1);
+  CHECK(seq[1] == "sets " + n2);
+  CHECK(seq[seq.size() - 2] == "prune " + n1);
+  CHECK(seq.back() == "prune " + n2);
+  for (std::size_t i = 2; i + 2 < seq.size(); ++i) CHECK(seq[i].starts_with("table "));
+  // ...and nothing else between them: Transaction::run_all hands them to the executor at once.
+  std::vector<Op> ops = up_ops(plan);
+  auto first = std::find_if(ops.begin(), ops.end(), [](const Op& op) { return std::holds_alternative<IptablesApply>(op); });
+  auto end = std::find_if_not(first, ops.end(), [](const Op& op) { return batchable(op); });
+  CHECK(std::count_if(first, end, [](const Op& op) { return std::holds_alternative<IptablesApply>(op); }) ==
+        static_cast<long>(seq.size() - 4));
 }
