@@ -54,6 +54,15 @@ image = "alpine"
   return *plan;
 }
 
+// A default deny of namespace x's ingress.
+const char* const kDenyIngressX = R"(apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny, namespace: x}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+)";
+
 std::string lines_of(const NetpolRules& r, const std::string& chain) {
   std::string out;
   for (const IptRule& x : r.rules)
@@ -104,13 +113,7 @@ spec:
 }
 
 TEST_CASE("netpol: a local pod's chain: common rules, the node, its policies or the default, then log and reject") {
-  LabPlan plan = plan_with(R"(apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: deny, namespace: x}
-spec:
-  podSelector: {}
-  policyTypes: [Ingress]
-)");
+  LabPlan plan = plan_with(kDenyIngressX);
   const PodPlan& a = plan.pods[0];
   NetpolRules r = network_policy_rules(plan, plan.nodes[0]);
   std::string chain = pod_fw_chain("x", "a"), ip = a.address.addr.str();
@@ -196,13 +199,7 @@ TEST_CASE("netpol: bad policies are refused at their place") {
 }
 
 TEST_CASE("netpol: up makes every node's ipsets, then every node's tables next to each other (one batch), then prunes sets") {
-  LabPlan plan = plan_with(R"(apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: deny, namespace: x}
-spec:
-  podSelector: {}
-  policyTypes: [Ingress]
-)");
+  LabPlan plan = plan_with(kDenyIngressX);
   std::vector<std::string> seq;  // the kube-proxy/kube-router ops, in order: kind and node
   for (const Op& op : up_ops(plan)) {
     if (auto* s = std::get_if<IpsetApply>(&op)) seq.push_back((s->prune ? "prune " : "sets ") + s->netns);
