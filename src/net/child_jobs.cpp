@@ -194,4 +194,19 @@ std::vector<Status> run_in_children(const std::vector<ChildJob>& jobs, std::size
   return out;
 }
 
+std::vector<Status> run_in_threads(const std::vector<ChildJob>& jobs, std::size_t at_once) {
+  std::vector<Status> out(jobs.size());
+  std::size_t workers = std::clamp<std::size_t>(at_once, 1, std::max<std::size_t>(jobs.size(), 1));
+  std::vector<std::thread> threads;
+  for (std::size_t w = 0; w < std::min(workers, jobs.size()); ++w)
+    threads.emplace_back([&jobs, &out, w, workers] {
+      for (std::size_t i = w; i < jobs.size(); i += workers) {
+        auto inside = ScopedNetns::enter(*jobs[i].ns);
+        out[i] = inside ? jobs[i].work() : fail(inside.error());
+      }
+    });
+  for (std::thread& t : threads) t.join();
+  return out;
+}
+
 }  // namespace knlab

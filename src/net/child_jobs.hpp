@@ -21,11 +21,16 @@ namespace knlab {
 
 struct ChildJob {
   const NetnsRef* ns;
-  std::function<Status()> work;  // runs in the child, after it entered *ns
+  std::function<Status()> work;  // runs in the child (or thread), after it entered *ns
 };
 
 // One status per job, in order.
 std::vector<Status> run_in_children(const std::vector<ChildJob>& jobs, std::size_t at_once);
+
+// The same in threads of this process (each enters its job's namespace, which is per thread):
+// for jobs whose libraries may run in threads (net/nft_batch's netlink messages), without a
+// fork per worker.
+std::vector<Status> run_in_threads(const std::vector<ChildJob>& jobs, std::size_t at_once);
 
 // The CPUs this process may run on (at least 1).
 std::size_t cpu_count();

@@ -18,6 +18,8 @@
 #include <memory>
 #include <vector>
 
+#include <spdlog/spdlog.h>
+
 #include "net/child_jobs.hpp"
 
 namespace knlab {
@@ -68,7 +70,35 @@ std::size_t nft_at_once(const std::vector<const std::string*>& scripts) {
 
 Status nft_apply(const NetnsRef& ns, const std::string& script) {
   if (script.empty()) return {};
+  if (auto messages = nft_compile(script)) {
+    auto inside = KN_TRY(ScopedNetns::enter(ns));
+    return nft_send_here({NftPart{&*messages, &script}}, ns.name());
+  }
   return run_in_children({ChildJob{&ns, [&] { return nft_run_here(script, ns.name()); }}}, 1).front();
+}
+
+ChildJob NftJobs::add(const NetnsRef& ns, const std::string& script, const std::string& node_part) {
+  auto [it, fresh] = compiled_.try_emplace(&script);
+  if (fresh) {
+    auto m = nft_compile(script);
+    if (m) it->second = std::move(*m);
+    else spdlog::debug("{}: libnftables runs it instead", m.error().format());
+  }
+  if (!it->second) {
+    const std::string& whole = texts_.emplace_back(script + node_part);
+    return ChildJob{&ns, [&ns, &whole] { return nft_run_here(whole, ns.name()); }};
+  }
+  const NftMessages* common = &*it->second;
+  std::vector<NftPart> parts{{common, &script}};
+  if (!node_part.empty()) {
+    auto m = nft_compile(node_part, common->first_seq + static_cast<std::uint32_t>(common->count()));
+    if (!m) {
+      const std::string& whole = texts_.emplace_back(script + node_part);
+      return ChildJob{&ns, [&ns, &whole] { return nft_run_here(whole, ns.name()); }};
+    }
+    parts.push_back({&parts_.emplace_back(std::move(*m)), &node_part});
+  }
+  return ChildJob{&ns, [this, &ns, parts] { return nft_send_here(parts, ns.name(), &sockets_); }};
 }
 
 Result<std::optional<NftListing>> nft_listing(const NetnsRef& ns, const std::string& family, const std::string& table) {

@@ -4,20 +4,43 @@
 // nft command, and never touches the host's ruleset.
 #pragma once
 
+#include <deque>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "core/error.hpp"
+#include "net/child_jobs.hpp"
 #include "net/netns.hpp"
+#include "net/nft_batch.hpp"
 #include "ops/nft.hpp"
 
 namespace knlab {
 
-// Runs `script` (nft -f syntax) in `ns` as one transaction: all of it or nothing, in a child
-// process of its own (libnftables' select() cannot wait on the descriptor numbers a big lab
-// reaches here).
+// Runs `script` (nft -f syntax) in `ns` as one transaction: all of it or nothing. A script of
+// kn-lab's own dialect is compiled into netlink messages (net/nft_batch) and sent from here;
+// any other goes to libnftables, in a child process of its own (its select() cannot wait on the
+// descriptor numbers a big lab reaches here).
 Status nft_apply(const NetnsRef& ns, const std::string& script);
+
+// Several nodes' transactions made ready for net/child_jobs workers: each distinct script
+// compiled once however many nodes share it, each node's own part after it. A script outside
+// kn-lab's dialect runs through libnftables instead (nft_run_here).
+class NftJobs {
+ public:
+  // `script` and `node_part` must outlive the jobs.
+  ChildJob add(const NetnsRef& ns, const std::string& script, const std::string& node_part);
+  // Whether every job sends compiled messages (they may run in threads: net/child_jobs
+  // run_in_threads); a job of libnftables must run in a child process.
+  bool threadable() const { return texts_.empty(); }
+
+ private:
+  std::map<const std::string*, std::optional<NftMessages>> compiled_;
+  std::deque<NftMessages> parts_;
+  std::deque<std::string> texts_;
+  NftSockets sockets_;  // closed when the jobs are done (declared last: destroyed first)
+};
 
 // The same in the calling process, already inside the namespace (`netns` names it in errors):
 // the work of a net/child_jobs job, so that several nodes' transactions run at once.

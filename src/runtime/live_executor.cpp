@@ -230,6 +230,7 @@ std::vector<Result<Outcome>> LiveExecutor::run_batch(const std::vector<const Op*
   // child processes (net/child_jobs), several nodes at once.
   std::vector<ChildJob> jobs;
   std::vector<const std::string*> scripts;
+  NftJobs nft_jobs;
   bool iptables = false;
   for (const Op* op : ops) {
     auto* nft = std::get_if<NftApply>(op);
@@ -239,14 +240,16 @@ std::vector<Result<Outcome>> LiveExecutor::run_batch(const std::vector<const Op*
     const NetnsRef& ns = (*c)->ns;
     if (nft) {
       scripts.push_back(nft->script.get());
-      jobs.push_back(ChildJob{&ns, [&ns, nft] { return nft_run_here(nft->text(), ns.name()); }});
+      jobs.push_back(nft_jobs.add(ns, *nft->script, nft->node_part));
     } else {
       iptables = true;
       jobs.push_back(ChildJob{&ns, [&ns, ipt] { return iptables_apply(ns, *ipt->table); }});
     }
   }
   std::vector<Result<Outcome>> out;
-  for (Status& st : run_in_children(jobs, iptables ? cpu_count() : nft_at_once(scripts)))
+  std::vector<Status> done = !iptables && nft_jobs.threadable() ? run_in_threads(jobs, nft_at_once(scripts))
+                                                                : run_in_children(jobs, iptables ? cpu_count() : nft_at_once(scripts));
+  for (Status& st : done)
     out.push_back(st ? Result<Outcome>(Outcome{}) : Result<Outcome>(std::unexpected(st.error())));
   return out;
 }
