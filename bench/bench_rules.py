@@ -11,7 +11,7 @@ of one service costs kn-lab (each change replaces the table in one commit, as ku
 iptables-restore does).
 
 nftables mode: kube-proxy's `table ip kube-proxy` of S services x 3 endpoints (build/knlab-nft-apply,
-the tables plan/kube_proxy_nft renders, written through libnftables), into a fresh scratch
+the tables plan/kube_proxy_nft renders, compiled by net/nft_batch), into a fresh scratch
 namespace (kn-bench.nft):
   kn-lab     the whole table in one transaction (knlab-nft-apply NS --bench S: apply=)
   nft -f     `ip netns exec NS nft -f FILE` of exactly the same script (from --no-apply), the

@@ -1,5 +1,5 @@
 """kube-proxy's nftables mode: every lab's rendered `table ip kube-proxy` (what `up --dry-run`
-and `up -v` print, and what libnftables runs) is accepted by `nft -c -f`, nft's own checker,
+and `up -v` print, and what kn-lab compiles into netlink messages) is accepted by `nft -c -f`, nft's own checker,
 in a scratch network namespace of its own (`unshare -n`: the host's ruleset is never touched).
 """
 import pathlib

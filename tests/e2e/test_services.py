@@ -1,6 +1,6 @@
 """Services, Endpoints and kube-proxy's rules (issue 4), in both of kube-proxy's modes
 (issue 14): real traffic through the rules kn-lab wrote, with libiptc (iptables mode) or
-libnftables (nftables mode), answered by pods that name themselves."""
+libnftnl (nftables mode: net/nft_batch), answered by pods that name themselves."""
 
 from __future__ import annotations
 

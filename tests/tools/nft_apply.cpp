@@ -1,5 +1,6 @@
 // knlab-nft-apply: kube-proxy's nftables table of S services x 3 endpoints, rendered by
-// plan/kube_proxy_nft and written by net/nftables (libnftables), for bench/bench_rules.py.
+// plan/kube_proxy_nft and written by net/nftables (net/nft_batch: libnftnl), for bench/bench_rules.py
+// and the end-to-end tests that compare its tables with nft -f's (test_nft_ruleset.py).
 //
 //   knlab-nft-apply NETNS --bench S           the whole table in one transaction, then one
 //                                             service's change (a 4th endpoint) written as the
