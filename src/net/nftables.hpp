@@ -29,6 +29,7 @@ Status nft_apply(const NetnsRef& ns, const std::string& script);
 // kn-lab's dialect runs through libnftables instead (nft_run_here).
 class NftJobs {
  public:
+  explicit NftJobs(NftSockets& sockets) : sockets_(sockets) {}
   // `script` and `node_part` must outlive the jobs.
   ChildJob add(const NetnsRef& ns, const std::string& script, const std::string& node_part);
   // Whether every job sends compiled messages (they may run in threads: net/child_jobs
@@ -39,7 +40,7 @@ class NftJobs {
   std::map<const std::string*, std::optional<NftMessages>> compiled_;
   std::deque<NftMessages> parts_;
   std::deque<std::string> texts_;
-  NftSockets sockets_;  // closed when the jobs are done (declared last: destroyed first)
+  NftSockets& sockets_;  // where the jobs' sockets go, to be closed together later
 };
 
 // The same in the calling process, already inside the namespace (`netns` names it in errors):

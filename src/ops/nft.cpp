@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 #include <string_view>
+#include <unordered_map>
 
 namespace knlab {
 
@@ -48,8 +49,8 @@ std::string render_nft_elements(const NftTable& t, const NftSet& s) {
 namespace {
 
 template <class T>
-std::map<std::string_view, const T*> by_name(const std::vector<T>& items) {
-  std::map<std::string_view, const T*> out;
+std::unordered_map<std::string_view, const T*> by_name(const std::vector<T>& items) {
+  std::unordered_map<std::string_view, const T*> out(items.size());
   for (const T& i : items) out[i.name] = &i;
   return out;
 }

@@ -98,12 +98,22 @@ void base(Builder& b, const LabPlan& plan, const NodePlan& node) {
   b.element("nodeport-ips", node_address(node));
 }
 
-// One service port being written.
+// One service port being written, with its chains' names (each a SHA-256: made once).
 struct Port {
   const ServicePlan& s;
   const ServicePortPlan& p;
   std::string proto, id;
+  std::string hashed, svc, ext;
+  std::map<const EndpointPlan*, std::string> endpoint_chains;
+  Port(const ServicePlan& sv, const ServicePortPlan& pp)
+      : s(sv), p(pp), proto(lower(pp.protocol)), id(sv.port_id(pp)), hashed(hash_and_name(port_base(sv, pp))),
+        svc("service-" + hashed), ext("external-" + hashed) {
+    for (const EndpointPlan& e : sv.endpoints) endpoint_chains[&e] = nft_endpoint_chain(sv, pp, e);
+  }
   std::string key(Ipv4 ip, std::uint16_t port) const { return fmt::format("{} . {} . {}", ip.str(), proto, port); }
+  const std::string& chain(const EndpointPlan* e) const { return endpoint_chains.at(e); }
+  // "affinity-" and the endpoint chain's name after "endpoint-" (the same hashed name).
+  std::string affinity(const EndpointPlan* e) const { return "affinity-" + chain(e).substr(std::string_view("endpoint-").size()); }
 };
 
 // Affinity first (a client seen within the timeout goes back to its endpoint), then one random
@@ -111,11 +121,9 @@ struct Port {
 std::vector<std::string> to_endpoints(const Port& sp, const std::vector<const EndpointPlan*>& eps) {
   std::vector<std::string> rules;
   if (sp.s.spec.session_affinity)
-    for (const EndpointPlan* e : eps)
-      rules.push_back(fmt::format("ip saddr @{} goto {}", nft_affinity_set(sp.s, sp.p, *e), nft_endpoint_chain(sp.s, sp.p, *e)));
+    for (const EndpointPlan* e : eps) rules.push_back(fmt::format("ip saddr @{} goto {}", sp.affinity(e), sp.chain(e)));
   std::string vmap;
-  for (std::size_t i = 0; i < eps.size(); ++i)
-    vmap += fmt::format("{}{} : goto {}", i ? " , " : "", i, nft_endpoint_chain(sp.s, sp.p, *eps[i]));
+  for (std::size_t i = 0; i < eps.size(); ++i) vmap += fmt::format("{}{} : goto {}", i ? " , " : "", i, sp.chain(eps[i]));
   rules.push_back(fmt::format("numgen random mod {} vmap {{ {} }}", eps.size(), vmap));
   return rules;
 }
@@ -124,7 +132,7 @@ std::vector<std::string> to_endpoints(const Port& sp, const std::vector<const En
 // the client's address and goes only to this node's endpoints, except for traffic from pods and
 // from the node itself, which short-circuits to the service chain.
 void external(Builder& b, const Port& sp, const Cidr& pods, const std::vector<const EndpointPlan*>& local) {
-  std::string svc = nft_service_chain(sp.s, sp.p), ext = nft_external_chain(sp.s, sp.p);
+  const std::string &svc = sp.svc, &ext = sp.ext;
   if (!sp.s.spec.local_traffic_policy) {
     b.t.chains.push_back(chain(ext, {"jump mark-for-masquerade", "goto " + svc}));
     return;
@@ -133,7 +141,7 @@ void external(Builder& b, const Port& sp, const Cidr& pods, const std::vector<co
                                  "fib saddr type local jump mark-for-masquerade comment \"masquerade local traffic\"",
                                  fmt::format("fib saddr type local goto {} comment \"short-circuit local traffic\"", svc)};
   if (!local.empty()) {
-    std::string loc = nft_local_chain(sp.s, sp.p);
+    std::string loc = "local-" + sp.hashed;
     rules.push_back("goto " + loc);
     b.t.chains.push_back(chain(ext, std::move(rules)));
     b.t.chains.push_back(chain(loc, to_endpoints(sp, local)));
@@ -146,12 +154,12 @@ void endpoint_chains(Builder& b, const Port& sp, const std::vector<const Endpoin
   for (const EndpointPlan* e : eps) {
     std::vector<std::string> rules{fmt::format("ip saddr {} jump mark-for-masquerade", e->ip.str())};
     if (sp.s.spec.session_affinity) {
-      std::string aff = nft_affinity_set(sp.s, sp.p, *e);
+      std::string aff = sp.affinity(e);
       b.t.sets.push_back(NftSet{aff, false, "type ipv4_addr ; flags dynamic,timeout ; timeout 10800s ;", {}});
       rules.push_back(fmt::format("update @{} {{ ip saddr }}", aff));
     }
     rules.push_back(fmt::format("meta l4proto {} dnat to {}:{}", sp.proto, e->ip.str(), sp.p.target_port));
-    b.t.chains.push_back(chain(nft_endpoint_chain(sp.s, sp.p, *e), std::move(rules)));
+    b.t.chains.push_back(chain(sp.chain(e), std::move(rules)));
   }
 }
 
@@ -162,10 +170,10 @@ void map_entries(Builder& b, const Port& sp, bool has_endpoints, bool has_extern
   bool externally = p.node_port || sp.s.lb_ip;
   std::string ext_verdict = has_endpoints ? "drop" : "goto reject-chain";
   b.element("cluster-ips", {sp.s.cluster_ip.str(), "", ""});
-  if (has_endpoints) b.element("service-ips", {sp.key(sp.s.cluster_ip, p.port), "goto " + nft_service_chain(sp.s, p), ""});
+  if (has_endpoints) b.element("service-ips", {sp.key(sp.s.cluster_ip, p.port), "goto " + sp.svc, ""});
   else b.element("no-endpoint-services", {sp.key(sp.s.cluster_ip, p.port), "goto reject-chain", sp.id});
   if (!externally) return;
-  std::string to_ext = "goto " + nft_external_chain(sp.s, p);
+  std::string to_ext = "goto " + sp.ext;
   if (sp.s.lb_ip) {
     if (has_endpoints) b.element("service-ips", {sp.key(*sp.s.lb_ip, p.port), to_ext, ""});
     if (!has_external) b.element("no-endpoint-services", {sp.key(*sp.s.lb_ip, p.port), ext_verdict, sp.id});
@@ -189,7 +197,7 @@ void service_port(Builder& b, const LabPlan& plan, const NodePlan& node, const P
   std::vector<std::string> rules{fmt::format("ip daddr {} {} dport {} ip saddr != {} jump mark-for-masquerade", sp.s.cluster_ip.str(),
                                              sp.proto, sp.p.port, plan.cluster.pod_cidr.str())};
   for (std::string& r : to_endpoints(sp, eps)) rules.push_back(std::move(r));
-  b.t.chains.push_back(chain(nft_service_chain(sp.s, sp.p), std::move(rules)));
+  b.t.chains.push_back(chain(sp.svc, std::move(rules)));
   if (sp.p.node_port || sp.s.lb_ip) external(b, sp, plan.cluster.pod_cidr, local);
   endpoint_chains(b, sp, eps);
 }
@@ -210,7 +218,7 @@ NftTable kube_proxy_nft(const LabPlan& plan, const NodePlan& node) {
   Builder b;
   base(b, plan, node);
   for (const ServicePlan& s : plan.services)
-    for (const ServicePortPlan& p : s.ports) service_port(b, plan, node, Port{s, p, lower(p.protocol), s.port_id(p)});
+    for (const ServicePortPlan& p : s.ports) service_port(b, plan, node, Port(s, p));
   return std::move(b.t);
 }
 

@@ -230,7 +230,7 @@ std::vector<Result<Outcome>> LiveExecutor::run_batch(const std::vector<const Op*
   // child processes (net/child_jobs), several nodes at once.
   std::vector<ChildJob> jobs;
   std::vector<const std::string*> scripts;
-  NftJobs nft_jobs;
+  NftJobs nft_jobs(nft_sockets_);
   bool iptables = false;
   for (const Op* op : ops) {
     auto* nft = std::get_if<NftApply>(op);

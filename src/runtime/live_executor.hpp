@@ -9,6 +9,7 @@
 
 #include "net/executor.hpp"
 #include "net/netlink.hpp"
+#include "net/nft_batch.hpp"
 #include "runtime/files.hpp"
 #include "runtime/process.hpp"
 
@@ -40,6 +41,10 @@ class LiveExecutor final : public Executor {
   std::map<std::string, ProcessId> daemons_;  // by owner (node or router)
   std::vector<std::string> warnings_;
   std::set<std::string> dirs_ready_;  // host directories prepared for this executor's ops
+  // The nodes' nftables sockets, closed with the executor: closing one waits until the kernel
+  // has freed what the commits deleted (an RCU grace period); by the end of the change (the
+  // switch-over, removed pods' links) that has mostly passed.
+  NftSockets nft_sockets_;
 };
 
 
