@@ -158,18 +158,24 @@ class Compiler {
 
  private:
   NftMessages out_;
-  std::vector<char> scratch_ = std::vector<char>(1 << 16);
+  std::vector<char> scratch_;
   std::uint32_t line_ = 0;
+  std::size_t source_ = 0;  // bytes of script text the next message comes from
   std::uint16_t family_ = NFPROTO_IPV4;
   // Consecutive `add element` lines of one set go in one message.
   Set pending_;
   std::string pending_set_;
-  std::size_t pending_count_ = 0;
+  std::size_t pending_count_ = 0, pending_text_ = 0;
   std::uint32_t pending_line_ = 0;
 
   std::uint32_t next_seq() const { return out_.first_seq + static_cast<std::uint32_t>(out_.count()); }
   template <class Build>
   void message(std::uint16_t type, std::uint16_t flags, Build&& payload) {
+    // libnftnl writes a message without bounds checks: the buffer is made larger than any
+    // message `source_` bytes of text can become (an element or an expression of the fewest
+    // characters is under 8 times their size in attributes).
+    std::size_t need = 4096 + 8 * source_;
+    if (scratch_.size() < need) scratch_.resize(need);
     nlmsghdr* nlh = nftnl_nlmsg_build_hdr(scratch_.data(), type, family_, flags, next_seq());
     payload(nlh);
     const char* p = scratch_.data();
@@ -608,8 +614,28 @@ std::optional<Failure> RuleCompiler::numgen() {
   nftnl_udata_put_u32(u.get(), NFTNL_UDATA_SET_DATA_INTERVAL, 0);
   nftnl_set_set_data(s.get(), NFTNL_SET_USERDATA, nftnl_udata_buf_data(u.get()), nftnl_udata_buf_len(u.get()));
   c_.message(NFT_MSG_NEWSET, NLM_F_CREATE, [&](nlmsghdr* n) { nftnl_set_nlmsg_build_payload(n, s.get()); });
-  if (auto f = add_elements(s.get(), map, 0, true)) return f;
-  c_.message(NFT_MSG_NEWSETELEM, NLM_F_CREATE, [&](nlmsghdr* n) { nftnl_set_elems_nlmsg_build_payload(n, s.get()); });
+  // The elements, 128 to a message at most: a message's list of them is one netlink attribute,
+  // which holds 64 KiB (nft splits the same way).
+  constexpr std::size_t kPerMessage = 128;
+  Words one{"{"};
+  std::size_t in_chunk = 0;
+  for (std::size_t i = 1; i < map.size(); ++i) {
+    bool end = map[i] == "}";
+    if (map[i] == "," || end) ++in_chunk;
+    if ((map[i] == "," && in_chunk < kPerMessage) || (!end && map[i] != ",")) {
+      one.push_back(map[i]);
+      continue;
+    }
+    one.push_back("}");
+    Set chunk(nftnl_set_alloc());
+    nftnl_set_set_str(chunk.get(), NFTNL_SET_TABLE, nftnl_rule_get_str(r_, NFTNL_RULE_TABLE));
+    nftnl_set_set_str(chunk.get(), NFTNL_SET_NAME, "__map%d");
+    nftnl_set_set_u32(chunk.get(), NFTNL_SET_ID, id);
+    if (auto f = add_elements(chunk.get(), one, 0, true)) return f;
+    c_.message(NFT_MSG_NEWSETELEM, NLM_F_CREATE, [&](nlmsghdr* n) { nftnl_set_elems_nlmsg_build_payload(n, chunk.get()); });
+    one = {"{"};
+    in_chunk = 0;
+  }
   nftnl_expr* ng = expr("numgen");
   nftnl_expr_set_u32(ng, NFTNL_EXPR_NG_DREG, NFT_REG_1);
   nftnl_expr_set_u32(ng, NFTNL_EXPR_NG_MODULUS, static_cast<std::uint32_t>(*mod));
@@ -755,18 +781,21 @@ std::optional<Failure> Compiler::set(bool add, bool map, const Words& w) {
 void Compiler::flush_elements() {
   if (!pending_) return;
   std::swap(line_, pending_line_);  // the message is named by its first line
+  std::swap(source_, pending_text_);
   message(NFT_MSG_NEWSETELEM, NLM_F_CREATE, [&](nlmsghdr* n) { nftnl_set_elems_nlmsg_build_payload(n, pending_.get()); });
   std::swap(line_, pending_line_);
+  std::swap(source_, pending_text_);
   pending_.reset();
-  pending_count_ = 0;
+  pending_count_ = pending_text_ = 0;
 }
 
 // add|delete element T SET { ... }: adds gather into one message per set (nft sends one for
-// `{ a, b, c }`), at most 256 elements to a message.
+// `{ a, b, c }`), at most 256 elements or 32 KiB of text to a message.
 std::optional<Failure> Compiler::element(bool add, const Words& w) {
   if (w.size() < 7) return Failure{"expected SET { ELEMENT }"};
-  if (add && pending_ && pending_set_ == w[4] && pending_count_ < 256) {
+  if (add && pending_ && pending_set_ == w[4] && pending_count_ < 256 && pending_text_ < 32 * 1024) {
     ++pending_count_;
+    pending_text_ += source_;
     return add_elements(pending_.get(), w, 5, true);
   }
   flush_elements();
@@ -781,6 +810,7 @@ std::optional<Failure> Compiler::element(bool add, const Words& w) {
   pending_ = std::move(s);
   pending_set_ = std::string(w[4]);
   pending_count_ = 1;
+  pending_text_ = source_;
   pending_line_ = line_;
   return std::nullopt;
 }
@@ -803,6 +833,7 @@ std::optional<Failure> Compiler::line(std::string_view text, std::uint32_t numbe
   std::string_view verb = w[0], kind = w[1];
   if (!(verb == "add" && kind == "element")) flush_elements();
   line_ = number;
+  source_ = text.size();
   if (kind == "table" && (verb == "add" || verb == "delete")) return table(verb == "add", w);
   if (kind == "chain" && (verb == "add" || verb == "delete" || verb == "flush")) return chain(verb, w);
   if ((kind == "set" || kind == "map") && (verb == "add" || verb == "delete")) return set(verb == "add", kind == "map", w);

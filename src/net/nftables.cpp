@@ -60,9 +60,9 @@ Status nft_run_here(const std::string& script, const std::string& netns) {
 }
 
 std::size_t nft_at_once(const std::vector<const std::string*>& scripts) {
-  // A whole table keeps a CPU busy (parsing, the kernel building it); a delta spends most of its
-  // time waiting for the kernel to finish the commit (deleting chains waits longest, 30 ms of
-  // which 12 ms on a CPU at 20 nodes x 300 Services): more of those run at once.
+  // A whole table keeps a CPU busy (the kernel building it); a small delta is short, and its
+  // commit may wait (the kernel validates every chain a changed rule or map can reach): more of
+  // those run at once.
   constexpr std::size_t kSmall = 64 * 1024;
   bool all_small = std::all_of(scripts.begin(), scripts.end(), [](const std::string* s) { return s->size() < kSmall; });
   return cpu_count() * (all_small ? 4 : 1);
@@ -77,26 +77,28 @@ Status nft_apply(const NetnsRef& ns, const std::string& script) {
   return run_in_children({ChildJob{&ns, [&] { return nft_run_here(script, ns.name()); }}}, 1).front();
 }
 
+namespace {
+std::optional<NftMessages> compiled_or_none(const std::string& script, std::uint32_t first_seq) {
+  auto m = nft_compile(script, first_seq);
+  if (m) return std::move(*m);
+  spdlog::debug("{}: libnftables runs it instead", m.error().format());
+  return std::nullopt;
+}
+}  // namespace
+
 ChildJob NftJobs::add(const NetnsRef& ns, const std::string& script, const std::string& node_part) {
   auto [it, fresh] = compiled_.try_emplace(&script);
-  if (fresh) {
-    auto m = nft_compile(script);
-    if (m) it->second = std::move(*m);
-    else spdlog::debug("{}: libnftables runs it instead", m.error().format());
+  if (fresh) it->second = compiled_or_none(script, 1);
+  std::vector<NftPart> parts;
+  if (it->second) parts.push_back({&*it->second, &script});
+  if (it->second && !node_part.empty()) {
+    auto own = compiled_or_none(node_part, it->second->first_seq + static_cast<std::uint32_t>(it->second->count()));
+    if (own) parts.push_back({&parts_.emplace_back(std::move(*own)), &node_part});
+    else parts.clear();
   }
-  if (!it->second) {
+  if (parts.empty()) {
     const std::string& whole = texts_.emplace_back(script + node_part);
     return ChildJob{&ns, [&ns, &whole] { return nft_run_here(whole, ns.name()); }};
-  }
-  const NftMessages* common = &*it->second;
-  std::vector<NftPart> parts{{common, &script}};
-  if (!node_part.empty()) {
-    auto m = nft_compile(node_part, common->first_seq + static_cast<std::uint32_t>(common->count()));
-    if (!m) {
-      const std::string& whole = texts_.emplace_back(script + node_part);
-      return ChildJob{&ns, [&ns, &whole] { return nft_run_here(whole, ns.name()); }};
-    }
-    parts.push_back({&parts_.emplace_back(std::move(*m)), &node_part});
   }
   return ChildJob{&ns, [this, &ns, parts] { return nft_send_here(parts, ns.name(), &sockets_); }};
 }

@@ -226,8 +226,9 @@ Result<Outcome> LiveExecutor::run(const Op& op) {
 }
 
 std::vector<Result<Outcome>> LiveExecutor::run_batch(const std::vector<const Op*>& ops) {
-  // The namespaces are opened here (the session is this thread's); the tables are written in
-  // child processes (net/child_jobs), several nodes at once.
+  // The namespaces are opened here (the session is this thread's); the tables are written
+  // several nodes at once (net/child_jobs): nftables messages compiled beforehand in threads,
+  // iptables commits (libiptc's global state) and libnftables in child processes.
   std::vector<ChildJob> jobs;
   std::vector<const std::string*> scripts;
   NftJobs nft_jobs(nft_sockets_);

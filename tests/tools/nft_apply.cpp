@@ -86,6 +86,7 @@ LabPlan sample_lab() {
   lb.ports[0].node_port = 30090;
   lb.lb_ip = Ipv4{0xc0a8380au + 0x10u};
   service("dns", "UDP", 1, "node1");
+  service("many", "TCP", 200, "node1");  // its numgen map's elements take two messages
   service("empty", "TCP", 0, "node1").ports[0].node_port = 30091;
   return plan;
 }

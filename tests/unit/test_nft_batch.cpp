@@ -3,6 +3,7 @@
 // nft itself sends for the same line (the expected expressions below are nft 1.0.6's); the
 // end-to-end tests (test_nft_ruleset.py) compare the kernel's tables made both ways.
 #include <doctest/doctest.h>
+#include <fmt/core.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/rule.h>
 #include <libnftnl/set.h>
@@ -134,6 +135,29 @@ TEST_CASE("nft_compile: numgen's vmap is an anonymous map sent before its rule")
   CHECK(msgs[1].type == NFT_MSG_NEWSETELEM);
   CHECK(msgs[2].text.ends_with("  [ numgen reg 1 = random mod 2 ]\n  [ lookup reg 1 set __map%d dreg 0 ]\n"));
   CHECK(m->lines == std::vector<std::uint32_t>{1, 1, 1});
+
+  // 300 endpoints: their elements in messages of 128 at most (a netlink attribute holds 64 KiB).
+  std::string vmap;
+  for (int i = 0; i < 300; ++i) vmap += fmt::format("{}{} : goto endpoint-{:0>200}", i ? " , " : "", i, i);
+  auto big = nft_compile("add rule ip kube-proxy s numgen random mod 300 vmap { " + vmap + " }");
+  REQUIRE(big);
+  std::vector<int> types;
+  for (const Message& msg : messages_of(*big)) types.push_back(msg.type);
+  CHECK(types == std::vector<int>{NFT_MSG_NEWSET, NFT_MSG_NEWSETELEM, NFT_MSG_NEWSETELEM, NFT_MSG_NEWSETELEM, NFT_MSG_NEWRULE});
+  int left = static_cast<int>(big->bytes.size());
+  std::size_t elements = 0;
+  for (auto* h = reinterpret_cast<const nlmsghdr*>(big->bytes.data()); mnl_nlmsg_ok(h, left); h = mnl_nlmsg_next(h, &left)) {
+    CHECK(h->nlmsg_len < 65536);
+    if ((h->nlmsg_type & 0xff) != NFT_MSG_NEWSETELEM) continue;
+    // NFTA_SET_ELEM_LIST_ELEMENTS: one nested attribute per element (libnftnl numbers them).
+    auto list = [](const nlattr* a, void* n) -> int {
+      if (mnl_attr_get_type(a) != NFTA_SET_ELEM_LIST_ELEMENTS) return MNL_CB_OK;
+      auto elem = [](const nlattr*, void* count) -> int { return ++*static_cast<std::size_t*>(count), MNL_CB_OK; };
+      return mnl_attr_parse_nested(a, elem, n);
+    };
+    mnl_attr_parse(h, sizeof(nfgenmsg), list, &elements);
+  }
+  CHECK(elements == 300);
 }
 
 TEST_CASE("nft_compile: what is not kn-lab's dialect is refused with its line") {
