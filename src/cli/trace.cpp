@@ -4,9 +4,12 @@
 #include <fmt/core.h>
 
 #include <charconv>
+#include <deque>
 
 #include "cli/cli.hpp"
 #include "core/text.hpp"
+#include "net/nft_trace.hpp"
+#include "plan/kube_proxy_nft.hpp"
 #include "runtime/lifecycle.hpp"
 #include "trace/l7.hpp"
 #include "trace/probe.hpp"
@@ -60,6 +63,28 @@ Result<TraceResult> follow_probe(Kernel& before, Kernel& k, const Places& places
     r = KN_TRY(trace_packet(k, places, req));
   }
   return r;
+}
+
+// nftables' own tracing of the probe's packets, in each namespace where the prediction meets
+// kube-proxy's nftables rules (they have no counters to read before and after).
+struct NftTraces {
+  std::deque<NetnsRef> namespaces;  // before the watches: they point into it
+  std::vector<NftTraceWatch> watches;
+};
+
+Status start_nft_traces(NftTraces& out, Kernel& k, const Places& places, const TraceRequest& req) {
+  TraceResult predicted = KN_TRY(trace_packet(k, places, req));
+  for (auto& [netns, flows] : nft_trace_flows(predicted)) {
+    const NetnsRef& ns = out.namespaces.emplace_back(KN_TRY(NetnsRef::open(netns)));
+    out.watches.push_back(KN_TRY(NftTraceWatch::start(ns, flows)));
+  }
+  return {};
+}
+
+Result<NftMet> stop_nft_traces(NftTraces& traces) {
+  NftMet met;
+  for (NftTraceWatch& w : traces.watches) met[w.netns()] = nft_rules_met(KN_TRY(w.stop()));
+  return met;
 }
 
 // `last`: the leg that ends at the server that answers (the upstream leg through an Ingress).
@@ -189,13 +214,16 @@ Result<int> run_trace(const TraceOptions& o) {
     KN_TRY(warm(*before, v.plan));
     std::map<std::string, std::uintmax_t> log_ends;
     for (const DataPlanePlan& dp : v.plan.data_planes) log_ends[dp.dir] = access_log_end(dp);
+    NftTraces nft;
+    if (uses_nft_proxy(v.plan)) KN_TRY(start_nft_traces(nft, *before, places, req));
     ProbeResult p = KN_TRY(send_probe(src.netns, req.packet, o.timeout_ms, probe_request(url, dst)));
+    NftMet met = KN_TRY(stop_nft_traces(nft));
     req.packet.src = p.src;
     req.packet.sport = p.sport;
     t.first = KN_TRY(follow_probe(*before, *after, places, req));
     if (url) KN_TRY(follow_l7(t, v.plan, *url, *after, places, &log_ends));
-    mark_seen(t.first, *before, *after);
-    if (t.upstream) mark_seen(*t.upstream, *before, *after);
+    mark_seen(t.first, *before, *after, met);
+    if (t.upstream) mark_seen(*t.upstream, *before, *after, met);
     header.probe = probe_text(p, proto);
     header.answered = p.answered;
     header.answered_by = answer_hostname(p.reply);

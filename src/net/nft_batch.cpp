@@ -358,13 +358,26 @@ std::optional<Failure> RuleCompiler::l4_dport(std::uint8_t proto) {
   return std::nullopt;
 }
 
-// `meta l4proto tcp` or `meta l4proto . th dport vmap @map`.
+// `meta l4proto tcp`, `meta l4proto . th dport vmap @map`, or `meta nftrace set 1` (the
+// packet traced: kn-lab trace --probe).
 std::optional<Failure> RuleCompiler::meta() {
-  if (!expect("l4proto")) return unexpected("expected l4proto");
+  std::string_view key = next();
+  if (key == "nftrace") {
+    if (!expect("set") || !expect("1")) return unexpected("expected nftrace set 1");
+    std::uint8_t one = 1;
+    nftnl_expr* imm = expr("immediate");
+    nftnl_expr_set_u32(imm, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+    nftnl_expr_set(imm, NFTNL_EXPR_IMM_DATA, &one, 1);
+    nftnl_expr* e = expr("meta");
+    nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_NFTRACE);
+    nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
+    return std::nullopt;
+  }
+  if (key != "l4proto") return unexpected("expected l4proto or nftrace");
   std::string_view v = next();
   if (v == ".") return proto_port_vmap();
-  auto proto = protocol(v);
-  if (!proto) return unexpected("expected tcp, udp or sctp");
+  auto proto = v == "icmp" ? std::optional<std::uint8_t>(IPPROTO_ICMP) : protocol(v);
+  if (!proto) return unexpected("expected tcp, udp, sctp or icmp");
   meta_load(NFT_META_L4PROTO);
   cmp(NFT_CMP_EQ, &*proto, 1);
   return std::nullopt;

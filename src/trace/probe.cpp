@@ -8,6 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <linux/netfilter/nf_tables.h>
+
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -191,11 +194,19 @@ std::optional<std::uint64_t> link_packets(Kernel& k, const Evidence& e) {
   return e.tx ? l->tx_packets : l->rx_packets;
 }
 
-void mark_hop(Hop& h, Kernel& before, Kernel& after) {
+void mark_hop(Hop& h, Kernel& before, Kernel& after, const NftMet& nft) {
   if (h.evidence.empty()) return;
   std::vector<std::string> seen;
   bool all = true;
   for (const Evidence& e : h.evidence) {
+    if (e.table == "kube-proxy") {  // nftables' tracing, in the namespaces traced
+      auto traced = nft.find(e.netns);
+      if (traced == nft.end()) continue;
+      bool met = traced->second.contains({e.chain, static_cast<std::uint64_t>(e.rule)});
+      seen.push_back(fmt::format("nftrace: {} rule handle {} {}", e.chain, e.rule, met ? "met" : "NOT met"));
+      all = all && met;
+      continue;
+    }
     auto b = e.table.empty() ? link_packets(before, e) : rule_packets(before, e);
     auto a = e.table.empty() ? link_packets(after, e) : rule_packets(after, e);
     if (!b || !a) continue;
@@ -224,10 +235,31 @@ std::optional<Ipv4> counted_branch(Kernel& before, Kernel& after, const std::str
   return found;
 }
 
-void mark_seen(TraceResult& r, Kernel& before, Kernel& after) {
-  for (Hop& h : r.forward.hops) mark_hop(h, before, after);
+void mark_seen(TraceResult& r, Kernel& before, Kernel& after, const NftMet& nft) {
+  for (Hop& h : r.forward.hops) mark_hop(h, before, after, nft);
   if (r.reply)
-    for (Hop& h : r.reply->hops) mark_hop(h, before, after);
+    for (Hop& h : r.reply->hops) mark_hop(h, before, after, nft);
+}
+
+std::map<std::string, std::vector<NftTraceFlow>> nft_trace_flows(const TraceResult& predicted) {
+  std::map<std::string, std::vector<NftTraceFlow>> out;
+  for (const Hop& h : predicted.forward.hops) {
+    bool nft = std::any_of(h.evidence.begin(), h.evidence.end(), [](const Evidence& e) { return e.table == "kube-proxy"; });
+    if (!nft) continue;
+    const Packet& p = h.packet;
+    NftTraceFlow f{p.dst, std::string(proto_name(p.proto)), p.proto == Proto::kIcmp ? std::uint16_t{0} : p.dport};
+    auto& flows = out[h.netns];
+    if (std::none_of(flows.begin(), flows.end(), [&](const NftTraceFlow& g) { return g.dst == f.dst && g.proto == f.proto && g.dport == f.dport; }))
+      flows.push_back(f);
+  }
+  return out;
+}
+
+std::set<std::pair<std::string, std::uint64_t>> nft_rules_met(const std::vector<NftTraceEvent>& events) {
+  std::set<std::pair<std::string, std::uint64_t>> out;
+  for (const NftTraceEvent& e : events)
+    if (e.table == "kube-proxy" && e.type == NFT_TRACETYPE_RULE && e.handle) out.insert({e.chain, e.handle});
+  return out;
 }
 
 Result<std::optional<Ipv4>> conntrack_backend(Kernel& k, const std::string& netns, const Packet& at) {

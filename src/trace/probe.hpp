@@ -4,9 +4,14 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/error.hpp"
+#include "net/nft_trace.hpp"
 #include "trace/kernel.hpp"
 #include "trace/packet.hpp"
 #include "trace/render.hpp"
@@ -34,9 +39,20 @@ Result<ProbeResult> send_probe(const std::string& netns, const Packet& p, int ti
 // The hostname in an answer of kn-netexec's /hostname (HTTP body or UDP datagram).
 std::string answer_hostname(const std::string& reply);
 
+// kube-proxy's nftables rules the probe's packets met, per namespace traced: (chain, handle),
+// from nftables' own tracing (net/nft_trace), since those rules have no counters.
+using NftMet = std::map<std::string, std::set<std::pair<std::string, std::uint64_t>>>;
+
+// The flows to trace with nftables' tracing: per namespace, the packets the prediction's
+// kube-proxy nftables hops meet (their destination, protocol and port).
+std::map<std::string, std::vector<NftTraceFlow>> nft_trace_flows(const TraceResult& predicted);
+
+// The rules of table kube-proxy in `events`, for NftMet.
+std::set<std::pair<std::string, std::uint64_t>> nft_rules_met(const std::vector<NftTraceEvent>& events);
+
 // Marks each hop seen or not seen from the counters of `before` and `after` (two reads of the
-// kernel around the probe).
-void mark_seen(TraceResult& r, Kernel& before, Kernel& after);
+// kernel around the probe), and kube-proxy's nftables rules from what nftables' tracing saw.
+void mark_seen(TraceResult& r, Kernel& before, Kernel& after, const NftMet& nft = {});
 
 // The branch whose rule counters moved between `before` and `after`: which backend the kernel
 // chose when conntrack kept no entry (a connection refused further on is never confirmed).

@@ -295,6 +295,9 @@ class Walker {
                    fmt::format("nft {}", nf_action(r, p)));
       h.steps = r.steps;
       h.branches = r.branches;
+      // Evidence from nftables' tracing with --probe (kube-proxy's rules have no counters).
+      for (const NfStep& x : r.steps)
+        if (x.rule > 0) h.evidence.push_back(Evidence{s.netns, "kube-proxy", x.chain, x.rule, 0, true});
       branches_.insert(branches_.end(), r.branches.begin(), r.branches.end());
     }
     follow(s, ctx, r, p);

@@ -127,14 +127,21 @@ def test_cluster_ip_every_backend_by_its_branch(lab, kn, proxy):
         assert len(branches) == 3 and all(abs(b["probability"] - 1 / 3) < 1e-3 for b in branches)
         chosen = [b for b in branches if b["chosen"]]
         assert len(chosen) == 1 and "DNAT to " + chosen[0]["to"] in nat["text"]
-        # iptables: the chosen rule's counter moved; nftables: kube-proxy's rules have no counters.
-        assert nat["seen"] == ("seen" if proxy == "iptables" else "predicted")
+        # iptables: the chosen rule's counter moved; nftables (whose rules have no counters):
+        # nftables' own tracing saw the probe's packets meet each rule of the hop.
+        assert nat["seen"] == "seen", nat
         if proxy == "nftables":
+            assert "nftrace: services rule handle" in nat["observed"], nat["observed"]
+            assert "NOT met" not in nat["observed"], nat["observed"]
             assert nat["text"].startswith("nftables: nat-output -> services -> service-") or \
                 nat["text"].startswith("nftables: nat-prerouting -> services -> service-"), nat["text"]
         if len(answered) == 3:
             break
     assert len(answered) == 3, answered
+    # The probe's trace table is gone from every node: kube-proxy's is the only one.
+    for node in ("node1", "node2", "node3"):
+        tables = kn("exec", node, "--", "nft", "list", "tables", check=False).stdout
+        assert "kn-lab-trace" not in tables, (node, tables)
 
 
 @PROXY_MODES

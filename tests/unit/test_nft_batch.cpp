@@ -121,6 +121,14 @@ TEST_CASE("nft_compile: kube-proxy's rules are the expressions nft makes of them
       "  [ fib saddr type => reg 1 ]\n"
       "  [ cmp eq reg 1 0x00000002 ]\n"
       "  [ immediate reg 0 goto -> s ]\n"));
+  // kn-lab trace --probe's own rule.
+  CHECK(rule_of("add rule ip kn-lab-trace pre ip daddr 10.96.0.10 meta l4proto icmp meta nftrace set 1") ==
+        "  [ payload load 4b @ network header + 16 => reg 1 ]\n"
+        "  [ cmp eq reg 1 0x0a00600a ]\n"
+        "  [ meta load l4proto => reg 1 ]\n"
+        "  [ cmp eq reg 1 0x00000001 ]\n"
+        "  [ immediate reg 1 0x00000001 ]\n"
+        "  [ meta set nftrace with reg 1 ]\n");
   CHECK(rule_of("add rule ip kube-proxy e update @aff { ip saddr }") ==
         "  [ payload load 4b @ network header + 12 => reg 1 ]\n"
         "  [ dynset update reg_key 1 set aff ]\n");
