@@ -225,6 +225,7 @@ class RuleCompiler {
   void bitwise(std::uint32_t len, const Bytes& mask, const Bytes& x);
   void lookup(std::string_view set, std::uint32_t set_id, bool verdict_map);
   void verdict(int code, std::string_view chain = {});
+  void immediate(std::uint32_t reg, const void* data, std::uint32_t len);
 
   std::optional<Failure> ip();
   std::optional<Failure> ip_concat_vmap(std::uint32_t offset);
@@ -277,6 +278,12 @@ void RuleCompiler::lookup(std::string_view set, std::uint32_t set_id, bool verdi
   nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, std::string(set).c_str());
   if (set_id) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SET_ID, set_id);
   if (verdict_map) nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, NFT_REG_VERDICT);
+}
+
+void RuleCompiler::immediate(std::uint32_t reg, const void* data, std::uint32_t len) {
+  nftnl_expr* e = expr("immediate");
+  nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, reg);
+  nftnl_expr_set(e, NFTNL_EXPR_IMM_DATA, data, len);
 }
 
 void RuleCompiler::verdict(int code, std::string_view chain) {
@@ -365,9 +372,7 @@ std::optional<Failure> RuleCompiler::meta() {
   if (key == "nftrace") {
     if (!expect("set") || !expect("1")) return unexpected("expected nftrace set 1");
     std::uint8_t one = 1;
-    nftnl_expr* imm = expr("immediate");
-    nftnl_expr_set_u32(imm, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
-    nftnl_expr_set(imm, NFTNL_EXPR_IMM_DATA, &one, 1);
+    immediate(NFT_REG_1, &one, 1);
     nftnl_expr* e = expr("meta");
     nftnl_expr_set_u32(e, NFTNL_EXPR_META_KEY, NFT_META_NFTRACE);
     nftnl_expr_set_u32(e, NFTNL_EXPR_META_SREG, NFT_REG_1);
@@ -457,12 +462,8 @@ std::optional<Failure> RuleCompiler::dnat() {
   auto port = colon == std::string_view::npos ? std::nullopt : number(to.substr(colon + 1));
   if (!addr || !port || *port > 65535) return unexpected("expected ADDRESS:PORT");
   std::uint16_t be = htons(static_cast<std::uint16_t>(*port));
-  nftnl_expr* a = expr("immediate");
-  nftnl_expr_set_u32(a, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
-  nftnl_expr_set(a, NFTNL_EXPR_IMM_DATA, addr->data(), 4);
-  nftnl_expr* p = expr("immediate");
-  nftnl_expr_set_u32(p, NFTNL_EXPR_IMM_DREG, NFT_REG_2);
-  nftnl_expr_set(p, NFTNL_EXPR_IMM_DATA, &be, 2);
+  immediate(NFT_REG_1, addr->data(), 4);
+  immediate(NFT_REG_2, &be, 2);
   nftnl_expr* n = expr("nat");
   nftnl_expr_set_u32(n, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
   nftnl_expr_set_u32(n, NFTNL_EXPR_NAT_FAMILY, NFPROTO_IPV4);
