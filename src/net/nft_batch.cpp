@@ -24,6 +24,9 @@
 #include <memory>
 #include <optional>
 
+#include "core/ip.hpp"
+#include "core/text.hpp"
+
 namespace knlab {
 
 namespace {
@@ -67,30 +70,24 @@ std::optional<std::uint64_t> number(std::string_view s) {
 
 using Bytes = std::vector<std::uint8_t>;
 
-std::optional<std::array<std::uint8_t, 4>> ipv4(std::string_view s) {
+// An address's 4 bytes in network order (as payloads and set keys hold it).
+std::array<std::uint8_t, 4> wire(Ipv4 ip) {
+  std::uint32_t n = htonl(ip.value);
   std::array<std::uint8_t, 4> out{};
-  std::string text(s);
-  if (inet_pton(AF_INET, text.c_str(), out.data()) != 1) return std::nullopt;
+  std::memcpy(out.data(), &n, 4);
   return out;
 }
 
-struct Prefix {
-  std::array<std::uint8_t, 4> addr;
-  unsigned len = 32;
-};
+std::optional<std::array<std::uint8_t, 4>> ipv4(std::string_view s) {
+  auto ip = Ipv4::parse(s);
+  return ip ? std::optional(wire(*ip)) : std::nullopt;
+}
 
-std::optional<Prefix> prefix(std::string_view s) {
-  Prefix p;
-  std::size_t slash = s.find('/');
-  auto a = ipv4(s.substr(0, slash));
-  if (!a) return std::nullopt;
-  p.addr = *a;
-  if (slash != std::string_view::npos) {
-    auto len = number(s.substr(slash + 1));
-    if (!len || *len > 32) return std::nullopt;
-    p.len = static_cast<unsigned>(*len);
-  }
-  return p;
+// "a.b.c.d/n", or an address alone (a /32).
+std::optional<Cidr> prefix(std::string_view s) {
+  if (s.find('/') != std::string_view::npos) return Cidr::parse(s, false);
+  auto ip = Ipv4::parse(s);
+  return ip ? std::optional(Cidr{*ip, 32}) : std::nullopt;
 }
 
 std::optional<std::uint8_t> protocol(std::string_view s) {
@@ -311,19 +308,17 @@ std::optional<Failure> RuleCompiler::ip() {
   if (v == "!=") op = NFT_CMP_NEQ, v = next();
   if (v == "{") braces = true, v = next();
   auto p = prefix(v);
-  if (!p || p->len == 0) return unexpected("expected an IPv4 address or prefix");
+  if (!p || p->prefix == 0) return unexpected("expected an IPv4 address or prefix");
   if (braces && !expect("}")) return unexpected("expected }");
   // A prefix of whole bytes loads only those; any other loads the address and masks it (as nft
   // does; a set of one prefix is the same match).
-  std::uint32_t bytes = p->len % 8 ? 4 : p->len / 8;
+  std::uint32_t bytes = p->prefix % 8 ? 4 : p->prefix / 8;
   payload(NFT_PAYLOAD_NETWORK_HEADER, offset, bytes);
-  if (p->len % 8) {
-    Bytes mask(4, 0), zero(4, 0);
-    for (unsigned bit = 0; bit < p->len; ++bit) mask[bit / 8] |= static_cast<std::uint8_t>(0x80 >> (bit % 8));
-    bitwise(4, mask, zero);
-    for (std::size_t i = 0; i < 4; ++i) p->addr[i] &= mask[i];
+  if (p->prefix % 8) {
+    auto mask = wire(Ipv4{p->mask()});
+    bitwise(4, Bytes(mask.begin(), mask.end()), Bytes(4, 0));
   }
-  cmp(op, p->addr.data(), bytes);
+  cmp(op, wire(p->network()).data(), bytes);
   return std::nullopt;
 }
 
@@ -861,12 +856,7 @@ std::optional<Failure> Compiler::line(std::string_view text, std::uint32_t numbe
 Result<NftMessages> nft_compile(std::string_view script, std::uint32_t first_seq) {
   Compiler c(first_seq);
   std::uint32_t n = 0;
-  std::size_t start = 0;
-  while (start < script.size()) {
-    std::size_t end = script.find('\n', start);
-    if (end == std::string_view::npos) end = script.size();
-    std::string_view text = script.substr(start, end - start);
-    start = end + 1;
+  for (std::string_view text : split(script, '\n')) {
     if (auto f = c.line(text, ++n)) {
       Error e = sys_error("compile nftables script", fmt::format("line {}", n), 0);
       e.detail = fmt::format("{}: {}", f->what, text);

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -24,6 +25,7 @@
 #include "net/netns.hpp"
 
 struct mnl_socket;
+struct nlmsghdr;
 
 namespace knlab {
 
@@ -67,5 +69,9 @@ class NftSockets {
 // is already inside it; `netns` names it in errors): all of it or nothing. The error quotes the
 // script line the kernel refused and its errno. With `sockets`, the socket is closed with them.
 Status nft_send_here(const std::vector<NftPart>& parts, const std::string& netns, NftSockets* sockets = nullptr);
+
+// Every netlink message already queued on socket `fd`, each handed to `each`, without waiting
+// for more: 0, or the errno that stopped the reading (ENOBUFS: more arrived than it held).
+int nft_drain(int fd, const std::function<void(const nlmsghdr*)>& each);
 
 }  // namespace knlab

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 
+#include "core/text.hpp"
 #include "net/nft_batch.hpp"
 
 namespace knlab {
@@ -26,21 +27,13 @@ struct Refusal {
 };
 std::optional<Refusal> refusal(int fd) {
   std::optional<Refusal> first;
-  std::vector<char> buf(1 << 16);
-  for (;;) {
-    ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
-    if (n < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return first;
-      if (!first) first = Refusal{0, errno};  // ENOBUFS: more errors than the buffer held
-      return first;
-    }
-    int len = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len)) {
-      if (h->nlmsg_type != NLMSG_ERROR) continue;
-      auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(h));
-      if (e->error != 0 && (!first || e->msg.nlmsg_seq < first->seq)) first = Refusal{e->msg.nlmsg_seq, -e->error};
-    }
-  }
+  int err = nft_drain(fd, [&](const nlmsghdr* h) {
+    if (h->nlmsg_type != NLMSG_ERROR) return;
+    auto* e = static_cast<const nlmsgerr*>(mnl_nlmsg_get_payload(h));
+    if (e->error != 0 && (!first || e->msg.nlmsg_seq < first->seq)) first = Refusal{e->msg.nlmsg_seq, -e->error};
+  });
+  if (err && !first) first = Refusal{0, err};  // more errors than the buffer held
+  return first;
 }
 
 // The script line a sequence number came from.
@@ -49,18 +42,24 @@ std::string refused_line(const std::vector<NftPart>& parts, std::uint32_t seq) {
     const NftMessages& m = *p.messages;
     if (seq < m.first_seq || seq >= m.first_seq + m.count()) continue;
     std::uint32_t line = m.lines[seq - m.first_seq];
-    std::size_t start = 0;
-    for (std::uint32_t n = 1; n < line && start != std::string::npos; ++n) {
-      start = p.script->find('\n', start);
-      if (start != std::string::npos) ++start;
-    }
-    if (start == std::string::npos) break;
-    return fmt::format("line {}: {}", line, p.script->substr(start, p.script->find('\n', start) - start));
+    auto lines = split(*p.script, '\n');
+    if (line == 0 || line > lines.size()) break;
+    return fmt::format("line {}: {}", line, lines[line - 1]);
   }
   return "the transaction's commit";
 }
 
 }  // namespace
+
+int nft_drain(int fd, const std::function<void(const nlmsghdr*)>& each) {
+  std::vector<char> buf(1 << 16);
+  for (;;) {
+    ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : errno;
+    int len = static_cast<int>(n);
+    for (auto* h = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len)) each(h);
+  }
+}
 
 NftSockets::~NftSockets() {
   for (mnl_socket* s : sockets_) mnl_socket_close(s);

@@ -70,49 +70,20 @@ Result<NftTraceWatch> NftTraceWatch::start(const NetnsRef& ns, const std::vector
   return w;
 }
 
-namespace {
-
-std::string verdict_text(nftnl_trace* t) {
-  if (!nftnl_trace_is_set(t, NFTNL_TRACE_VERDICT)) return {};
-  auto code = static_cast<int>(nftnl_trace_get_u32(t, NFTNL_TRACE_VERDICT));
-  std::string target = nftnl_trace_is_set(t, NFTNL_TRACE_JUMP_TARGET) ? nftnl_trace_get_str(t, NFTNL_TRACE_JUMP_TARGET) : "";
-  switch (code) {
-    case NF_ACCEPT: return "accept";
-    case NF_DROP: return "drop";
-    case NFT_CONTINUE: return "continue";
-    case NFT_BREAK: return "break";
-    case NFT_JUMP: return "jump " + target;
-    case NFT_GOTO: return "goto " + target;
-    case NFT_RETURN: return "return";
-    default: return fmt::format("verdict {}", code);
-  }
-}
-
-}  // namespace
-
 Result<std::vector<NftTraceEvent>> NftTraceWatch::stop() {
   std::vector<NftTraceEvent> out;
-  std::vector<char> buf(1 << 16);
-  int fd = mnl_socket_get_fd(socket_);
-  for (;;) {
-    ssize_t n = ::recv(fd, buf.data(), buf.size(), MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-    if (n < 0) return fail(sys_error("read nftables traces", "netlink", errno, netns_).with_hint("more packets were traced than kn-lab could read"));
-    int len = static_cast<int>(n);
-    for (auto* h = reinterpret_cast<const nlmsghdr*>(buf.data()); mnl_nlmsg_ok(h, len); h = mnl_nlmsg_next(h, &len)) {
-      if (h->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_TRACE)) continue;
-      std::unique_ptr<nftnl_trace, decltype(&nftnl_trace_free)> t(nftnl_trace_alloc(), &nftnl_trace_free);
-      if (nftnl_trace_nlmsg_parse(h, t.get()) != 0) continue;
-      NftTraceEvent e;
-      e.id = nftnl_trace_get_u32(t.get(), NFTNL_TRACE_ID);
-      e.table = nftnl_trace_is_set(t.get(), NFTNL_TRACE_TABLE) ? nftnl_trace_get_str(t.get(), NFTNL_TRACE_TABLE) : "";
-      e.chain = nftnl_trace_is_set(t.get(), NFTNL_TRACE_CHAIN) ? nftnl_trace_get_str(t.get(), NFTNL_TRACE_CHAIN) : "";
-      e.type = nftnl_trace_get_u32(t.get(), NFTNL_TRACE_TYPE);
-      if (nftnl_trace_is_set(t.get(), NFTNL_TRACE_RULE_HANDLE)) e.handle = nftnl_trace_get_u64(t.get(), NFTNL_TRACE_RULE_HANDLE);
-      e.verdict = verdict_text(t.get());
-      out.push_back(std::move(e));
-    }
-  }
+  int err = nft_drain(mnl_socket_get_fd(socket_), [&](const nlmsghdr* h) {
+    if (h->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_TRACE)) return;
+    std::unique_ptr<nftnl_trace, decltype(&nftnl_trace_free)> t(nftnl_trace_alloc(), &nftnl_trace_free);
+    if (nftnl_trace_nlmsg_parse(h, t.get()) != 0) return;
+    NftTraceEvent e;
+    e.table = nftnl_trace_is_set(t.get(), NFTNL_TRACE_TABLE) ? nftnl_trace_get_str(t.get(), NFTNL_TRACE_TABLE) : "";
+    e.chain = nftnl_trace_is_set(t.get(), NFTNL_TRACE_CHAIN) ? nftnl_trace_get_str(t.get(), NFTNL_TRACE_CHAIN) : "";
+    e.type = nftnl_trace_get_u32(t.get(), NFTNL_TRACE_TYPE);
+    if (nftnl_trace_is_set(t.get(), NFTNL_TRACE_RULE_HANDLE)) e.handle = nftnl_trace_get_u64(t.get(), NFTNL_TRACE_RULE_HANDLE);
+    out.push_back(std::move(e));
+  });
+  if (err) return fail(sys_error("read nftables traces", "netlink", err, netns_).with_hint("more packets were traced than kn-lab could read"));
   KN_TRY(remove_table());
   return out;
 }

@@ -30,11 +30,9 @@ struct NftTraceFlow {
 
 // One rule a traced packet met (NFT_TRACETYPE_RULE), or a chain it left by return or policy.
 struct NftTraceEvent {
-  std::uint32_t id = 0;  // the packet (the kernel's trace id)
   std::string table, chain;
   std::uint64_t handle = 0;  // 0: the chain's return or policy
   std::uint32_t type = 0;    // NFT_TRACETYPE_RULE, _RETURN, _POLICY
-  std::string verdict;       // "accept", "drop", "jump X", "goto X", "continue", "return"
 };
 
 class NftTraceWatch {

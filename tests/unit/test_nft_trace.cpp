@@ -76,10 +76,10 @@ TEST_CASE("nft trace: the flows are the packets the prediction's kube-proxy nfta
 
 TEST_CASE("nft trace: a hop is seen when the packets met every rule it names, NOT seen when one was missed") {
   std::vector<NftTraceEvent> events{
-      {1, "kn-lab-trace-7", "prerouting", 4, NFT_TRACETYPE_RULE, "continue"},
-      {1, "kube-proxy", "services", 5, NFT_TRACETYPE_RULE, "goto service-X"},
-      {1, "kube-proxy", "service-X", 9, NFT_TRACETYPE_RULE, "goto endpoint-Y"},
-      {1, "kube-proxy", "endpoint-Y", 0, NFT_TRACETYPE_RETURN, "return"},
+      {"kn-lab-trace-7", "prerouting", 4, NFT_TRACETYPE_RULE},
+      {"kube-proxy", "services", 5, NFT_TRACETYPE_RULE},
+      {"kube-proxy", "service-X", 9, NFT_TRACETYPE_RULE},
+      {"kube-proxy", "endpoint-Y", 0, NFT_TRACETYPE_RETURN},
   };
   auto met = nft_rules_met(events);
   CHECK(met == std::set<std::pair<std::string, std::uint64_t>>{{"services", 5}, {"service-X", 9}});
