@@ -28,38 +28,60 @@ IDENTITY = {
 TIMEOUT = 5.0
 
 
-def free_port(kind):
-    """A port the kernel considers free right now (bind to port 0, read it, release it)."""
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
+def free_ports(kinds):
+    """Distinct ports the kernel considers free right now: all sockets are bound to port 0 and held
+    open together (so two of them can never get the same port), read, then released."""
+    socks = [socket.socket(socket.AF_INET, kind) for kind in kinds]
+    try:
+        for s in socks:
+            s.bind((HOST, 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 class Netexec:
+    # A released port can still be taken by another program's connection before kn-netexec binds
+    # it; such a start is retried on fresh ports, any other failure is reported at once.
+    ATTEMPTS = 3
+
     def __init__(self):
-        self.http_port = free_port(socket.SOCK_STREAM)
-        self.http_port2 = free_port(socket.SOCK_STREAM)
-        self.tcp_port = free_port(socket.SOCK_STREAM)
-        self.udp_port = free_port(socket.SOCK_DGRAM)
         assert BINARY.exists(), f"{BINARY} not built (set KNLAB_BUILD_DIR)"
+        for attempt in range(self.ATTEMPTS):
+            self._start()
+            err = self._wait_ready()
+            if err is None:
+                return
+            if b"Address already in use" not in err or attempt == self.ATTEMPTS - 1:
+                raise AssertionError(f"kn-netexec exited: {err!r}")
+
+    def _start(self):
+        tcp = socket.SOCK_STREAM
+        (self.http_port, self.http_port2, self.tcp_port, self.udp_port) = free_ports(
+            [tcp, tcp, tcp, socket.SOCK_DGRAM])
         self.proc = subprocess.Popen(
             [str(BINARY), "--bind", HOST,
              "--http-port", str(self.http_port), f"--http-port={self.http_port2}",
              "--tcp-port", str(self.tcp_port), "--udp-port", str(self.udp_port)],
             env={**os.environ, **IDENTITY},
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self._wait_ready()
 
     def _wait_ready(self):
-        # All listeners are open before the server answers its first request.
+        """None once the server answers (all listeners are open before its first answer), or what
+        it printed when it exited instead."""
         deadline = time.monotonic() + TIMEOUT
         while time.monotonic() < deadline:
-            assert self.proc.poll() is None, f"kn-netexec exited: {self.proc.stderr.read()!r}"
+            if self.proc.poll() is not None:
+                err = self.proc.stderr.read()
+                self.proc.stderr.close()
+                return err
             try:
                 with socket.create_connection((HOST, self.http_port), timeout=0.2):
-                    return
+                    return None
             except OSError:
                 time.sleep(0.02)
+        self.stop()
         raise AssertionError("kn-netexec did not start listening")
 
     def stop(self):
