@@ -9,7 +9,8 @@
  * nothing can interrupt anything. With KN_PAUSE_NOLIBC (x86-64 and arm64, set by CMake) it is
  * built without libc, on its own _start and raw system calls: a lab starts one per pod, and
  * glibc's start-up asks the CPU for its cache sizes with cpuid, each an exit to the hypervisor
- * in a VM (a tenth of `up`'s CPU for 200 pods). Elsewhere glibc's syscall() makes the calls. */
+ * in a VM: 0.5 ms of CPU per pod, a sixth of `up`'s for 200 pods (bench/README). Elsewhere
+ * glibc's syscall() makes the calls. */
 #include <asm/signal.h>
 #include <asm/unistd.h>
 #include <linux/wait.h>
