@@ -37,7 +37,7 @@ __asm__(".text\n.globl _start\n_start:\n\tmov x29, #0\n\tmov x30, #0\n\tbl kn_pa
 #elif KN_PAUSE_NOLIBC
 #error "KN_PAUSE_NOLIBC: no system call stub for this architecture"
 #else
-long syscall(long number, ...);
+#include <unistd.h> /* syscall() */
 static long sys4(long n, long a, long b, long c, long d) { return syscall(n, a, b, c, d); }
 #endif
 
